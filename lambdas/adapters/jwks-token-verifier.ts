@@ -1,0 +1,68 @@
+// Verifies Auth0 access tokens with jose against the tenant's JWKS. jose checks the signature
+// (RS256 only), issuer, audience and lifetime; the core's checkClientCredentialsClaims checks
+// the rest. The key set is fetched lazily and cached; a token with an unknown `kid` makes jose
+// refetch at most once per cooldown, so forged kids cannot cause a fetch storm.
+import { createRemoteJWKSet, jwtVerify, errors as joseErrors } from 'jose';
+import { InvalidToken, JwksUnavailable } from '../core/errors.ts';
+import type { AccessTokenVerifier } from '../core/ports.ts';
+import { checkClientCredentialsClaims, type VerifiedClient } from '../core/token-claims.ts';
+
+export interface JwksVerifierOptions {
+  issuer: string;
+  audience: string;
+  jwksUrl: string;
+  allowedClientIds: readonly string[];
+  clockToleranceSeconds: number;
+  /** Milliseconds to wait for the JWKS endpoint. Default 3000. */
+  jwksTimeoutMs?: number;
+  /** Milliseconds between two refetches caused by an unknown kid. Default 30000. */
+  jwksCooldownMs?: number;
+}
+
+export class JwksAccessTokenVerifier implements AccessTokenVerifier {
+  private readonly keySet: ReturnType<typeof createRemoteJWKSet>;
+
+  constructor(private readonly options: JwksVerifierOptions) {
+    this.keySet = createRemoteJWKSet(new URL(options.jwksUrl), {
+      timeoutDuration: options.jwksTimeoutMs ?? 3000,
+      cooldownDuration: options.jwksCooldownMs ?? 30_000,
+      cacheMaxAge: 10 * 60_000,
+    });
+  }
+
+  async verify(token: string): Promise<VerifiedClient> {
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, this.keySet, {
+        issuer: this.options.issuer,
+        audience: this.options.audience,
+        algorithms: ['RS256'],
+        requiredClaims: ['exp'],
+        clockTolerance: this.options.clockToleranceSeconds,
+      }));
+    } catch (error) {
+      throw classifyVerificationError(error);
+    }
+    return checkClientCredentialsClaims(payload, { allowedClientIds: this.options.allowedClientIds });
+  }
+
+  /** How many key-set fetches jose has made is not exposed; tests observe the JWKS server instead. */
+  get jwksUrl(): string {
+    return this.options.jwksUrl;
+  }
+}
+
+/** A problem with the token is 401; a problem fetching the keys is 503, never "invalid token". */
+function classifyVerificationError(error: unknown): InvalidToken | JwksUnavailable {
+  if (error instanceof joseErrors.JWKSTimeout) return new JwksUnavailable('JWKS request timed out');
+  if (error instanceof joseErrors.JWKSInvalid) return new JwksUnavailable('JWKS response is not a key set');
+  if (error instanceof joseErrors.JOSEError) {
+    if (error.code === 'ERR_JOSE_GENERIC' && /JSON Web Key Set/i.test(error.message)) {
+      return new JwksUnavailable(error.message);
+    }
+    return new InvalidToken(error.code);
+  }
+  // fetch itself failed (DNS, refused, TLS): the keys are unreachable.
+  if (error instanceof TypeError && /fetch/i.test(error.message)) return new JwksUnavailable(`JWKS fetch failed: ${error.message}`);
+  return new InvalidToken('unverifiable');
+}

@@ -1,0 +1,184 @@
+// One kept-open LDAP connection that survives its server: it opens the socket itself (with a
+// timeout, TLS verification and failover across LDAP_URLS in order), hands the socket to an
+// ldapts Client, and replaces the client when the socket dies. A client is never reused after
+// its socket closed, because ldapts would silently reconnect it anonymously.
+import net from 'node:net';
+import tls from 'node:tls';
+import { Client, ResultCodeError } from 'ldapts';
+import { BridgeError, DirectoryUnavailable } from '../core/errors.ts';
+import type { Logger } from '../core/ports.ts';
+
+export interface LdapEndpoints {
+  urls: readonly string[];
+  /** PEM of a private CA; undefined trusts the system CAs. Verification is never turned off. */
+  caPem: string | undefined;
+  startTls: boolean;
+  connectTimeoutMs: number;
+  operationTimeoutMs: number;
+  /** A connection unused for longer is replaced before use (frozen Lambda containers, NAT idle timeouts). */
+  maxIdleMs: number;
+  logger: Logger;
+}
+
+export class LdapConnection {
+  private client: Client | undefined;
+  private opening: Promise<Client> | undefined;
+  private lastUsedAt = 0;
+
+  constructor(
+    private readonly endpoints: LdapEndpoints,
+    /** Runs once on every new connection before it is used (the service-account bind). */
+    private readonly prepare: (client: Client) => Promise<void>,
+    /** Whether a kept connection can serve as it is (connected; bound, for the search connection). */
+    private readonly isReady: (client: Client) => boolean,
+    private readonly role: string,
+  ) {}
+
+  /**
+   * Runs `operation` on the kept connection, or on a new one when there is none, it idled too
+   * long, or it turns out to be dead (then once more on a fresh connection). A timeout is not
+   * retried: the caller must get its answer within the configured time.
+   */
+  async run<T>(operation: (client: Client) => Promise<T>): Promise<T> {
+    const kept = this.client;
+    const idleFor = Date.now() - this.lastUsedAt;
+    if (kept && this.isReady(kept) && idleFor <= this.endpoints.maxIdleMs) {
+      try {
+        return await this.track(operation(kept));
+      } catch (error) {
+        if (!isDeadConnection(error)) throw error;
+        this.endpoints.logger.info('ldap connection lost; reconnecting', { role: this.role, reason: describeError(error) });
+        this.discard(kept);
+      }
+    } else if (kept) {
+      this.discard(kept);
+    }
+    const fresh = await this.open();
+    return this.track(operation(fresh));
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client?.isConnected) await client.unbind().catch(() => undefined);
+  }
+
+  private async track<T>(result: Promise<T>): Promise<T> {
+    try {
+      return await result;
+    } finally {
+      this.lastUsedAt = Date.now();
+    }
+  }
+
+  private discard(client: Client): void {
+    if (this.client === client) this.client = undefined;
+    void client.unbind().catch(() => undefined);
+  }
+
+  /** One opening at a time: concurrent requests share it instead of each opening a socket. */
+  private open(): Promise<Client> {
+    this.opening ??= this.connectFirstAnswering().finally(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
+  }
+
+  private async connectFirstAnswering(): Promise<Client> {
+    let lastProblem = 'no LDAP URL configured';
+    for (const url of this.endpoints.urls) {
+      let client: Client | undefined;
+      try {
+        client = await this.connect(url);
+        await this.prepare(client);
+        this.client = client;
+        this.lastUsedAt = Date.now();
+        return client;
+      } catch (error) {
+        if (client) void client.unbind().catch(() => undefined);
+        // The server answered (for example it refused the service bind): trying the next one
+        // would only hide a configuration problem.
+        if (error instanceof BridgeError || error instanceof ResultCodeError) throw error;
+        lastProblem = `${url}: ${describeError(error)}`;
+        this.endpoints.logger.warn('directory server did not answer', { role: this.role, url, reason: describeError(error) });
+      }
+    }
+    throw new DirectoryUnavailable(`no directory server answered (${lastProblem})`);
+  }
+
+  private async connect(url: string): Promise<Client> {
+    const { protocol, hostname, port } = new URL(url);
+    const secure = protocol === 'ldaps:';
+    const host = hostname.replace(/^\[(.*)\]$/, '$1');
+    const tlsOptions = this.tlsOptions(host);
+    const socket = await openSocket(host, Number(port) || (secure ? 636 : 389), secure ? tlsOptions : undefined, this.endpoints.connectTimeoutMs);
+    socket.setKeepAlive(true, 30_000);
+    let handedOver = false;
+    // ldapts asks for a socket on its first operation; it gets ours, once. Asked again (its
+    // socket died), it fails instead of reconnecting anonymously.
+    const handOver = () => {
+      if (handedOver) throw new Error('ldap connection lost');
+      handedOver = true;
+      return socket;
+    };
+    const client = new Client({
+      url,
+      timeout: this.endpoints.operationTimeoutMs,
+      connectTimeout: this.endpoints.connectTimeoutMs,
+      ...(secure ? { createSecureConnection: handOver as unknown as typeof tls.connect } : { createConnection: handOver as typeof net.connect }),
+    });
+    if (!secure && this.endpoints.startTls) {
+      await client.startTLS({ ...tlsOptions });
+    }
+    return client;
+  }
+
+  private tlsOptions(host: string): tls.ConnectionOptions {
+    return {
+      ...(this.endpoints.caPem ? { ca: [this.endpoints.caPem] } : {}),
+      ...(net.isIP(host) ? {} : { servername: host }),
+      minVersion: 'TLSv1.2',
+      rejectUnauthorized: true,
+    };
+  }
+}
+
+/** Opens TCP (and TLS) within the timeout; certificate problems reject here, with their reason. */
+function openSocket(host: string, port: number, tlsOptions: tls.ConnectionOptions | undefined, timeoutMs: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsOptions ? tls.connect({ ...tlsOptions, host, port }) : net.connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`connect timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once(tlsOptions ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(error);
+    });
+  });
+}
+
+/** A socket that closed or reset under a kept connection; worth one retry on a fresh one. Timeouts are not. */
+export function isDeadConnection(error: unknown): boolean {
+  if (error instanceof BridgeError || error instanceof ResultCodeError) return false;
+  if (!(error instanceof Error)) return false;
+  return !isTimeout(error);
+}
+
+export function isTimeout(error: unknown): boolean {
+  return error instanceof Error && /timed out|timeout/i.test(error.message);
+}
+
+/** A short reason for logs: error code and message, which for socket and TLS errors hold no credentials. */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return 'unknown error';
+  const code = (error as { code?: unknown }).code;
+  const firstLine = error.message.split('\n')[0] ?? '';
+  return code !== undefined && !firstLine.includes(String(code)) ? `${String(code)} ${firstLine}` : firstLine;
+}

@@ -1,0 +1,42 @@
+// The interfaces the core needs from the outside world. Adapters implement them; entry points
+// construct the adapters and hand them to `handle`. The core never imports an adapter.
+import type { AccountStateCode } from './errors.ts';
+import type { DirectoryEntry } from './profile.ts';
+import type { VerifiedClient } from './token-claims.ts';
+
+export interface UserDirectory {
+  /**
+   * Entries matching an already-escaped filter under the base DN, as the service account,
+   * asking the server for at most `limit` entries. Throws DirectoryUnavailable when the
+   * directory cannot answer.
+   */
+  findUsers(filter: string, limit: number): Promise<DirectoryEntry[]>;
+  /**
+   * Binds as `dn` with `password` on a user-bind connection (never the search connection).
+   * Throws DirectoryUnavailable when the directory cannot answer.
+   */
+  verifyPassword(dn: string, password: string): Promise<BindOutcome>;
+}
+
+export type BindOutcome =
+  | { kind: 'ok' }
+  | { kind: 'invalid_credentials' }
+  /** The password was right but the account may not log in. */
+  | { kind: 'account_state'; state: AccountStateCode };
+
+export interface AccessTokenVerifier {
+  /**
+   * Verifies signature, issuer, audience and lifetime, then the client-credentials claims.
+   * Throws InvalidToken, or JwksUnavailable when the signing keys cannot be fetched.
+   */
+  verify(token: string): Promise<VerifiedClient>;
+}
+
+export type LogFields = Record<string, string | number | boolean | undefined>;
+
+export interface Logger {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+}
