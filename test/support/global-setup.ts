@@ -1,0 +1,45 @@
+// Starts one real OpenLDAP (Debian's slapd) on 127.0.0.1 for the whole run, seeded with the
+// test fixtures, and stops it afterwards. Tests that stop or freeze a directory start their own.
+import type { TestProject } from 'vitest/node';
+import { addGroups, addUsers, peopleDN, seedTree } from '../../scripts/directory-data.ts';
+import { randomSecret, startThrowawaySlapd } from '../../scripts/throwaway-slapd.ts';
+import { TEST_GROUPS, TEST_USERS } from './fixtures.ts';
+
+export interface SharedDirectory {
+  ldapUrl: string;
+  ldapsUrl: string;
+  caCertPath: string;
+  suffix: string;
+  baseDN: string;
+  serviceDN: string;
+  servicePassword: string;
+  rootDN: string;
+  rootPassword: string;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    directory: SharedDirectory;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const slapd = await startThrowawaySlapd();
+  const servicePassword = randomSecret();
+  const admin = { url: slapd.ldapUrl, suffix: slapd.suffix, rootDN: slapd.rootDN, rootPassword: slapd.rootPassword };
+  await seedTree(admin, servicePassword);
+  await addUsers(admin, TEST_USERS);
+  await addGroups(admin, TEST_GROUPS);
+  project.provide('directory', {
+    ldapUrl: slapd.ldapUrl,
+    ldapsUrl: slapd.ldapsUrl,
+    caCertPath: slapd.caCertPath,
+    suffix: slapd.suffix,
+    baseDN: peopleDN(slapd.suffix),
+    serviceDN: slapd.serviceDN,
+    servicePassword,
+    rootDN: slapd.rootDN,
+    rootPassword: slapd.rootPassword,
+  });
+  return () => slapd.stop();
+}
