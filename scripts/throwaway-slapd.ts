@@ -15,6 +15,11 @@ export interface ThrowawaySlapdOptions {
   suffix?: string;
   /** DN of the read-only service account the bridge binds as. */
   serviceAccountRdn?: string;
+  /**
+   * Further loopback addresses to listen on with the same ports. The certificate names only
+   * 127.0.0.1 and localhost, so LDAPS to another address fails hostname verification.
+   */
+  extraLoopbackAddresses?: string[];
 }
 
 export interface ThrowawaySlapd {
@@ -58,7 +63,12 @@ export async function startThrowawaySlapd(options: ThrowawaySlapdOptions = {}): 
 
   const ldapUrl = `ldap://127.0.0.1:${ldapPort}`;
   const ldapsUrl = `ldaps://127.0.0.1:${ldapsPort}`;
-  let child = await launch(configPath, ldapUrl, ldapsUrl, ldapPort);
+  const listenUrls = [ldapUrl, ldapsUrl];
+  for (const address of options.extraLoopbackAddresses ?? []) {
+    if (!/^127\.\d+\.\d+\.\d+$/.test(address)) throw new Error(`not a loopback address: ${address}`);
+    listenUrls.push(`ldap://${address}:${ldapPort}`, `ldaps://${address}:${ldapsPort}`);
+  }
+  let child = await launch(configPath, listenUrls, ldapPort);
 
   const stop = async () => {
     await terminate(child);
@@ -80,15 +90,15 @@ export async function startThrowawaySlapd(options: ThrowawaySlapdOptions = {}): 
     },
     async restart() {
       await terminate(child);
-      child = await launch(configPath, ldapUrl, ldapsUrl, ldapPort);
+      child = await launch(configPath, listenUrls, ldapPort);
     },
     stop,
   };
 }
 
-async function launch(configPath: string, ldapUrl: string, ldapsUrl: string, ldapPort: number): Promise<ChildProcess> {
+async function launch(configPath: string, listenUrls: string[], ldapPort: number): Promise<ChildProcess> {
   // -d 0 keeps slapd in the foreground, so it is our child and dies with its process id.
-  const child = spawn(SLAPD_BINARY, ['-d', '0', '-f', configPath, '-h', `${ldapUrl}/ ${ldapsUrl}/`], {
+  const child = spawn(SLAPD_BINARY, ['-d', '0', '-f', configPath, '-h', listenUrls.map((url) => `${url}/`).join(' ')], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -108,7 +118,7 @@ async function launch(configPath: string, ldapUrl: string, ldapsUrl: string, lda
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   child.kill('SIGKILL');
-  throw new Error(`slapd did not listen on ${ldapUrl} within 15 s:\n${stderr}`);
+  throw new Error(`slapd did not listen on ${listenUrls[0]} within 15 s:\n${stderr}`);
 }
 
 async function terminate(child: ChildProcess): Promise<void> {
