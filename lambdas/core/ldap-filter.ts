@@ -58,7 +58,9 @@ export function describeFilterTemplateProblem(template: string): string | undefi
     if (char === '(') depth += 1;
     if (char === ')') depth -= 1;
     if (depth < 0) return 'has a ")" without a matching "("';
-    if (depth === 0 && index < template.length - 1) return 'must be a single filter (wrap several in (&...) or (|...))';
+    if (depth === 0 && index < template.length - 1) {
+      return template[index + 1] === ')' ? 'has a ")" without a matching "("' : 'must be a single filter (wrap several in (&...) or (|...))';
+    }
   }
   if (depth !== 0) return 'has unbalanced parentheses';
   return undefined;

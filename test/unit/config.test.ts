@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../lambdas/core/config.ts';
+
+const VALID = {
+  LDAP_URLS: 'ldaps://dc1.corp.example:636, ldaps://dc2.corp.example:636',
+  LDAP_BASE_DN: 'ou=people,dc=corp,dc=example',
+  LDAP_BIND_DN: 'cn=bridge,ou=services,dc=corp,dc=example',
+  LDAP_BIND_PASSWORD: 'service-password-value',
+  AUTH_ISSUER: 'https://tenant.eu.auth0.com/',
+  AUTH_AUDIENCE: 'https://ldap-bridge.corp.example/',
+  AUTH_ALLOWED_CLIENT_IDS: 'AbC123xyz',
+};
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('reads a valid configuration with its documented defaults', () => {
+    const config = loadConfig(VALID);
+    expect(config.directory.urls).toEqual(['ldaps://dc1.corp.example:636', 'ldaps://dc2.corp.example:636']);
+    expect(config.directory.userFilter).toBe('(&(objectClass=inetOrgPerson)(|(uid={username})(mail={username})))');
+    expect(config.directory.connectTimeoutMs).toBe(2000);
+    expect(config.directory.operationTimeoutMs).toBe(3000);
+    expect(config.auth.jwksUrl).toBe('https://tenant.eu.auth0.com/.well-known/jwks.json');
+    expect(config.auth.scopes).toEqual({ login: 'users:login', getUser: 'users:read' });
+    expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, maxInFlight: 256 });
+    expect(config.logLevel).toBe('info');
+    expect(config.directory.mapping.userIdAttribute).toBe('entryUUID');
+  });
+
+  it('reports every problem at once, naming variable, value and expectation', () => {
+    const problems = problemsOf({ ...VALID, LDAP_TIMEOUT_MS: 'soon', PORT: '70000', LOG_LEVEL: 'loud', LDAP_PRESET: 'novell' });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'LDAP_TIMEOUT_MS: "soon" expected a whole number of milliseconds from 100 to 60000',
+        'PORT: "70000" expected a whole number of a TCP port from 0 to 65535',
+        'LOG_LEVEL: "loud" expected one of debug, info, warn, error',
+        'LDAP_PRESET: "novell" expected one of openldap',
+      ]),
+    );
+  });
+
+  it.each([
+    ['LDAP_URLS', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_ALLOWED_CLIENT_IDS', 'LDAP_BASE_DN'],
+  ])('requires %s and the other essentials', (...names) => {
+    const env: Record<string, string | undefined> = { ...VALID };
+    for (const name of names) delete env[name];
+    const problems = problemsOf(env).join('\n');
+    for (const name of names) expect(problems).toContain(`${name}: is required`);
+  });
+
+  it.each([
+    ['http://dc1.corp.example', 'must start with ldap:// or ldaps://'],
+    ['ldap://dc1.corp.example', 'would send passwords in clear text'],
+    ['ldaps://dc1.corp.example/dc=corp', 'must be only scheme, host and port'],
+    ['not a url', 'is not a URL'],
+  ])('rejects LDAP_URLS %j', (url, problem) => {
+    expect(problemsOf({ ...VALID, LDAP_URLS: url }).join('\n')).toContain(problem);
+  });
+
+  it('accepts plain ldap:// to loopback, with StartTLS, or when plaintext is knowingly allowed', () => {
+    expect(problemsOf({ ...VALID, LDAP_URLS: 'ldap://127.0.0.1:389' })).toEqual([]);
+    expect(problemsOf({ ...VALID, LDAP_URLS: 'ldap://dc1.corp.example', LDAP_STARTTLS: 'true' })).toEqual([]);
+    expect(problemsOf({ ...VALID, LDAP_URLS: 'ldap://dc1.corp.example', LDAP_ALLOW_PLAINTEXT: 'true' })).toEqual([]);
+  });
+
+  it.each([
+    ['http://tenant.eu.auth0.com/', 'must be an https:// URL'],
+    ['https://tenant.eu.auth0.com', 'must end with "/"'],
+    ['tenant.eu.auth0.com', 'is not a URL'],
+  ])('rejects AUTH_ISSUER %j', (issuer, problem) => {
+    expect(problemsOf({ ...VALID, AUTH_ISSUER: issuer }).join('\n')).toContain(problem);
+  });
+
+  it('never prints the bind password, even when it is invalid', () => {
+    const problems = problemsOf({ ...VALID, LDAP_BIND_PASSWORD: '   ', LDAP_BIND_DN: undefined });
+    expect(problems.join('\n')).toContain('LDAP_BIND_DN and LDAP_BIND_PASSWORD: both are required');
+    const blank = problemsOf({ ...VALID, LDAP_BIND_PASSWORD: '   ' });
+    expect(blank).toEqual(['LDAP_BIND_PASSWORD: must not be blank (a blank password is an anonymous bind)']);
+  });
+
+  it('keeps a bind password exactly as given (no trimming)', () => {
+    const config = loadConfig({ ...VALID, LDAP_BIND_PASSWORD: ' padded ' });
+    expect(config.directory.bindCredentials).toEqual({ kind: 'static', bindDN: VALID.LDAP_BIND_DN, password: ' padded ' });
+  });
+
+  it('takes a Secrets Manager ARN instead of a static password, not both', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ldap-bridge/bind-AbCdEf';
+    const { LDAP_BIND_DN: _dn, LDAP_BIND_PASSWORD: _pw, ...withoutStatic } = VALID;
+    expect(loadConfig({ ...withoutStatic, LDAP_BIND_SECRET_ARN: arn }).directory.bindCredentials).toEqual({ kind: 'secrets-manager', secretArn: arn });
+    expect(problemsOf({ ...VALID, LDAP_BIND_SECRET_ARN: arn }).join('\n')).toContain('not both');
+    expect(problemsOf({ ...withoutStatic, LDAP_BIND_SECRET_ARN: 'my-secret' }).join('\n')).toContain('is not a Secrets Manager secret ARN');
+  });
+
+  it('rejects a user filter without the placeholder', () => {
+    expect(problemsOf({ ...VALID, LDAP_USER_FILTER: '(uid=*)' })).toEqual(['LDAP_USER_FILTER: "(uid=*)" must contain {username}']);
+  });
+
+  describe('LDAP_PROFILE_MAPPING', () => {
+    it('overrides fields, groups, email_verified and metadata over the preset', () => {
+      const config = loadConfig({
+        ...VALID,
+        LDAP_PROFILE_MAPPING: JSON.stringify({ email: 'userPrincipalName', nickname: null, groups_as: 'dn', email_verified: true, app_metadata: { employee_id: 'employeeNumber' }, user_metadata: { phone: 'telephoneNumber' } }),
+      });
+      const { mapping } = config.directory;
+      expect(mapping.fields.email).toBe('userPrincipalName');
+      expect(mapping.fields.nickname).toBeNull();
+      expect(mapping.fields.given_name).toBe('givenName');
+      expect(mapping.groupsAs).toBe('dn');
+      expect(mapping.emailVerified).toBe(true);
+      expect(mapping.appMetadata).toEqual({ employee_id: 'employeeNumber' });
+      expect(mapping.userMetadata).toEqual({ phone: 'telephoneNumber' });
+    });
+
+    it.each([
+      ['not json', 'is not JSON'],
+      ['[]', 'expected a JSON object'],
+      ['{"user_id":"dn"}', 'not the DN'],
+      ['{"user_id":null}', 'user_id is mandatory'],
+      ['{"email":"mail)(x"}', 'an LDAP attribute name'],
+      ['{"app_metadata":{"blocked":"nsAccountLock"}}', 'does not reserve'],
+      ['{"app_metadata":{"a.b":"mail"}}', 'Auth0 forbids . and $'],
+      ['{"picture":"jpegPhoto"}', 'one of the keys'],
+      ['{"email_verified":"yes"}', 'true or false'],
+    ])('rejects %s', (value, problem) => {
+      expect(problemsOf({ ...VALID, LDAP_PROFILE_MAPPING: value }).join('\n')).toContain(problem);
+    });
+  });
+});

@@ -1,0 +1,126 @@
+// handle() with recording stand-ins for the directory and the authorizer: what reaches the
+// directory, in which order, for each kind of request. The real directory is in test/integration.
+import { describe, expect, it } from 'vitest';
+import { handle, type CallerAuthorizer, type HandlerDeps } from '../../lambdas/core/handle.ts';
+import { DirectoryUnavailable, InvalidToken, JwksUnavailable } from '../../lambdas/core/errors.ts';
+import type { BindOutcome, Logger, UserDirectory } from '../../lambdas/core/ports.ts';
+import type { DirectoryEntry } from '../../lambdas/core/profile.ts';
+import { PRESETS } from '../../lambdas/core/presets.ts';
+
+const ALICE: DirectoryEntry = { dn: 'uid=alice,ou=people,dc=x', attributes: { entryuuid: ['id-alice'], uid: ['alice'], mail: ['alice@x.test'] } };
+
+class RecordingDirectory implements UserDirectory {
+  readonly calls: string[] = [];
+  constructor(
+    private readonly entries: DirectoryEntry[],
+    private readonly passwords: Record<string, string> = { [ALICE.dn]: 'right' },
+    private readonly failure?: Error,
+  ) {}
+  async findUsers(filter: string, limit: number): Promise<DirectoryEntry[]> {
+    this.calls.push(`search ${filter} limit ${limit}`);
+    if (this.failure) throw this.failure;
+    return this.entries;
+  }
+  async verifyPassword(dn: string, password: string): Promise<BindOutcome> {
+    this.calls.push(`bind ${dn}`);
+    if (this.failure) throw this.failure;
+    return this.passwords[dn] === password ? { kind: 'ok' } : { kind: 'invalid_credentials' };
+  }
+}
+
+const allowAll: CallerAuthorizer = { authorize: async () => ({ clientId: 'c', scopes: ['users:login', 'users:read'], expiresAt: 0 }) };
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+function deps(directory: UserDirectory, authorizer: CallerAuthorizer = allowAll): HandlerDeps {
+  return {
+    settings: { userFilter: '(uid={username})', mapping: PRESETS.openldap.mapping, scopes: { login: 'users:login', getUser: 'users:read' }, timingDecoyDN: 'cn=decoy,dc=x' },
+    directory,
+    authorizer,
+    logger: silent,
+    requestId: 'req-1',
+  };
+}
+
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  new Request(`http://bridge.local${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+describe('handle', () => {
+  it('searches with the escaped filter, asks for at most 2 entries, binds with the DN found', async () => {
+    const directory = new RecordingDirectory([ALICE]);
+    const response = await handle(post('/login', { username: 'ali*', password: 'right' }), deps(directory));
+    expect(directory.calls).toEqual(['search (uid=ali\\2a) limit 2', `bind ${ALICE.dn}`]);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-request-id')).toBe('req-1');
+  });
+
+  it('binds the decoy DN for an unknown user, so it costs the same round trip as a wrong password', async () => {
+    const directory = new RecordingDirectory([]);
+    const response = await handle(post('/login', { username: 'nobody', password: 'x' }), deps(directory));
+    expect(response.status).toBe(401);
+    expect(directory.calls).toEqual(['search (uid=nobody) limit 2', 'bind cn=decoy,dc=x']);
+  });
+
+  it('touches the directory not at all for a blank password', async () => {
+    const directory = new RecordingDirectory([ALICE]);
+    const response = await handle(post('/login', { username: 'alice', password: '  ' }), deps(directory));
+    expect(response.status).toBe(401);
+    expect(directory.calls).toEqual([]);
+  });
+
+  it('never binds when two entries match', async () => {
+    const directory = new RecordingDirectory([ALICE, { ...ALICE, dn: 'uid=alice2,dc=x' }]);
+    const response = await handle(post('/login', { username: 'alice', password: 'right' }), deps(directory));
+    expect(response.status).toBe(500);
+    expect(directory.calls).toHaveLength(1);
+  });
+
+  it('touches the directory not at all when the caller is refused', async () => {
+    const directory = new RecordingDirectory([ALICE]);
+    const refuse: CallerAuthorizer = { authorize: async () => { throw new InvalidToken('no'); } };
+    expect((await handle(post('/login', { username: 'alice', password: 'right' }), deps(directory, refuse))).status).toBe(401);
+    expect(directory.calls).toEqual([]);
+  });
+
+  it('answers 503 jwks_unavailable when the signing keys cannot be fetched', async () => {
+    const keysDown: CallerAuthorizer = { authorize: async () => { throw new JwksUnavailable('down'); } };
+    const response = await handle(post('/get-user', { username: 'alice' }), deps(new RecordingDirectory([ALICE]), keysDown));
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ error: 'jwks_unavailable' });
+  });
+
+  it('answers 503 with Retry-After when the directory is unavailable, on both routes', async () => {
+    const directory = new RecordingDirectory([ALICE], {}, new DirectoryUnavailable('down'));
+    for (const [path, body] of [['/login', { username: 'a', password: 'b' }], ['/get-user', { username: 'a' }]] as const) {
+      const response = await handle(post(path, body), deps(directory));
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('5');
+    }
+  });
+
+  it('answers 500 with only the request id for an unexpected error, and logs its cause', async () => {
+    const lines: string[] = [];
+    const logger: Logger = { ...silent, error: (message, fields) => lines.push(`${message} ${JSON.stringify(fields)}`) };
+    const directory = new RecordingDirectory([ALICE], {}, new RangeError('boom'));
+    const response = await handle(post('/get-user', { username: 'a' }), { ...deps(directory), logger });
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual({ error: 'internal_error', request_id: 'req-1' });
+    expect(lines.join()).toContain('RangeError: boom');
+  });
+
+  it('makes a request id when the entry point gives none', async () => {
+    const { requestId: _unused, ...withoutId } = deps(new RecordingDirectory([ALICE]));
+    const response = await handle(post('/get-user', { username: 'alice' }), withoutId);
+    expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answers 413 from the declared Content-Length before reading the body', async () => {
+    const request = new Request('http://bridge.local/get-user', { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '999999' }, body: '{}' });
+    expect((await handle(request, deps(new RecordingDirectory([])))).status).toBe(413);
+  });
+
+  it('answers 400 for a body that is not UTF-8', async () => {
+    const request = new Request('http://bridge.local/get-user', { method: 'POST', headers: { 'content-type': 'application/json' }, body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]) });
+    const response = await handle(request, deps(new RecordingDirectory([])));
+    expect(await response.json()).toEqual({ error: 'invalid_request', field: 'body', error_description: 'is not valid UTF-8' });
+  });
+});
