@@ -45,6 +45,8 @@ export interface AuthConfig {
   scopes: { login: string; getUser: string };
   /** Seconds of clock skew allowed on exp / nbf / iat. */
   clockToleranceSeconds: number;
+  /** Seconds between two JWKS refetches caused by an unknown kid. Default 30. */
+  jwksCooldownSeconds: number;
 }
 
 export interface ServerConfig {
@@ -280,6 +282,7 @@ function readAuthConfig(reader: EnvReader): AuthConfig {
     allowedClientIds,
     scopes: { login: scope('AUTH_SCOPE_LOGIN', 'users:login'), getUser: scope('AUTH_SCOPE_GET_USER', 'users:read') },
     clockToleranceSeconds: reader.integer('AUTH_CLOCK_TOLERANCE_SECONDS', 30, 0, 300, 'seconds'),
+    jwksCooldownSeconds: reader.integer('AUTH_JWKS_COOLDOWN_SECONDS', 30, 1, 3600, 'seconds'),
   };
 }
 

@@ -47,6 +47,7 @@ export function createBridge(config: BridgeConfig, logger: Logger): Bridge {
     jwksUrl: auth.jwksUrl,
     allowedClientIds: auth.allowedClientIds,
     clockToleranceSeconds: auth.clockToleranceSeconds,
+    jwksCooldownMs: auth.jwksCooldownSeconds * 1000,
   });
   if (ldap.allowPlaintext) logger.warn('LDAP_ALLOW_PLAINTEXT=true: passwords travel to the directory without TLS');
   return {
