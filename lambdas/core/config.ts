@@ -96,6 +96,15 @@ export function loadConfig(env: Env): BridgeConfig {
   return { directory, auth, server, logLevel };
 }
 
+/** The token authorizer needs only the token settings: it never talks to the directory. */
+export function loadAuthorizerConfig(env: Env): { auth: AuthConfig; logLevel: LogLevel } {
+  const reader = new EnvReader(env);
+  const auth = readAuthConfig(reader);
+  const logLevel = reader.oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info');
+  reader.throwIfProblems();
+  return { auth, logLevel };
+}
+
 function readDirectoryConfig(reader: EnvReader): DirectoryConfig {
   const preset = reader.oneOf('LDAP_PRESET', PRESET_NAMES, 'openldap');
   const presetDefaults = PRESETS[preset];

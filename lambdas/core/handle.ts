@@ -67,6 +67,11 @@ const ROUTES: Record<string, Route> = {
   '/get-user': { name: 'get-user', schema: getUserRequestSchema, scope: (settings) => settings.scopes.getUser, run: getUser },
 };
 
+/** Every route path with the scope it requires: the API Gateway authorizer builds its policy from this. */
+export function routeScopes(scopes: HandlerSettings['scopes']): Array<{ path: string; scope: string }> {
+  return Object.entries(ROUTES).map(([path, route]) => ({ path, scope: route.scope({ scopes } as HandlerSettings) }));
+}
+
 export async function handle(request: Request, deps: HandlerDeps): Promise<Response> {
   const requestId = deps.requestId ?? crypto.randomUUID();
   const started = performance.now();

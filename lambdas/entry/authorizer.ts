@@ -1,0 +1,80 @@
+// The API Gateway TOKEN authorizer Lambda. It runs outside the VPC (it must reach Auth0's JWKS),
+// verifies the token with the same checks as the local server, and allows exactly the routes
+// whose scope the token carries: the policy is cached per token, so it must not allow a
+// users:read token to call /login on a later request. Denials are logged without the token.
+import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
+import { authorizerContextFor } from '../core/authorizer-context.ts';
+import { loadAuthorizerConfig } from '../core/config.ts';
+import { BridgeError, InvalidToken } from '../core/errors.ts';
+import { routeScopes } from '../core/handle.ts';
+import type { AccessTokenVerifier, Logger } from '../core/ports.ts';
+import { bearerTokenFrom } from '../core/token-claims.ts';
+import { JsonLogger } from '../adapters/json-logger.ts';
+import { JwksAccessTokenVerifier } from '../adapters/jwks-token-verifier.ts';
+
+export interface AuthorizerDeps {
+  verifier: AccessTokenVerifier;
+  scopes: { login: string; getUser: string };
+  logger: Logger;
+}
+
+let deps: AuthorizerDeps | undefined;
+
+function depsForThisContainer(): AuthorizerDeps {
+  if (!deps) {
+    const { auth, logLevel } = loadAuthorizerConfig(process.env);
+    deps = {
+      verifier: new JwksAccessTokenVerifier({
+        issuer: auth.issuer,
+        audience: auth.audience,
+        jwksUrl: auth.jwksUrl,
+        allowedClientIds: auth.allowedClientIds,
+        clockToleranceSeconds: auth.clockToleranceSeconds,
+        jwksCooldownMs: auth.jwksCooldownSeconds * 1000,
+      }),
+      scopes: auth.scopes,
+      logger: new JsonLogger(logLevel),
+    };
+  }
+  return deps;
+}
+
+export function handler(event: APIGatewayTokenAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
+  return authorize(event, depsForThisContainer());
+}
+
+/**
+ * Throws Error('Unauthorized') for a bad token (API Gateway answers 401); any other error (the
+ * JWKS cannot be fetched) makes API Gateway answer with its authorizer-failure response, which
+ * the stack maps to 503.
+ */
+export async function authorize(event: APIGatewayTokenAuthorizerEvent, { verifier, scopes, logger }: AuthorizerDeps): Promise<APIGatewayAuthorizerResult> {
+  let client;
+  try {
+    client = await verifier.verify(bearerTokenFrom(event.authorizationToken));
+  } catch (error) {
+    const known = error instanceof BridgeError ? error : new InvalidToken('unverifiable');
+    logger.info('token denied', { error: known.code, reason: 'why' in known ? String(known.why) : undefined, method_arn: event.methodArn });
+    if (known instanceof InvalidToken) throw new Error('Unauthorized');
+    throw new Error('token keys unavailable');
+  }
+  const allowedRoutes = routeScopes(scopes).filter((route) => client.scopes.includes(route.scope));
+  logger.info('token allowed', { client_id: client.clientId, routes: allowedRoutes.map((route) => route.path).join(' ') });
+  return {
+    principalId: client.clientId,
+    policyDocument: {
+      Version: '2012-10-17',
+      Statement: allowedRoutes.length === 0
+        ? [{ Action: 'execute-api:Invoke', Effect: 'Deny', Resource: event.methodArn }]
+        : [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: allowedRoutes.map((route) => routeArn(event.methodArn, route.path)) }],
+    },
+    context: { ...authorizerContextFor(client) },
+  };
+}
+
+/** arn:aws:execute-api:<region>:<account>:<api>/<stage>/<method>/<path>, with the path of another route. */
+export function routeArn(methodArn: string, path: string): string {
+  const match = /^(arn:aws[\w-]*:execute-api:[\w-]+:\d{12}:[\w]+\/[\w-]+)\//.exec(methodArn);
+  if (!match) throw new Error('unexpected methodArn');
+  return `${match[1]}/POST${path}`;
+}
