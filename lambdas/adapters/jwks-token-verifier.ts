@@ -6,6 +6,7 @@ import { createRemoteJWKSet, jwtVerify, errors as joseErrors } from 'jose';
 import { InvalidToken, JwksUnavailable } from '../core/errors.ts';
 import type { AccessTokenVerifier } from '../core/ports.ts';
 import { checkClientCredentialsClaims, type VerifiedClient } from '../core/token-claims.ts';
+import type { AuthConfig } from '../core/config.ts';
 
 export interface JwksVerifierOptions {
   issuer: string;
@@ -50,6 +51,18 @@ export class JwksAccessTokenVerifier implements AccessTokenVerifier {
   get jwksUrl(): string {
     return this.options.jwksUrl;
   }
+}
+
+/** The token verifier for the local server and the API Gateway authorizer alike. */
+export function createTokenVerifier(auth: AuthConfig): JwksAccessTokenVerifier {
+  return new JwksAccessTokenVerifier({
+    issuer: auth.issuer,
+    audience: auth.audience,
+    jwksUrl: auth.jwksUrl,
+    allowedClientIds: auth.allowedClientIds,
+    clockToleranceSeconds: auth.clockToleranceSeconds,
+    jwksCooldownMs: auth.jwksCooldownSeconds * 1000,
+  });
 }
 
 /** A problem with the token is 401; a problem fetching the keys is 503, never "invalid token". */

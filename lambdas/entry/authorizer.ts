@@ -10,7 +10,7 @@ import { routeScopes } from '../core/handle.ts';
 import type { AccessTokenVerifier, Logger } from '../core/ports.ts';
 import { bearerTokenFrom } from '../core/token-claims.ts';
 import { JsonLogger } from '../adapters/json-logger.ts';
-import { JwksAccessTokenVerifier } from '../adapters/jwks-token-verifier.ts';
+import { createTokenVerifier } from '../adapters/jwks-token-verifier.ts';
 
 export interface AuthorizerDeps {
   verifier: AccessTokenVerifier;
@@ -24,14 +24,7 @@ function depsForThisContainer(): AuthorizerDeps {
   if (!deps) {
     const { auth, logLevel } = loadAuthorizerConfig(process.env);
     deps = {
-      verifier: new JwksAccessTokenVerifier({
-        issuer: auth.issuer,
-        audience: auth.audience,
-        jwksUrl: auth.jwksUrl,
-        allowedClientIds: auth.allowedClientIds,
-        clockToleranceSeconds: auth.clockToleranceSeconds,
-        jwksCooldownMs: auth.jwksCooldownSeconds * 1000,
-      }),
+      verifier: createTokenVerifier(auth),
       scopes: auth.scopes,
       logger: new JsonLogger(logLevel),
     };

@@ -6,7 +6,7 @@ import type { BridgeConfig } from '../core/config.ts';
 import type { HandlerDeps, HandlerSettings } from '../core/handle.ts';
 import type { Logger } from '../core/ports.ts';
 import { attributesForProfile } from '../core/profile.ts';
-import { JwksAccessTokenVerifier } from '../adapters/jwks-token-verifier.ts';
+import { createTokenVerifier } from '../adapters/jwks-token-verifier.ts';
 import { LdapDirectory, type ServiceCredentialsSource } from '../adapters/ldap-directory.ts';
 import { createSecretsManagerReader, SecretsManagerServiceCredentials, StaticServiceCredentials } from '../adapters/service-credentials.ts';
 
@@ -41,14 +41,7 @@ export function createBridge(config: BridgeConfig, logger: Logger): Bridge {
     bindPoolSize: ldap.bindPoolSize,
     bindQueueLimit: ldap.bindQueueLimit,
   });
-  const verifier = new JwksAccessTokenVerifier({
-    issuer: auth.issuer,
-    audience: auth.audience,
-    jwksUrl: auth.jwksUrl,
-    allowedClientIds: auth.allowedClientIds,
-    clockToleranceSeconds: auth.clockToleranceSeconds,
-    jwksCooldownMs: auth.jwksCooldownSeconds * 1000,
-  });
+  const verifier = createTokenVerifier(auth);
   if (ldap.allowPlaintext) logger.warn('LDAP_ALLOW_PLAINTEXT=true: passwords travel to the directory without TLS');
   return {
     deps: { settings: handlerSettings(config), directory, authorizer: new BearerTokenAuthorizer(verifier), logger },

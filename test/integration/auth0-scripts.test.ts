@@ -1,5 +1,6 @@
 // auth0/login.js and auth0/get_user.js, run as Auth0 runs them, against the local server, the
 // shared slapd and a local token issuer standing in for the tenant.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USERS, SPARSE_USER } from '../support/fixtures.ts';
 import { loadAuth0Script, UnauthorizedError, WrongUsernameOrPasswordError } from '../support/auth0-sandbox.ts';
@@ -112,6 +113,17 @@ describe('auth0/login.js', () => {
     }
     expect(first.every(([error]) => error === null)).toBe(true);
     expect(stack.issuer.tokenRequests - before).toBe(1);
+  });
+});
+
+describe('the two scripts', () => {
+  it('share their token and request helpers word for word (Auth0 scripts cannot import code)', () => {
+    const sharedPart = (file: string) => {
+      const text = readFileSync(file, 'utf8');
+      return text.slice(text.indexOf('\n', text.indexOf('// ---- shared with ')));
+    };
+    expect(sharedPart('auth0/get_user.js')).toBe(sharedPart('auth0/login.js'));
+    expect(sharedPart('auth0/login.js')).toContain('function accessToken(deadline)');
   });
 });
 
