@@ -44,12 +44,10 @@ export class JwksAccessTokenVerifier implements AccessTokenVerifier {
     } catch (error) {
       throw classifyVerificationError(error);
     }
-    return checkClientCredentialsClaims(payload, { allowedClientIds: this.options.allowedClientIds });
-  }
-
-  /** How many key-set fetches jose has made is not exposed; tests observe the JWKS server instead. */
-  get jwksUrl(): string {
-    return this.options.jwksUrl;
+    return checkClientCredentialsClaims(payload, {
+      allowedClientIds: this.options.allowedClientIds,
+      clockToleranceSeconds: this.options.clockToleranceSeconds,
+    });
   }
 }
 

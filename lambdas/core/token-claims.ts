@@ -5,6 +5,8 @@ import { InsufficientScope, InvalidToken } from './errors.ts';
 
 export interface ClientPolicy {
   allowedClientIds: readonly string[];
+  /** Seconds a token's `iat` may lie in the future (clock skew between Auth0 and us). */
+  clockToleranceSeconds: number;
 }
 
 /** What a checked token says about its caller. */
@@ -21,14 +23,22 @@ export interface VerifiedClient {
  * A user's access token for the same audience (which Auth0 will issue unless an Action
  * denies it) fails here.
  */
-export function checkClientCredentialsClaims(payload: Readonly<Record<string, unknown>>, policy: ClientPolicy): VerifiedClient {
-  const { gty, azp, sub, scope, exp } = payload;
+export function checkClientCredentialsClaims(
+  payload: Readonly<Record<string, unknown>>,
+  policy: ClientPolicy,
+  nowSeconds = Date.now() / 1000,
+): VerifiedClient {
+  const { gty, azp, sub, scope, exp, iat } = payload;
   const grantTypes = Array.isArray(gty) ? gty : [gty];
   if (grantTypes.length !== 1 || grantTypes[0] !== 'client-credentials') throw new InvalidToken('gty is not client-credentials');
   if (typeof azp !== 'string' || azp === '') throw new InvalidToken('azp missing');
   if (sub !== `${azp}@clients`) throw new InvalidToken('sub does not match azp');
   if (!policy.allowedClientIds.includes(azp)) throw new InvalidToken('client not allowed');
   if (typeof exp !== 'number') throw new InvalidToken('exp missing');
+  // jose checks exp and nbf; a token issued in the future is as suspect as one not yet valid.
+  if (iat !== undefined && (typeof iat !== 'number' || iat > nowSeconds + policy.clockToleranceSeconds)) {
+    throw new InvalidToken('iat in the future');
+  }
   if (scope !== undefined && typeof scope !== 'string') throw new InvalidToken('scope is not a string');
   const scopes = (scope ?? '').split(' ').filter((item) => item !== '');
   return { clientId: azp, scopes, expiresAt: exp };

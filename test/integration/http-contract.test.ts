@@ -309,6 +309,10 @@ describe('access tokens', () => {
     await expectInvalidToken(await stack.issuer.mint({ claims: { nbf: Math.floor(Date.now() / 1000) + 600 } }));
   });
 
+  it('answers 401 for a token issued in the future (iat beyond the clock tolerance)', async () => {
+    await expectInvalidToken(await stack.issuer.mint({ claims: { iat: Math.floor(Date.now() / 1000) + 600 } }));
+  });
+
   it('answers 401 for a wrong issuer, including a missing trailing slash', async () => {
     await expectInvalidToken(await stack.issuer.mint({ claims: { iss: 'https://evil.example/' } }));
     await expectInvalidToken(await stack.issuer.mint({ claims: { iss: stack.issuer.issuer.replace(/\/$/, '') } }));

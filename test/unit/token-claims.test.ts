@@ -2,12 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { bearerTokenFrom, checkClientCredentialsClaims, requireScope } from '../../lambdas/core/token-claims.ts';
 import { InsufficientScope, InvalidToken } from '../../lambdas/core/errors.ts';
 
-const policy = { allowedClientIds: ['client-a'] };
+const policy = { allowedClientIds: ['client-a'], clockToleranceSeconds: 30 };
+const NOW = 1_900_000_000;
 const valid = { gty: 'client-credentials', azp: 'client-a', sub: 'client-a@clients', scope: 'users:login users:read', exp: 2_000_000_000 };
 
 describe('checkClientCredentialsClaims', () => {
   it('returns the client, its scopes and expiry', () => {
-    expect(checkClientCredentialsClaims(valid, policy)).toEqual({ clientId: 'client-a', scopes: ['users:login', 'users:read'], expiresAt: 2_000_000_000 });
+    expect(checkClientCredentialsClaims(valid, policy, NOW)).toEqual({ clientId: 'client-a', scopes: ['users:login', 'users:read'], expiresAt: 2_000_000_000 });
   });
 
   it.each([
@@ -19,9 +20,15 @@ describe('checkClientCredentialsClaims', () => {
     [{ sub: 'client-b@clients', azp: 'client-b' }, 'client not allowed'],
     [{ exp: undefined }, 'exp missing'],
     [{ scope: ['users:login'] }, 'scope is not a string'],
+    [{ iat: NOW + 120 }, 'iat in the future'],
+    [{ iat: 'yesterday' }, 'iat in the future'],
   ])('rejects %j', (change, why) => {
-    expect(() => checkClientCredentialsClaims({ ...valid, ...change }, policy)).toThrow(InvalidToken);
-    expect(() => checkClientCredentialsClaims({ ...valid, ...change }, policy)).toThrow(why);
+    expect(() => checkClientCredentialsClaims({ ...valid, ...change }, policy, NOW)).toThrow(InvalidToken);
+    expect(() => checkClientCredentialsClaims({ ...valid, ...change }, policy, NOW)).toThrow(why);
+  });
+
+  it('accepts an iat within the clock tolerance', () => {
+    expect(checkClientCredentialsClaims({ ...valid, iat: NOW + 20 }, policy, NOW).clientId).toBe('client-a');
   });
 });
 
