@@ -205,4 +205,19 @@ describe('concurrent logins', () => {
       await stack.stop();
     }
   });
+
+  it('sheds requests past MAX_IN_FLIGHT with 503 overloaded and Retry-After, and serves the rest', async () => {
+    const stack = await startTestStack(ownDirectoryEnv({ MAX_IN_FLIGHT: '2' }));
+    try {
+      const responses = await Promise.all(Array.from({ length: 40 }, () => stack.post('/get-user', { username: user.uid })));
+      const shed = responses.filter((response) => response.status === 503);
+      expect(responses.filter((response) => response.status === 200).length).toBeGreaterThan(0);
+      expect(shed.length).toBeGreaterThan(0);
+      expect(shed.length + responses.filter((response) => response.status === 200).length).toBe(40);
+      expect(await shed[0]!.json()).toEqual({ error: 'overloaded' });
+      expect(shed[0]!.headers.get('retry-after')).toBe('1');
+    } finally {
+      await stack.stop();
+    }
+  });
 });
