@@ -237,6 +237,10 @@ function readNetwork(network: ContextReader, at: (path: string) => string, probl
     problems.push(`${at('network.publicSubnetIds')}: the directory functions run only in private subnets; remove it`);
   }
   const routeTables = network.optionalStringList('privateSubnetRouteTableIds');
+  for (const id of routeTables ?? []) if (!/^rtb-[0-9a-f]{8,17}$/.test(id)) problems.push(`${at('network.privateSubnetRouteTableIds')}: ${JSON.stringify(id)} expected rtb-xxxxxxxx`);
+  if (routeTables && routeTables.length !== privateSubnetIds.length) {
+    problems.push(`${at('network.privateSubnetRouteTableIds')}: ${routeTables.length} route table(s) for ${privateSubnetIds.length} subnet(s)`);
+  }
   const vpcCidrBlock = network.optionalString('vpcCidrBlock', /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'an IPv4 CIDR');
   return {
     kind: 'existing',

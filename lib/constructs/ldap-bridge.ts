@@ -24,6 +24,19 @@ import { authorizerEnvironment, lambdaEnvironment, type DeploymentConfig } from 
 
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
+/** How every function is bundled; the bundle-size test builds with exactly these options. */
+export const BUNDLING = {
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  format: OutputFormat.ESM,
+  target: 'node24',
+  mainFields: ['module', 'main'],
+  // The AWS SDK is part of the runtime; bundling it would add ~250 ms to cold starts.
+  externalModules: ['@aws-sdk/*'],
+  banner: "import { createRequire as bridgeCreateRequire } from 'node:module'; const require = bridgeCreateRequire(import.meta.url);",
+};
+
 export interface LdapBridgeProps {
   /** Auth0 tenant and API settings (issuer, audience, allowed client ids, scopes). */
   readonly auth0: DeploymentConfig['auth0'];
@@ -98,6 +111,18 @@ export class LdapBridge extends Construct {
         reservedConcurrentExecutions: props.reservedConcurrency ?? 10,
       });
       props.bindSecret.grantRead(fn);
+      const key = props.bindSecret.encryptionKey;
+      if (key) {
+        // grantRead does not reach an imported customer key; decrypt it only through Secrets Manager.
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            sid: 'DecryptBindSecret',
+            actions: ['kms:Decrypt'],
+            resources: [key.keyArn],
+            conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
+          }),
+        );
+      }
       return fn;
     };
     this.loginFunction = directoryFunction('Login');
@@ -248,15 +273,7 @@ export class LdapBridge extends Construct {
       ...(options.reservedConcurrentExecutions ? { reservedConcurrentExecutions: options.reservedConcurrentExecutions } : {}),
       ...(options.vpc ? { vpc: options.vpc.vpc, vpcSubnets: options.vpc.subnets, securityGroups: [options.vpc.securityGroup], allowPublicSubnet: false } : {}),
       bundling: {
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        format: OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        // The AWS SDK is part of the runtime; bundling it would add ~250 ms to cold starts.
-        externalModules: ['@aws-sdk/*'],
-        banner: "import { createRequire as bridgeCreateRequire } from 'node:module'; const require = bridgeCreateRequire(import.meta.url);",
+        ...BUNDLING,
         ...(caFile
           ? {
               commandHooks: {
