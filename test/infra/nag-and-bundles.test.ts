@@ -1,0 +1,77 @@
+// cdk-nag AwsSolutions over every shipped environment, and the size of the function bundles.
+import { describe, expect, it } from 'vitest';
+import * as esbuild from 'esbuild';
+import { App, Validations } from 'aws-cdk-lib';
+import { buildApp } from '../../lib/app.ts';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { BUNDLING } from '../../lib/constructs/ldap-bridge.ts';
+import { build, CDK_CONTEXT } from './support.ts';
+
+describe('cdk-nag AwsSolutions', () => {
+  it.each(Object.keys(CDK_CONTEXT.environments))('has zero unacknowledged findings in %s', (name) => {
+    const { app, nag } = build(name);
+    const report = nag.validateScope(app);
+    expect(report.violations.map((violation) => `${violation.ruleName} at ${violation.violatingResources.map((resource) => resource.constructPath).join(', ')}`)).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+
+  it('gives every acknowledgement a reason a reviewer can read', () => {
+    const { app } = build('prod');
+    const acknowledgements = app.node
+      .findAll()
+      .flatMap((construct) => construct.node.metadata.filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+      .flatMap((entry) => Object.values(entry.data as Record<string, unknown>));
+    expect(acknowledgements.length).toBeGreaterThan(0);
+    for (const reason of acknowledgements) expect(String(reason).length).toBeGreaterThan(60);
+  });
+
+  const freshApp = () => new App({ context: { 'aws:cdk:bundling-stacks': [], env: 'demo', environments: CDK_CONTEXT.environments } });
+
+  it('lets synthesis pass as shipped', () => {
+    expect(() => freshApp().synth()).not.toThrow();
+    const app = freshApp();
+    buildApp(app);
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('fails synthesis when a finding is introduced', () => {
+    const app = freshApp();
+    const { stack, nag } = buildApp(app);
+    new sns.Topic(stack, 'PlainTopic'); // publishing without TLS allowed: AwsSolutions-SNS3
+    expect(nag.validateScope(app).violations.map((violation) => violation.ruleName)).toContain('AwsSolutions-SNS3');
+    expect(() => app.synth()).toThrow(/Validation failed|SNS Topic does not require/);
+  });
+});
+
+describe('function bundles', () => {
+  const sizeOf = async (entry: string) => {
+    const result = await esbuild.build({
+      entryPoints: [entry],
+      bundle: true,
+      write: false,
+      platform: 'node',
+      minify: BUNDLING.minify,
+      format: 'esm',
+      target: BUNDLING.target,
+      mainFields: BUNDLING.mainFields,
+      external: BUNDLING.externalModules,
+      banner: { js: BUNDLING.banner },
+      metafile: true,
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    return { bytes: result.outputFiles[0]!.contents.byteLength, inputs };
+  };
+
+  it('keeps login / get-user under 150 kB minified, without the AWS SDK', async () => {
+    const { bytes, inputs } = await sizeOf('lambdas/entry/lambda.ts');
+    expect(bytes).toBeLessThan(150 * 1024);
+    expect(inputs.some((input) => input.includes('@aws-sdk'))).toBe(false);
+    expect(inputs.some((input) => input.includes('node_modules/ldapts'))).toBe(true);
+  });
+
+  it('keeps the authorizer small and free of the LDAP client', async () => {
+    const { bytes, inputs } = await sizeOf('lambdas/entry/authorizer.ts');
+    expect(bytes).toBeLessThan(60 * 1024);
+    expect(inputs.some((input) => input.includes('ldapts'))).toBe(false);
+  });
+});
