@@ -11,7 +11,16 @@ export interface BuiltApp {
   nag: AwsSolutionsChecks;
 }
 
-export function buildApp(app: App = new App()): BuiltApp {
+export interface BuildOptions {
+  /**
+   * Register cdk-nag as a synthesis validation, so a finding fails `cdk synth`. The audit turns it
+   * off to list findings instead of stopping at the first.
+   * @default true
+   */
+  failSynthOnFindings?: boolean;
+}
+
+export function buildApp(app: App = new App(), options: BuildOptions = {}): BuiltApp {
   const envName = app.node.tryGetContext('env') ?? app.node.tryGetContext('defaultEnvironment');
   const config = readDeploymentConfig(app.node.tryGetContext('environments'), envName);
   const stack = new LdapBridgeStack(app, config.stackName, {
@@ -20,6 +29,6 @@ export function buildApp(app: App = new App()): BuiltApp {
     ...(config.account || config.region ? { env: { account: config.account, region: config.region } } : {}),
   });
   const nag = new AwsSolutionsChecks(app);
-  Validations.of(app).addPlugins(nag);
+  if (options.failSynthOnFindings ?? true) Validations.of(app).addPlugins(nag);
   return { app, stack, nag };
 }

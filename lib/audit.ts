@@ -1,0 +1,311 @@
+// The audit of the exposed surface: everything a security reviewer must approve, read from the
+// synthesized template (what will really be deployed) and cdk-nag's results. Ordering is stable
+// and there are no timestamps, so a diff between two reports shows exactly what changed.
+import { CfnElement, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { BuiltApp } from './app.ts';
+
+type Json = Record<string, unknown>;
+interface CfnResource {
+  Type: string;
+  Properties?: Json;
+  Metadata?: Json;
+}
+
+export interface AuditReport {
+  environment: string;
+  stack: string;
+  routes: Array<{ method: string; path: string; authorization: string; authorizer?: string; requiredScope?: string; requestModel?: unknown; throttling: string }>;
+  api: {
+    endpointTypes: string[];
+    executeApiEndpoint: 'enabled' | 'disabled';
+    tls: string;
+    resourcePolicy: unknown;
+    stage: { name: string; executionLogging: string; dataTrace: boolean; throttling: string; accessLogFields: string[] };
+    gatewayResponses: Array<{ type: string; status: string; body: string }>;
+  };
+  authorizers: Array<{ name: string; type: string; identitySource: string; cacheSeconds: number; validationRegex?: string }>;
+  waf: Array<{ priority: number; name: string; rule: string; action: string }>;
+  functions: Array<{
+    name: string;
+    description: string;
+    runtime: string;
+    architecture: string;
+    timeoutSeconds: number;
+    reservedConcurrency: number | 'unreserved';
+    network: string;
+    egress: string[];
+    environment: Record<string, string>;
+    permissions: Array<{ effect: string; actions: string[]; resources: string[]; conditions?: unknown }>;
+  }>;
+  securityGroups: Array<{ name: string; description: string; ingress: string[]; egress: string[] }>;
+  vpcEndpoints: Array<{ name: string; service: string; privateDns: boolean }>;
+  logs: Array<{ name: string; retentionDays: number | 'never expires' }>;
+  alarms: Array<{ name: string; description: string; threshold: number; notifies: string[] }>;
+  secrets: Array<{ name: string; description: string }>;
+  cdkNag: {
+    pack: string;
+    unacknowledged: Array<{ rule: string; resources: string[] }>;
+    acknowledged: Array<{ rule: string; scope: string; reason: string }>;
+  };
+}
+
+export function auditApp(built: BuiltApp): AuditReport {
+  const violations = built.nag.validateScope(built.app).violations;
+  const template = Template.fromStack(built.stack).toJSON() as { Resources: Record<string, CfnResource> };
+  const resources = template.Resources;
+  // Construct paths read better than logical ids: LdapBridge/LoginFunction, not LdapBridgeLoginFunction3A4B...
+  const paths = new Map<string, string>();
+  for (const construct of built.stack.node.findAll()) {
+    if (!CfnElement.isCfnElement(construct)) continue;
+    const logicalId = built.stack.resolve(construct.logicalId) as string;
+    paths.set(logicalId, construct.node.path.replace(`${built.stack.stackName}/`, '').replace(/\/(Resource|Default)$/, ''));
+  }
+  const nameOf = (logicalId: string) => paths.get(logicalId) ?? logicalId;
+  const show = (value: unknown) => describeValue(value, nameOf);
+  const ofType = (type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type).sort(([a], [b]) => nameOf(a).localeCompare(nameOf(b)));
+  const props = (resource: CfnResource) => resource.Properties ?? {};
+
+  const [restApiId, restApi] = ofType('AWS::ApiGateway::RestApi')[0] ?? ['', { Type: '' }];
+  const stage = props(ofType('AWS::ApiGateway::Stage')[0]?.[1] ?? { Type: '' });
+  const methodSettings = ((stage.MethodSettings as Json[] | undefined) ?? [])[0] ?? {};
+  const throttling = `${methodSettings.ThrottlingRateLimit ?? 'account default'} req/s, burst ${methodSettings.ThrottlingBurstLimit ?? 'account default'}`;
+  const domain = ofType('AWS::ApiGateway::DomainName')[0];
+
+  const pathOf = (resourceId: unknown): string => {
+    const ref = (resourceId as { Ref?: string })?.Ref;
+    if (!ref || !resources[ref]) return '';
+    const resource = props(resources[ref]!);
+    return `${pathOf(resource.ParentId)}/${String(resource.PathPart)}`;
+  };
+  const functionsEnv = (logicalId: string) => ((props(resources[logicalId]!).Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+
+  const routes = ofType('AWS::ApiGateway::Method')
+    .map(([, method]) => {
+      const properties = props(method);
+      const path = pathOf(properties.ResourceId) || '/';
+      const authorizerRef = (properties.AuthorizerId as { Ref?: string } | undefined)?.Ref;
+      const integrationUri = JSON.stringify(properties.Integration ?? {});
+      const target = Object.keys(resources).find((id) => resources[id]!.Type === 'AWS::Lambda::Function' && integrationUri.includes(`"${id}"`));
+      const scopeVariable = path === '/login' ? 'AUTH_SCOPE_LOGIN' : path === '/get-user' ? 'AUTH_SCOPE_GET_USER' : undefined;
+      const authorizerFunction = Object.keys(resources).find((id) => resources[id]!.Type === 'AWS::Lambda::Function' && functionsEnv(id).AUTH_SCOPE_LOGIN !== undefined && functionsEnv(id).LDAP_URLS === undefined);
+      const requiredScope = scopeVariable && authorizerFunction ? String(functionsEnv(authorizerFunction)[scopeVariable]) : undefined;
+      const modelRef = Object.values((properties.RequestModels as Record<string, { Ref?: string }> | undefined) ?? {})[0]?.Ref;
+      return {
+        method: String(properties.HttpMethod),
+        path,
+        authorization: String(properties.AuthorizationType ?? 'NONE'),
+        ...(authorizerRef ? { authorizer: nameOf(authorizerRef) } : {}),
+        ...(requiredScope && authorizerRef ? { requiredScope } : {}),
+        ...(modelRef ? { requestModel: props(resources[modelRef]!).Schema } : {}),
+        throttling,
+        ...(target ? { integration: nameOf(target) } : {}),
+      };
+    })
+    .sort((a, b) => `${a.path} ${a.method}`.localeCompare(`${b.path} ${b.method}`));
+
+  const securityGroups = ofType('AWS::EC2::SecurityGroup').map(([id, group]) => {
+    const properties = props(group);
+    const inline = (rules: unknown, direction: 'to' | 'from') =>
+      ((rules as Json[] | undefined) ?? []).map((rule) => describeRule(rule, direction, show));
+    const standalone = (type: string, direction: 'to' | 'from') =>
+      ofType(type)
+        .filter(([, rule]) => (props(rule).GroupId as { 'Fn::GetAtt'?: string[] })?.['Fn::GetAtt']?.[0] === id)
+        .map(([, rule]) => describeRule(props(rule), direction, show));
+    return {
+      name: nameOf(id),
+      description: String(properties.GroupDescription),
+      ingress: [...inline(properties.SecurityGroupIngress, 'from'), ...standalone('AWS::EC2::SecurityGroupIngress', 'from')].sort(),
+      egress: [...inline(properties.SecurityGroupEgress, 'to'), ...standalone('AWS::EC2::SecurityGroupEgress', 'to')].sort(),
+    };
+  });
+
+  const policies = ofType('AWS::IAM::Policy');
+  const functions = ofType('AWS::Lambda::Function').map(([id, fn]) => {
+    const properties = props(fn);
+    const roleId = (properties.Role as { 'Fn::GetAtt'?: string[] })?.['Fn::GetAtt']?.[0];
+    const vpc = properties.VpcConfig as { SubnetIds?: unknown[]; SecurityGroupIds?: unknown[] } | undefined;
+    const groupNames = (vpc?.SecurityGroupIds ?? []).map((group) => show(group));
+    const permissions = policies
+      .filter(([, policy]) => JSON.stringify(props(policy).Roles ?? []).includes(`"${roleId}"`))
+      .flatMap(([, policy]) => ((props(policy).PolicyDocument as { Statement: Json[] }).Statement ?? []))
+      .map((statement) => ({
+        effect: String(statement.Effect),
+        actions: [statement.Action].flat().map(String).sort(),
+        resources: [statement.Resource].flat().map((resource) => show(resource)).sort(),
+        ...(statement.Condition ? { conditions: JSON.parse(show(statement.Condition)) as unknown } : {}),
+      }));
+    const environment = Object.fromEntries(Object.entries(functionsEnv(id)).map(([key, value]) => [key, show(value)]).sort(([a], [b]) => a!.localeCompare(b!)));
+    return {
+      name: nameOf(id),
+      description: String(properties.Description ?? ''),
+      runtime: String(properties.Runtime),
+      architecture: String([properties.Architectures].flat()[0] ?? 'x86_64'),
+      timeoutSeconds: Number(properties.Timeout ?? 3),
+      reservedConcurrency: (properties.ReservedConcurrentExecutions as number | undefined) ?? ('unreserved' as const),
+      network: vpc ? `in VPC subnets ${(vpc.SubnetIds ?? []).map((subnet) => show(subnet)).join(', ')}` : 'outside any VPC: AWS-managed network with internet egress',
+      egress: vpc ? securityGroups.filter((group) => groupNames.some((name) => name.startsWith(`<${group.name}.`))).flatMap((group) => group.egress) : ['any (not in a VPC)'],
+      environment,
+      permissions,
+    };
+  });
+
+  const acknowledged = built.app.node
+    .findAll()
+    .flatMap((construct) =>
+      construct.node.metadata
+        .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((entry) => Object.entries(entry.data as Record<string, string>).map(([rule, reason]) => ({ rule: rule.replace(/^annotation::/i, ''), scope: construct.node.path.replace(`${built.stack.stackName}/`, ''), reason }))),
+    )
+    .sort((a, b) => `${a.rule} ${a.scope}`.localeCompare(`${b.rule} ${b.scope}`));
+
+  return {
+    environment: String(built.app.node.tryGetContext('env') ?? built.app.node.tryGetContext('defaultEnvironment')),
+    stack: built.stack.stackName,
+    routes,
+    api: {
+      endpointTypes: ((props(restApi).EndpointConfiguration as { Types?: string[] } | undefined)?.Types ?? []).slice().sort(),
+      executeApiEndpoint: props(restApi).DisableExecuteApiEndpoint === true ? 'disabled' : 'enabled',
+      tls: domain
+        ? `custom domain ${String(props(domain[1]).DomainName)} with security policy ${String(props(domain[1]).SecurityPolicy)}`
+        : 'default execute-api endpoint only: TLS policy managed by AWS (configure customDomain to pin TLS 1.2 and disable the default endpoint)',
+      resourcePolicy: props(restApi).Policy ?? null,
+      stage: {
+        name: String(stage.StageName),
+        executionLogging: String(methodSettings.LoggingLevel ?? 'OFF'),
+        dataTrace: methodSettings.DataTraceEnabled === true,
+        throttling,
+        accessLogFields: Object.keys(JSON.parse(String((stage.AccessLogSetting as { Format?: string } | undefined)?.Format ?? '{}')) as Json).sort(),
+      },
+      gatewayResponses: ofType('AWS::ApiGateway::GatewayResponse')
+        .map(([, response]) => ({ type: String(props(response).ResponseType), status: String(props(response).StatusCode), body: String(Object.values((props(response).ResponseTemplates as Json) ?? {})[0] ?? '') }))
+        .sort((a, b) => a.type.localeCompare(b.type)),
+    },
+    authorizers: ofType('AWS::ApiGateway::Authorizer').map(([id, authorizer]) => ({
+      name: nameOf(id),
+      type: String(props(authorizer).Type),
+      identitySource: String(props(authorizer).IdentitySource),
+      cacheSeconds: Number(props(authorizer).AuthorizerResultTtlInSeconds ?? 300),
+      ...(props(authorizer).IdentityValidationExpression ? { validationRegex: String(props(authorizer).IdentityValidationExpression) } : {}),
+    })),
+    waf: ofType('AWS::WAFv2::WebACL').flatMap(([, acl]) =>
+      ((props(acl).Rules as Json[] | undefined) ?? [])
+        .map((rule) => {
+          const statement = rule.Statement as Json;
+          const managed = statement.ManagedRuleGroupStatement as Json | undefined;
+          const rate = statement.RateBasedStatement as Json | undefined;
+          return {
+            priority: Number(rule.Priority),
+            name: String(rule.Name),
+            rule: managed ? `managed rule group ${String(managed.VendorName)}/${String(managed.Name)}` : rate ? `rate limit ${String(rate.Limit)} requests per 5 minutes per ${String(rate.AggregateKeyType)}` : JSON.stringify(statement),
+            action: rule.OverrideAction ? 'as the rule group says (block)' : Object.keys((rule.Action as Json) ?? {})[0] ?? '',
+          };
+        })
+        .sort((a, b) => a.priority - b.priority),
+    ),
+    functions,
+    securityGroups,
+    vpcEndpoints: ofType('AWS::EC2::VPCEndpoint').map(([id, endpoint]) => ({ name: nameOf(id), service: show(props(endpoint).ServiceName), privateDns: props(endpoint).PrivateDnsEnabled === true })),
+    logs: ofType('AWS::Logs::LogGroup').map(([id, group]) => ({ name: nameOf(id), retentionDays: (props(group).RetentionInDays as number | undefined) ?? ('never expires' as const) })),
+    alarms: ofType('AWS::CloudWatch::Alarm').map(([id, alarm]) => ({
+      name: nameOf(id),
+      description: String(props(alarm).AlarmDescription ?? ''),
+      threshold: Number(props(alarm).Threshold),
+      notifies: ((props(alarm).AlarmActions as unknown[] | undefined) ?? []).map((action) => show(action)),
+    })),
+    secrets: ofType('AWS::SecretsManager::Secret').map(([id, secret]) => ({ name: nameOf(id), description: String(props(secret).Description ?? '') })),
+    cdkNag: {
+      pack: 'AwsSolutions',
+      unacknowledged: violations
+        .map((violation) => ({ rule: violation.ruleName, resources: violation.violatingResources.map((resource) => String(resource.constructPath ?? '?').replace(`${built.stack.stackName}/`, '')).sort() }))
+        .sort((a, b) => a.rule.localeCompare(b.rule)),
+      acknowledged,
+    },
+  };
+}
+
+function describeRule(rule: Json, direction: 'to' | 'from', show: (value: unknown) => string): string {
+  // CDK's stand-in for "no egress at all" when allowAllOutbound is false and no rule was added.
+  if (rule.CidrIp === '255.255.255.255/32' && rule.IpProtocol === 'icmp' && rule.FromPort === 252 && rule.ToPort === 86) return 'none (placeholder rule that matches no traffic)';
+  const peer = rule.CidrIp ?? rule.CidrIpv6 ?? rule.DestinationSecurityGroupId ?? rule.SourceSecurityGroupId ?? rule.DestinationPrefixListId ?? '?';
+  const ports = rule.FromPort === rule.ToPort ? String(rule.FromPort) : `${String(rule.FromPort)}-${String(rule.ToPort)}`;
+  return `${String(rule.IpProtocol)} ${ports} ${direction} ${show(peer)}`;
+}
+
+/** Intrinsic functions shown as the construct they point at, so the report reads without the template. */
+function describeValue(value: unknown, nameOf: (logicalId: string) => string): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value, (_key, item: unknown) => {
+    if (item && typeof item === 'object' && !Array.isArray(item)) {
+      const record = item as Json;
+      if (typeof record.Ref === 'string') return record.Ref.startsWith('AWS::') ? `<${record.Ref}>` : `<${nameOf(record.Ref)}>`;
+      const getAtt = record['Fn::GetAtt'] as string[] | undefined;
+      if (getAtt) return `<${nameOf(getAtt[0]!)}.${getAtt[1]}>`;
+      const join = record['Fn::Join'] as [string, unknown[]] | undefined;
+      if (join) return join[1].map((part) => (typeof part === 'string' ? part : describeValue(part, nameOf).replace(/^"|"$/g, ''))).join(join[0]);
+    }
+    return item;
+  }).replace(/^"(.*)"$/, '$1');
+}
+
+export function renderMarkdown(report: AuditReport): string {
+  const lines: string[] = [];
+  const table = (head: string[], rows: string[][]) => {
+    lines.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
+    for (const row of rows) lines.push(`| ${row.map((cell) => cell.replace(/\|/g, '\\|').replace(/\n/g, ' ')).join(' | ')} |`);
+    lines.push('');
+  };
+  lines.push(`# Exposed surface of ${report.stack} (environment \`${report.environment}\`)`, '');
+  lines.push('Generated by `npm run audit` from the synthesized CloudFormation template and cdk-nag. Do not edit by hand.', '');
+  lines.push('## Routes', '');
+  table(['method', 'path', 'authorization', 'required scope', 'request body', 'throttling'], report.routes.map((route) => [
+    route.method,
+    route.path,
+    `${route.authorization}${route.authorizer ? ` (${route.authorizer})` : ''}`,
+    route.requiredScope ?? '—',
+    route.requestModel ? summariseSchema(route.requestModel) : 'not validated',
+    route.throttling,
+  ]));
+  lines.push('## API', '');
+  lines.push(`- Endpoint: ${report.api.endpointTypes.join(', ')}; default execute-api endpoint ${report.api.executeApiEndpoint}.`);
+  lines.push(`- TLS: ${report.api.tls}.`);
+  lines.push(`- Resource policy: ${report.api.resourcePolicy ? '`' + JSON.stringify(report.api.resourcePolicy) + '`' : 'none (any source address)'}.`);
+  lines.push(`- Stage \`${report.api.stage.name}\`: execution logging ${report.api.stage.executionLogging}, data trace ${report.api.stage.dataTrace ? 'ON (bodies logged!)' : 'off'}, throttling ${report.api.stage.throttling}.`);
+  lines.push(`- Access log fields: ${report.api.stage.accessLogFields.join(', ')} (no bodies, no headers).`, '');
+  lines.push('### Authorizers', '');
+  table(['name', 'type', 'identity source', 'cache (s)', 'token pattern'], report.authorizers.map((authorizer) => [authorizer.name, authorizer.type, authorizer.identitySource, String(authorizer.cacheSeconds), authorizer.validationRegex ?? '—']));
+  lines.push('### Answers API Gateway gives itself', '');
+  table(['type', 'status', 'body'], report.api.gatewayResponses.map((response) => [response.type, response.status, '`' + response.body + '`']));
+  lines.push('## WAF', '');
+  table(['priority', 'name', 'rule', 'action'], report.waf.map((rule) => [String(rule.priority), rule.name, rule.rule, rule.action]));
+  lines.push('## Functions', '');
+  for (const fn of report.functions) {
+    lines.push(`### ${fn.name}`, '', fn.description, '');
+    lines.push(`- ${fn.runtime}, ${fn.architecture}, timeout ${fn.timeoutSeconds} s, reserved concurrency ${fn.reservedConcurrency}.`);
+    lines.push(`- Network: ${fn.network}.`);
+    lines.push(`- May connect to: ${fn.egress.length ? fn.egress.join('; ') : 'nothing'}.`);
+    lines.push(`- Environment: ${Object.entries(fn.environment).map(([key, value]) => `\`${key}=${value}\``).join(', ')}.`, '');
+    table(['effect', 'actions', 'resources', 'conditions'], fn.permissions.map((permission) => [permission.effect, permission.actions.join(', '), permission.resources.join(', '), permission.conditions ? '`' + JSON.stringify(permission.conditions) + '`' : '—']));
+  }
+  lines.push('## Network', '');
+  table(['security group', 'description', 'ingress', 'egress'], report.securityGroups.map((group) => [group.name, group.description, group.ingress.join('; ') || 'none', group.egress.join('; ') || 'none']));
+  table(['VPC endpoint', 'service', 'private DNS'], report.vpcEndpoints.map((endpoint) => [endpoint.name, endpoint.service, String(endpoint.privateDns)]));
+  lines.push('## Secrets', '');
+  table(['secret', 'description'], report.secrets.length ? report.secrets.map((secret) => [secret.name, secret.description]) : [['(imported)', 'the bind secret is an existing secret; see the functions\' permissions']]);
+  lines.push('## Logs and retention', '');
+  table(['log group', 'retention (days)'], report.logs.map((group) => [group.name, String(group.retentionDays)]));
+  lines.push('## Alarms', '');
+  table(['alarm', 'fires when', 'threshold', 'notifies'], report.alarms.map((alarm) => [alarm.name, alarm.description, String(alarm.threshold), alarm.notifies.join(', ') || 'nobody']));
+  lines.push('## cdk-nag (AwsSolutions)', '');
+  lines.push(report.cdkNag.unacknowledged.length === 0 ? 'Unacknowledged findings: **none**.' : `Unacknowledged findings: **${report.cdkNag.unacknowledged.length}** (synthesis fails until they are fixed or acknowledged).`, '');
+  if (report.cdkNag.unacknowledged.length) table(['rule', 'resources'], report.cdkNag.unacknowledged.map((finding) => [finding.rule, finding.resources.join(', ')]));
+  table(['acknowledged rule', 'where', 'reason'], report.cdkNag.acknowledged.map((entry) => [entry.rule, entry.scope, entry.reason]));
+  return `${lines.join('\n').trimEnd()}\n`;
+}
+
+function summariseSchema(schema: unknown): string {
+  const { required = [], properties = {}, additionalProperties } = schema as { required?: string[]; properties?: Record<string, { type: string; minLength?: number; maxLength?: number }>; additionalProperties?: boolean };
+  const fields = Object.entries(properties).map(([name, rule]) => `${name}${required.includes(name) ? '' : '?'}: ${rule.type} ${rule.minLength ?? 0}–${rule.maxLength ?? '∞'}`);
+  return `${fields.join(', ')}${additionalProperties === false ? '; nothing else' : '; other fields allowed'}`;
+}
