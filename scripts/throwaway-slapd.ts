@@ -20,6 +20,8 @@ export interface ThrowawaySlapdOptions {
    * 127.0.0.1 and localhost, so LDAPS to another address fails hostname verification.
    */
   extraLoopbackAddresses?: string[];
+  /** Seconds after which slapd closes an idle connection (slapd's idletimeout). Default never. */
+  idleTimeoutSeconds?: number;
 }
 
 export interface ThrowawaySlapd {
@@ -59,7 +61,7 @@ export async function startThrowawaySlapd(options: ThrowawaySlapdOptions = {}): 
   makeCertificates(directory);
   const [ldapPort, ldapsPort] = await Promise.all([freePort(), freePort()]);
   const configPath = path.join(directory, 'slapd.conf');
-  writeFileSync(configPath, slapdConfig(directory, suffix, rootDN, rootPassword, serviceDN), { mode: 0o600 });
+  writeFileSync(configPath, slapdConfig(directory, suffix, rootDN, rootPassword, serviceDN, options.idleTimeoutSeconds), { mode: 0o600 });
 
   const ldapUrl = `ldap://127.0.0.1:${ldapPort}`;
   const ldapsUrl = `ldaps://127.0.0.1:${ldapsPort}`;
@@ -131,7 +133,7 @@ async function terminate(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-function slapdConfig(directory: string, suffix: string, rootDN: string, rootPassword: string, serviceDN: string): string {
+function slapdConfig(directory: string, suffix: string, rootDN: string, rootPassword: string, serviceDN: string, idleTimeoutSeconds?: number): string {
   const exporterDN = `cn=bridge-exporter,ou=services,${suffix}`;
   return `# Throwaway directory for auth0-ldap-bridge development and tests.
 include /etc/ldap/schema/core.schema
@@ -148,6 +150,7 @@ TLSCACertificateFile ${directory}/ca.pem
 TLSCertificateFile ${directory}/server.pem
 TLSCertificateKeyFile ${directory}/server.key
 sizelimit 500
+${idleTimeoutSeconds ? `idletimeout ${idleTimeoutSeconds}` : ''}
 
 database mdb
 maxsize 268435456

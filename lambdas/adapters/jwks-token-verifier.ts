@@ -2,6 +2,7 @@
 // (RS256 only), issuer, audience and lifetime; the core's checkClientCredentialsClaims checks
 // the rest. The key set is fetched lazily and cached; a token with an unknown `kid` makes jose
 // refetch at most once per cooldown, so forged kids cannot cause a fetch storm.
+import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify, errors as joseErrors } from 'jose';
 import { InvalidToken, JwksUnavailable } from '../core/errors.ts';
 import type { AccessTokenVerifier } from '../core/ports.ts';
@@ -18,10 +19,14 @@ export interface JwksVerifierOptions {
   jwksTimeoutMs?: number;
   /** Milliseconds between two refetches caused by an unknown kid. Default 30000. */
   jwksCooldownMs?: number;
+  /** Verified tokens remembered until they expire, so one token is not re-verified on every call. Default 1000; 0 turns the cache off. */
+  verifiedTokenCacheSize?: number;
 }
 
 export class JwksAccessTokenVerifier implements AccessTokenVerifier {
   private readonly keySet: ReturnType<typeof createRemoteJWKSet>;
+  /** SHA-256 of the token -> what it proved. Insertion order is age order: the oldest is evicted first. */
+  private readonly verified = new Map<string, VerifiedClient>();
 
   constructor(private readonly options: JwksVerifierOptions) {
     this.keySet = createRemoteJWKSet(new URL(options.jwksUrl), {
@@ -32,6 +37,22 @@ export class JwksAccessTokenVerifier implements AccessTokenVerifier {
   }
 
   async verify(token: string): Promise<VerifiedClient> {
+    const cacheSize = this.options.verifiedTokenCacheSize ?? 1000;
+    const key = cacheSize > 0 ? createHash('sha256').update(token).digest('base64url') : '';
+    const remembered = cacheSize > 0 ? this.verified.get(key) : undefined;
+    if (remembered) {
+      if (remembered.expiresAt + this.options.clockToleranceSeconds > Date.now() / 1000) return remembered;
+      this.verified.delete(key);
+    }
+    const client = await this.verifyUncached(token);
+    if (cacheSize > 0) {
+      if (this.verified.size >= cacheSize) this.verified.delete(this.verified.keys().next().value as string);
+      this.verified.set(key, client);
+    }
+    return client;
+  }
+
+  private async verifyUncached(token: string): Promise<VerifiedClient> {
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(token, this.keySet, {
@@ -60,6 +81,7 @@ export function createTokenVerifier(auth: AuthConfig): JwksAccessTokenVerifier {
     allowedClientIds: auth.allowedClientIds,
     clockToleranceSeconds: auth.clockToleranceSeconds,
     jwksCooldownMs: auth.jwksCooldownSeconds * 1000,
+    verifiedTokenCacheSize: auth.verifiedTokenCacheSize,
   });
 }
 

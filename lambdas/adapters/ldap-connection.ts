@@ -18,6 +18,12 @@ export interface LdapEndpoints {
   /** A connection unused for longer is replaced before use (frozen Lambda containers, NAT idle timeouts). */
   maxIdleMs: number;
   logger: Logger;
+  /** Counts sockets opened, for the benchmarks and tests that prove warm requests open none. */
+  stats?: ConnectionStats;
+}
+
+export interface ConnectionStats {
+  socketsOpened: number;
 }
 
 export class LdapConnection {
@@ -112,6 +118,7 @@ export class LdapConnection {
     const host = hostname.replace(/^\[(.*)\]$/, '$1');
     const tlsOptions = this.tlsOptions(host);
     const socket = await openSocket(host, Number(port) || (secure ? 636 : 389), secure ? tlsOptions : undefined, this.endpoints.connectTimeoutMs);
+    if (this.endpoints.stats) this.endpoints.stats.socketsOpened += 1;
     socket.setKeepAlive(true, 30_000);
     let handedOver = false;
     // ldapts asks for a socket on its first operation; it gets ours, once. Asked again (its

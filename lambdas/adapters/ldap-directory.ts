@@ -8,7 +8,7 @@ import { BridgeError, DirectoryUnavailable } from '../core/errors.ts';
 import type { BindOutcome, Logger, UserDirectory } from '../core/ports.ts';
 import type { DirectoryEntry } from '../core/profile.ts';
 import { BoundedPool } from './bind-pool.ts';
-import { describeError, LdapConnection, type LdapEndpoints } from './ldap-connection.ts';
+import { describeError, LdapConnection, type ConnectionStats, type LdapEndpoints } from './ldap-connection.ts';
 
 export interface ServiceCredentials {
   bindDN: string;
@@ -52,13 +52,17 @@ export class LdapDirectory implements UserDirectory {
   private readonly binds: BoundedPool<LdapConnection>;
   private readonly allBindConnections: LdapConnection[];
   private readonly logger: Logger;
+  /** Sockets opened so far, across the search connection and the bind pool. */
+  readonly stats: ConnectionStats;
 
   constructor(private readonly options: LdapDirectoryOptions) {
     this.logger = options.logger;
-    this.search = new LdapConnection(options, (client) => this.bindServiceAccount(client), (client) => client.isBound, 'search');
+    this.stats = options.stats ?? { socketsOpened: 0 };
+    const endpoints = { ...options, stats: this.stats };
+    this.search = new LdapConnection(endpoints, (client) => this.bindServiceAccount(client), (client) => client.isBound, 'search');
     this.allBindConnections = Array.from(
       { length: options.bindPoolSize },
-      (_, index) => new LdapConnection(options, async () => undefined, (client) => client.isConnected, `bind-${index}`),
+      (_, index) => new LdapConnection(endpoints, async () => undefined, (client) => client.isConnected, `bind-${index}`),
     );
     this.binds = new BoundedPool(this.allBindConnections, options.bindQueueLimit, options.operationTimeoutMs);
   }

@@ -33,6 +33,8 @@ export interface DirectoryConfig {
   bindPoolSize: number;
   /** How many logins may wait for a bind connection before more are shed with 503. Default 64. */
   bindQueueLimit: number;
+  /** Milliseconds a kept connection may sit unused before it is replaced instead of trusted. Default 60000. */
+  idleTimeoutMs: number;
   mapping: ProfileMapping;
 }
 
@@ -47,6 +49,8 @@ export interface AuthConfig {
   clockToleranceSeconds: number;
   /** Seconds between two JWKS refetches caused by an unknown kid. Default 30. */
   jwksCooldownSeconds: number;
+  /** Verified tokens remembered until they expire. Default 1000; 0 turns the cache off. */
+  verifiedTokenCacheSize: number;
 }
 
 export interface ServerConfig {
@@ -136,6 +140,7 @@ function readDirectoryConfig(reader: EnvReader): DirectoryConfig {
     operationTimeoutMs: reader.integer('LDAP_TIMEOUT_MS', 3000, 100, 60_000, 'milliseconds'),
     bindPoolSize: reader.integer('LDAP_BIND_POOL_SIZE', 4, 1, 64, 'a connection count'),
     bindQueueLimit: reader.integer('LDAP_BIND_QUEUE_LIMIT', 64, 0, 10_000, 'a count of waiting logins'),
+    idleTimeoutMs: reader.integer('LDAP_IDLE_TIMEOUT_MS', 60_000, 100, 3_600_000, 'milliseconds'),
     mapping,
   };
 }
@@ -292,6 +297,7 @@ function readAuthConfig(reader: EnvReader): AuthConfig {
     scopes: { login: scope('AUTH_SCOPE_LOGIN', 'users:login'), getUser: scope('AUTH_SCOPE_GET_USER', 'users:read') },
     clockToleranceSeconds: reader.integer('AUTH_CLOCK_TOLERANCE_SECONDS', 30, 0, 300, 'seconds'),
     jwksCooldownSeconds: reader.integer('AUTH_JWKS_COOLDOWN_SECONDS', 30, 1, 3600, 'seconds'),
+    verifiedTokenCacheSize: reader.integer('AUTH_TOKEN_CACHE_SIZE', 1000, 0, 100_000, 'tokens'),
   };
 }
 

@@ -33,7 +33,7 @@ export function createBridge(config: BridgeConfig, logger: Logger): Bridge {
     startTls: ldap.startTls,
     connectTimeoutMs: ldap.connectTimeoutMs,
     operationTimeoutMs: ldap.operationTimeoutMs,
-    maxIdleMs: 60_000,
+    maxIdleMs: ldap.idleTimeoutMs,
     logger,
     baseDN: ldap.baseDN,
     credentials: serviceCredentials(config),

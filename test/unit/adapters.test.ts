@@ -97,3 +97,36 @@ describe('Secrets Manager bind credentials', () => {
     },
   );
 });
+
+describe('verified-token cache', () => {
+  it('verifies a token once while it is valid, and again after it expired', async () => {
+    const { JwksAccessTokenVerifier } = await import('../../lambdas/adapters/jwks-token-verifier.ts');
+    const verifier = new JwksAccessTokenVerifier({ issuer: 'https://t.test/', audience: 'a', jwksUrl: 'https://t.test/jwks', allowedClientIds: ['c'], clockToleranceSeconds: 0 });
+    let calls = 0;
+    const now = Math.floor(Date.now() / 1000);
+    let expiresAt = now + 60;
+    (verifier as unknown as { verifyUncached: () => Promise<unknown> }).verifyUncached = async () => {
+      calls += 1;
+      return { clientId: 'c', scopes: [], expiresAt };
+    };
+    await verifier.verify('token-1');
+    await verifier.verify('token-1');
+    expect(calls).toBe(1);
+    await verifier.verify('token-2');
+    expect(calls).toBe(2);
+    expiresAt = now - 1;
+    await verifier.verify('token-3');
+    await verifier.verify('token-3');
+    expect(calls).toBe(4);
+  });
+
+  it('holds at most the configured number of tokens', async () => {
+    const { JwksAccessTokenVerifier } = await import('../../lambdas/adapters/jwks-token-verifier.ts');
+    const verifier = new JwksAccessTokenVerifier({ issuer: 'https://t.test/', audience: 'a', jwksUrl: 'https://t.test/jwks', allowedClientIds: ['c'], clockToleranceSeconds: 0, verifiedTokenCacheSize: 2 });
+    let calls = 0;
+    (verifier as unknown as { verifyUncached: () => Promise<unknown> }).verifyUncached = async () => ((calls += 1), { clientId: 'c', scopes: [], expiresAt: Date.now() / 1000 + 60 });
+    for (const token of ['a', 'b', 'c', 'a']) await verifier.verify(token);
+    expect(calls).toBe(4); // 'a' was evicted by 'c'
+    expect((verifier as unknown as { verified: Map<string, unknown> }).verified.size).toBe(2);
+  });
+});
