@@ -5,6 +5,8 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type BridgeConfig, type Env } from '../lambdas/core/config.ts';
 import { JsonLogger } from '../lambdas/adapters/json-logger.ts';
+import { createTokenVerifier } from '../lambdas/adapters/jwks-token-verifier.ts';
+import { BearerTokenAuthorizer } from '../lambdas/core/authorize.ts';
 import { createBridge, type Bridge } from '../lambdas/entry/compose.ts';
 import { createBridgeServer } from '../lambdas/entry/server.ts';
 import { addGroups, addUsers, DEMO_GROUPS, DEMO_USERS, peopleDN, seedTree } from './directory-data.ts';
@@ -66,7 +68,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const config = loadConfig(env);
     const logger = new JsonLogger(config.logLevel, options.writeLog);
-    const bridge = createBridge(config, logger);
+    const bridge = createBridge(config, logger, new BearerTokenAuthorizer(createTokenVerifier(config.auth)));
     started.push({ stop: () => bridge.close() });
     const server = createBridgeServer(bridge.deps, { maxInFlight: config.server.maxInFlight });
     await listen(server, config.server.port, config.server.host);

@@ -1,12 +1,10 @@
 // The composition root shared by the local server and the Lambda handlers: the only place that
 // constructs adapters from validated configuration.
 import { readFileSync } from 'node:fs';
-import { BearerTokenAuthorizer } from '../core/authorize.ts';
 import type { BridgeConfig } from '../core/config.ts';
-import type { HandlerDeps, HandlerSettings } from '../core/handle.ts';
+import type { CallerAuthorizer, HandlerDeps, HandlerSettings } from '../core/handle.ts';
 import type { Logger } from '../core/ports.ts';
 import { attributesForProfile } from '../core/profile.ts';
-import { createTokenVerifier } from '../adapters/jwks-token-verifier.ts';
 import { LdapDirectory, type ServiceCredentialsSource } from '../adapters/ldap-directory.ts';
 import { createSecretsManagerReader, SecretsManagerServiceCredentials, StaticServiceCredentials } from '../adapters/service-credentials.ts';
 
@@ -25,8 +23,13 @@ export function handlerSettings(config: BridgeConfig): HandlerSettings {
   };
 }
 
-export function createBridge(config: BridgeConfig, logger: Logger): Bridge {
-  const { directory: ldap, auth } = config;
+/**
+ * The bridge's dependencies. The caller check comes from the entry point: the local server
+ * verifies bearer tokens itself, the Lambda trusts API Gateway's authorizer; so jose stays out
+ * of the Lambda bundle.
+ */
+export function createBridge(config: BridgeConfig, logger: Logger, authorizer: CallerAuthorizer): Bridge {
+  const { directory: ldap } = config;
   const directory = new LdapDirectory({
     urls: ldap.urls,
     caPem: ldap.caCertPath === undefined ? undefined : readCaCertificate(ldap.caCertPath),
@@ -41,10 +44,9 @@ export function createBridge(config: BridgeConfig, logger: Logger): Bridge {
     bindPoolSize: ldap.bindPoolSize,
     bindQueueLimit: ldap.bindQueueLimit,
   });
-  const verifier = createTokenVerifier(auth);
   if (ldap.allowPlaintext) logger.warn('LDAP_ALLOW_PLAINTEXT=true: passwords travel to the directory without TLS');
   return {
-    deps: { settings: handlerSettings(config), directory, authorizer: new BearerTokenAuthorizer(verifier), logger },
+    deps: { settings: handlerSettings(config), directory, authorizer, logger },
     directory,
     close: () => directory.close(),
   };

@@ -13,7 +13,8 @@ let bridge: Bridge | undefined;
 function bridgeForThisContainer(): Bridge {
   if (!bridge) {
     const config = loadConfig(process.env);
-    bridge = createBridge(config, new JsonLogger(config.logLevel));
+    // Each request brings its own authorizer context; this one only stands in until then.
+    bridge = createBridge(config, new JsonLogger(config.logLevel), new AuthorizerContextAuthorizer(undefined));
   }
   return bridge;
 }
