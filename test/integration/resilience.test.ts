@@ -24,7 +24,7 @@ let servicePassword: string;
 const admin = () => ({ url: slapd.ldapUrl, suffix: slapd.suffix, rootDN: slapd.rootDN, rootPassword: slapd.rootPassword });
 
 beforeAll(async () => {
-  slapd = await startThrowawaySlapd({ idleTimeoutSeconds: 1 });
+  slapd = await startThrowawaySlapd();
   servicePassword = randomSecret();
   await seedTree(admin(), servicePassword);
   await addUsers(admin(), users);
@@ -152,13 +152,13 @@ describe('a burst of 500 concurrent requests', () => {
 
 describe('idle connections', () => {
   it('replaces a connection that idled past LDAP_IDLE_TIMEOUT_MS (a thawed Lambda) without failing the request', async () => {
-    const stack = await startTestStack(env({ LDAP_IDLE_TIMEOUT_MS: '300' }));
+    const stack = await startTestStack(env({ LDAP_IDLE_TIMEOUT_MS: '1000' }));
     try {
       expect((await stack.post('/get-user', { username: users[2]!.uid })).status).toBe(200);
       const opened = stack.bridge.directory.stats.socketsOpened;
       expect((await stack.post('/get-user', { username: users[2]!.uid })).status).toBe(200);
       expect(stack.bridge.directory.stats.socketsOpened).toBe(opened);
-      await new Promise((resolve) => setTimeout(resolve, 450));
+      await new Promise((resolve) => setTimeout(resolve, 1300));
       expect((await stack.post('/get-user', { username: users[2]!.uid })).status).toBe(200);
       expect(stack.bridge.directory.stats.socketsOpened).toBe(opened + 1);
     } finally {
@@ -167,15 +167,23 @@ describe('idle connections', () => {
   });
 
   it('reconnects, re-bound, after the server closed an idle connection (slapd idletimeout 1 s)', async () => {
-    const stack = await startTestStack(env());
+    // A directory of its own: an idle timeout on the shared one would disturb the other tests.
+    const closing = await startThrowawaySlapd({ idleTimeoutSeconds: 1 });
+    const password = randomSecret();
+    const closingAdmin = { url: closing.ldapUrl, suffix: closing.suffix, rootDN: closing.rootDN, rootPassword: closing.rootPassword };
+    await seedTree(closingAdmin, password);
+    await addUsers(closingAdmin, users.slice(0, 5));
+    const stack = await startTestStack(env({ LDAP_URLS: closing.ldapsUrl, LDAP_CA_CERT: closing.caCertPath, LDAP_BIND_DN: closing.serviceDN, LDAP_BIND_PASSWORD: password }));
     try {
       const user = users[3]!;
       expect((await stack.post('/login', { username: user.uid, password: user.password })).status).toBe(200);
       await new Promise((resolve) => setTimeout(resolve, 2500));
       expect((await stack.post('/get-user', { username: user.uid })).status).toBe(200);
       expect((await stack.post('/login', { username: user.uid, password: user.password })).status).toBe(200);
+      expect(stack.bridge.directory.stats.socketsOpened).toBe(4); // search + bind, then both again
     } finally {
       await stack.stop();
+      await closing.stop();
     }
   });
 });
