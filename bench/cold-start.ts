@@ -8,9 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { BUNDLING } from '../lib/constructs/ldap-bridge.ts';
-import { addUsers, DEMO_USERS, peopleDN, seedTree } from '../scripts/directory-data.ts';
+import { DEMO_USERS } from '../scripts/directory-data.ts';
+import { startSeededSlapd } from '../scripts/seeded-slapd.ts';
 import { startDevTokenIssuer } from '../scripts/dev-token-issuer.ts';
-import { randomSecret, startThrowawaySlapd } from '../scripts/throwaway-slapd.ts';
+import { randomSecret } from '../scripts/throwaway-slapd.ts';
 
 const runs = Number(process.argv[2] ?? 15);
 const work = mkdtempSync(path.join(os.tmpdir(), 'bridge-cold-start-'));
@@ -38,11 +39,7 @@ console.log(JSON.stringify({ loadMs: loaded - started, firstRequestMs: answered 
 process.exit(0);
 `);
 
-const slapd = await startThrowawaySlapd();
-const servicePassword = randomSecret();
-const admin = { url: slapd.ldapUrl, suffix: slapd.suffix, rootDN: slapd.rootDN, rootPassword: slapd.rootPassword };
-await seedTree(admin, servicePassword);
-await addUsers(admin, DEMO_USERS);
+const seeded = await startSeededSlapd({ users: DEMO_USERS });
 const client = { clientId: 'cold-start-client', clientSecret: randomSecret(), scopes: ['users:login', 'users:read'] };
 const issuer = await startDevTokenIssuer({ audience: 'https://cold.local/', clients: [client] });
 
@@ -55,7 +52,7 @@ try {
   };
   const env = {
     ...process.env,
-    LDAP_URLS: slapd.ldapsUrl, LDAP_CA_CERT: slapd.caCertPath, LDAP_BASE_DN: peopleDN(slapd.suffix), LDAP_BIND_DN: slapd.serviceDN, LDAP_BIND_PASSWORD: servicePassword,
+    ...seeded.bridgeEnv(),
     AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: issuer.audience, AUTH_ALLOWED_CLIENT_IDS: client.clientId, LOG_LEVEL: 'error', LDAP_BIND_POOL_SIZE: '1',
   };
   const user = DEMO_USERS[0]!;
@@ -92,6 +89,6 @@ try {
   console.log('the authorizer\'s first request includes the JWKS fetch. On Lambda add the runtime\'s own init.');
 } finally {
   await issuer.stop();
-  await slapd.stop();
+  await seeded.stop();
   rmSync(work, { recursive: true, force: true });
 }

@@ -9,10 +9,11 @@ import { readdirSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
-import { addUsers, peopleDN, seedTree, type SeedUser } from '../scripts/directory-data.ts';
+import { peopleDN, type SeedUser } from '../scripts/directory-data.ts';
+import { startSeededSlapd } from '../scripts/seeded-slapd.ts';
 import { startDevTokenIssuer } from '../scripts/dev-token-issuer.ts';
 import { startLocalStack } from '../scripts/local-stack.ts';
-import { randomSecret, startThrowawaySlapd } from '../scripts/throwaway-slapd.ts';
+import { randomSecret } from '../scripts/throwaway-slapd.ts';
 import { JwksAccessTokenVerifier } from '../lambdas/adapters/jwks-token-verifier.ts';
 import type { Scenario } from './load-worker.ts';
 
@@ -53,16 +54,13 @@ function summarise(name: string, { latencies, elapsedMs }: { latencies: number[]
 const openFileDescriptors = () => readdirSync('/proc/self/fd').length;
 const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
-const slapd = await startThrowawaySlapd();
-const servicePassword = randomSecret();
-const admin = { url: slapd.ldapUrl, suffix: slapd.suffix, rootDN: slapd.rootDN, rootPassword: slapd.rootPassword };
-await seedTree(admin, servicePassword);
-await addUsers(admin, users);
+const seeded = await startSeededSlapd({ users });
+const { slapd, servicePassword } = seeded;
 const client = { clientId: 'bench-client', clientSecret: randomSecret(), scopes: ['users:login', 'users:read'] };
 const issuer = await startDevTokenIssuer({ audience: 'https://bench.local/', clients: [client] });
 const stack = await startLocalStack({
   env: {
-    LDAP_URLS: slapd.ldapsUrl, LDAP_CA_CERT: slapd.caCertPath, LDAP_BASE_DN: peopleDN(slapd.suffix), LDAP_BIND_DN: slapd.serviceDN, LDAP_BIND_PASSWORD: servicePassword,
+    ...seeded.bridgeEnv(),
     LDAP_BIND_POOL_SIZE: '8', MAX_IN_FLIGHT: '1024', AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: issuer.audience, AUTH_ALLOWED_CLIENT_IDS: client.clientId, PORT: '0', LOG_LEVEL: 'error',
   },
   writeLog: () => undefined,
@@ -157,5 +155,5 @@ try {
   echo.close();
   await stack.stop();
   await issuer.stop();
-  await slapd.stop();
+  await seeded.stop();
 }

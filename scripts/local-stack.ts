@@ -9,9 +9,10 @@ import { createTokenVerifier } from '../lambdas/adapters/jwks-token-verifier.ts'
 import { BearerTokenAuthorizer } from '../lambdas/core/authorize.ts';
 import { createBridge, type Bridge } from '../lambdas/entry/compose.ts';
 import { createBridgeServer } from '../lambdas/entry/server.ts';
-import { addGroups, addUsers, DEMO_GROUPS, DEMO_USERS, peopleDN, seedTree } from './directory-data.ts';
+import { DEMO_GROUPS, DEMO_USERS } from './directory-data.ts';
 import { startDevTokenIssuer, type DevClient, type DevTokenIssuer } from './dev-token-issuer.ts';
-import { randomSecret, startThrowawaySlapd, type ThrowawaySlapd } from './throwaway-slapd.ts';
+import { startSeededSlapd } from './seeded-slapd.ts';
+import { randomSecret, type ThrowawaySlapd } from './throwaway-slapd.ts';
 
 export const DEV_AUDIENCE = 'https://ldap-bridge.local/';
 export const DEV_CLIENT_ID = 'dev-bridge-client';
@@ -41,21 +42,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   try {
     let slapd: ThrowawaySlapd | undefined;
     if (!env.LDAP_URLS) {
-      slapd = await startThrowawaySlapd();
-      started.push(slapd);
-      const servicePassword = randomSecret();
-      const admin = { url: slapd.ldapUrl, suffix: slapd.suffix, rootDN: slapd.rootDN, rootPassword: slapd.rootPassword };
-      await seedTree(admin, servicePassword);
-      await addUsers(admin, DEMO_USERS);
-      await addGroups(admin, DEMO_GROUPS);
-      Object.assign(env, {
-        LDAP_URLS: slapd.ldapsUrl,
-        LDAP_CA_CERT: slapd.caCertPath,
-        LDAP_BASE_DN: peopleDN(slapd.suffix),
-        LDAP_BIND_DN: slapd.serviceDN,
-        LDAP_BIND_PASSWORD: servicePassword,
+      const seeded = await startSeededSlapd({ users: DEMO_USERS, groups: DEMO_GROUPS });
+      slapd = seeded.slapd;
+      started.push(seeded);
+      Object.assign(env, seeded.bridgeEnv({
         LDAP_PROFILE_MAPPING: env.LDAP_PROFILE_MAPPING ?? JSON.stringify({ app_metadata: { employee_number: 'employeeNumber' } }),
-      });
+      }));
     }
     let issuer: DevTokenIssuer | undefined;
     let devClient: DevClient | undefined;

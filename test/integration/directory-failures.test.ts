@@ -2,8 +2,9 @@
 // this file starts, restarts, freezes or kills. A directory problem is always 503
 // directory_unavailable with Retry-After, never 401 or 404.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addUsers, peopleDN, seedTree, type SeedUser } from '../../scripts/directory-data.ts';
-import { freePort, randomSecret, startThrowawaySlapd, type ThrowawaySlapd } from '../../scripts/throwaway-slapd.ts';
+import { peopleDN, type SeedUser } from '../../scripts/directory-data.ts';
+import { startSeededSlapd, type SeededSlapd } from '../../scripts/seeded-slapd.ts';
+import { freePort, type ThrowawaySlapd } from '../../scripts/throwaway-slapd.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 
 const users: SeedUser[] = Array.from({ length: 20 }, (_, index) => ({
@@ -14,32 +15,19 @@ const users: SeedUser[] = Array.from({ length: 20 }, (_, index) => ({
   mail: `user${index}@example.test`,
 }));
 
+let seeded: SeededSlapd;
 let slapd: ThrowawaySlapd;
-let servicePassword: string;
 
 beforeAll(async () => {
-  slapd = await startThrowawaySlapd({ extraLoopbackAddresses: ['127.0.0.2'] });
-  servicePassword = randomSecret();
-  const admin = { url: slapd.ldapUrl, suffix: slapd.suffix, rootDN: slapd.rootDN, rootPassword: slapd.rootPassword };
-  await seedTree(admin, servicePassword);
-  await addUsers(admin, users);
+  seeded = await startSeededSlapd({ users, extraLoopbackAddresses: ['127.0.0.2'] });
+  slapd = seeded.slapd;
 });
 afterAll(async () => {
-  await slapd?.stop();
+  await seeded?.stop();
 });
 
-function ownDirectoryEnv(overrides: Record<string, string> = {}): Record<string, string> {
-  return {
-    LDAP_URLS: slapd.ldapsUrl,
-    LDAP_CA_CERT: slapd.caCertPath,
-    LDAP_BASE_DN: peopleDN(slapd.suffix),
-    LDAP_BIND_DN: slapd.serviceDN,
-    LDAP_BIND_PASSWORD: servicePassword,
-    LDAP_CONNECT_TIMEOUT_MS: '500',
-    LDAP_TIMEOUT_MS: '700',
-    ...overrides,
-  };
-}
+const ownDirectoryEnv = (overrides: Record<string, string | undefined> = {}) =>
+  seeded.bridgeEnv({ LDAP_CONNECT_TIMEOUT_MS: '500', LDAP_TIMEOUT_MS: '700', ...overrides });
 
 async function expectDirectoryUnavailable(response: Response): Promise<void> {
   expect(response.status).toBe(503);
@@ -125,9 +113,7 @@ describe('directory configuration problems fail closed with 503', () => {
   });
 
   it('a certificate that does not verify (system CAs only) is 503 with the TLS reason in the log', async () => {
-    const env = ownDirectoryEnv();
-    delete (env as Record<string, string | undefined>).LDAP_CA_CERT;
-    const stack = await startTestStack({ ...env, LDAP_CA_CERT: undefined });
+    const stack = await startTestStack(ownDirectoryEnv({ LDAP_CA_CERT: undefined }));
     try {
       await expectDirectoryUnavailable(await stack.post('/get-user', { username: user.uid }));
       expect(stack.logs.join('\n')).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY|unable to get local issuer|self-signed/i);

@@ -2,8 +2,9 @@
 // the middle of traffic, a rotated bind secret, a burst of 500 requests, idle connections.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Attribute, Change } from 'ldapts';
-import { addUsers, peopleDN, seedTree, sshaHash, withAdmin, type SeedUser } from '../../scripts/directory-data.ts';
-import { randomSecret, startThrowawaySlapd, type ThrowawaySlapd } from '../../scripts/throwaway-slapd.ts';
+import { peopleDN, sshaHash, withAdmin, type SeedUser } from '../../scripts/directory-data.ts';
+import { startSeededSlapd, type SeededSlapd } from '../../scripts/seeded-slapd.ts';
+import { randomSecret, type ThrowawaySlapd } from '../../scripts/throwaway-slapd.ts';
 import { LdapDirectory } from '../../lambdas/adapters/ldap-directory.ts';
 import { SecretsManagerServiceCredentials } from '../../lambdas/adapters/service-credentials.ts';
 import { DirectoryUnavailable } from '../../lambdas/core/errors.ts';
@@ -19,31 +20,21 @@ const users: SeedUser[] = Array.from({ length: 25 }, (_, index) => ({
 }));
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
+let seeded: SeededSlapd;
 let slapd: ThrowawaySlapd;
 let servicePassword: string;
-const admin = () => ({ url: slapd.ldapUrl, suffix: slapd.suffix, rootDN: slapd.rootDN, rootPassword: slapd.rootPassword });
 
 beforeAll(async () => {
-  slapd = await startThrowawaySlapd();
-  servicePassword = randomSecret();
-  await seedTree(admin(), servicePassword);
-  await addUsers(admin(), users);
+  seeded = await startSeededSlapd({ users });
+  slapd = seeded.slapd;
+  servicePassword = seeded.servicePassword;
 });
 afterAll(async () => {
-  await slapd?.stop();
+  await seeded?.stop();
 });
 
-const env = (overrides: Record<string, string> = {}) => ({
-  LDAP_URLS: slapd.ldapsUrl,
-  LDAP_CA_CERT: slapd.caCertPath,
-  LDAP_BASE_DN: peopleDN(slapd.suffix),
-  LDAP_BIND_DN: slapd.serviceDN,
-  LDAP_BIND_PASSWORD: servicePassword,
-  LDAP_CONNECT_TIMEOUT_MS: '500',
-  LDAP_TIMEOUT_MS: '1000',
-  LOG_LEVEL: 'warn',
-  ...overrides,
-});
+const env = (overrides: Record<string, string> = {}) =>
+  seeded.bridgeEnv({ LDAP_BIND_PASSWORD: servicePassword, LDAP_CONNECT_TIMEOUT_MS: '500', LDAP_TIMEOUT_MS: '1000', LOG_LEVEL: 'warn', ...overrides });
 
 describe('the directory killed mid-load', () => {
   it('answers only 200 or 503 while slapd dies and comes back, none hangs, and service resumes re-bound', async () => {
@@ -88,7 +79,7 @@ describe('a rotated bind secret', () => {
     try {
       expect(await directory.findUsers(buildUserFilter('(uid={username})', 'load1'), 2)).toHaveLength(1);
       const rotated = randomSecret();
-      await withAdmin(admin(), (client) => client.modify(slapd.serviceDN, new Change({ operation: 'replace', modification: new Attribute({ type: 'userPassword', values: [sshaHash(rotated)] }) })));
+      await withAdmin(seeded.admin, (client) => client.modify(slapd.serviceDN, new Change({ operation: 'replace', modification: new Attribute({ type: 'userPassword', values: [sshaHash(rotated)] }) })));
       secret.value = JSON.stringify({ bindDN: slapd.serviceDN, password: rotated });
       await slapd.restart(); // the kept connection is gone; the next one binds with the cached (old) password
       expect(await directory.findUsers(buildUserFilter('(uid={username})', 'load1'), 2)).toHaveLength(1);
@@ -168,12 +159,8 @@ describe('idle connections', () => {
 
   it('reconnects, re-bound, after the server closed an idle connection (slapd idletimeout 1 s)', async () => {
     // A directory of its own: an idle timeout on the shared one would disturb the other tests.
-    const closing = await startThrowawaySlapd({ idleTimeoutSeconds: 1 });
-    const password = randomSecret();
-    const closingAdmin = { url: closing.ldapUrl, suffix: closing.suffix, rootDN: closing.rootDN, rootPassword: closing.rootPassword };
-    await seedTree(closingAdmin, password);
-    await addUsers(closingAdmin, users.slice(0, 5));
-    const stack = await startTestStack(env({ LDAP_URLS: closing.ldapsUrl, LDAP_CA_CERT: closing.caCertPath, LDAP_BIND_DN: closing.serviceDN, LDAP_BIND_PASSWORD: password }));
+    const closing = await startSeededSlapd({ users: users.slice(0, 5), idleTimeoutSeconds: 1 });
+    const stack = await startTestStack(env(closing.bridgeEnv() as Record<string, string>));
     try {
       const user = users[3]!;
       expect((await stack.post('/login', { username: user.uid, password: user.password })).status).toBe(200);

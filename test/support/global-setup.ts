@@ -1,8 +1,8 @@
 // Starts one real OpenLDAP (Debian's slapd) on 127.0.0.1 for the whole run, seeded with the
 // test fixtures, and stops it afterwards. Tests that stop or freeze a directory start their own.
 import type { TestProject } from 'vitest/node';
-import { addGroups, addUsers, peopleDN, seedTree } from '../../scripts/directory-data.ts';
-import { randomSecret, startThrowawaySlapd } from '../../scripts/throwaway-slapd.ts';
+import { peopleDN } from '../../scripts/directory-data.ts';
+import { startSeededSlapd } from '../../scripts/seeded-slapd.ts';
 import { TEST_GROUPS, TEST_USERS } from './fixtures.ts';
 
 export interface SharedDirectory {
@@ -24,12 +24,7 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const slapd = await startThrowawaySlapd();
-  const servicePassword = randomSecret();
-  const admin = { url: slapd.ldapUrl, suffix: slapd.suffix, rootDN: slapd.rootDN, rootPassword: slapd.rootPassword };
-  await seedTree(admin, servicePassword);
-  await addUsers(admin, TEST_USERS);
-  await addGroups(admin, TEST_GROUPS);
+  const { slapd, servicePassword } = await startSeededSlapd({ users: TEST_USERS, groups: TEST_GROUPS });
   project.provide('directory', {
     ldapUrl: slapd.ldapUrl,
     ldapsUrl: slapd.ldapsUrl,
