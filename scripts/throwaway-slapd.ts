@@ -167,6 +167,11 @@ memberof-refint TRUE
 overlay refint
 refint_attributes member
 
+# Paged searches count against sizelimit too (size.prtotal); the service accounts may page
+# through every user, as the bulk export needs.
+limits dn.exact="${serviceDN}" size=unlimited
+limits dn.exact="${exporterDN}" size=unlimited
+
 # Users may check their own password and nothing else; the read-only service account reads
 # users and groups but not password hashes; the exporter account may also read hashes.
 access to attrs=userPassword

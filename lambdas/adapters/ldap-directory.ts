@@ -86,6 +86,23 @@ export class LdapDirectory implements UserDirectory {
     }
   }
 
+  /**
+   * Every entry the filter matches under the base DN, a page at a time (RFC 2696 paged results),
+   * for the bulk exporter. Asks for the profile's attributes plus `extraAttributes`.
+   */
+  async *listUsers(filter: string, pageSize: number, extraAttributes: string[] = []): AsyncGenerator<DirectoryEntry[]> {
+    const attributes = [...this.options.attributes, ...extraAttributes];
+    let pages: AsyncGenerator<{ searchEntries: Entry[] }> | undefined;
+    try {
+      pages = await this.search.run(async (client) =>
+        client.searchPaginated(this.options.baseDN, { scope: 'sub', filter, attributes, derefAliases: 'never', paged: { pageSize } }),
+      );
+      for await (const page of pages) yield page.searchEntries.map(normaliseEntry);
+    } catch (error) {
+      throw asUnavailable(error, 'user export');
+    }
+  }
+
   async verifyPassword(dn: string, password: string): Promise<BindOutcome> {
     const connection = await this.binds.acquire();
     try {
@@ -137,6 +154,9 @@ function asUnavailable(error: unknown, during: string): BridgeError {
   if (error instanceof BridgeError) return error;
   if (error instanceof ResultCodeError) {
     if (error.code === 32 && during === 'user search') return new DirectoryUnavailable(`${during}: the base DN does not exist (32 noSuchObject)`);
+    if (error.code === 4 && during === 'user export') {
+      return new DirectoryUnavailable(`${during}: the directory stopped at its size limit (4); let the export account page through every user (OpenLDAP: limits dn.exact="<account>" size=unlimited)`);
+    }
     return new DirectoryUnavailable(`${during}: result code ${error.code} ${error.name}`);
   }
   return new DirectoryUnavailable(`${during}: ${describeError(error)}`);

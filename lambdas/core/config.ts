@@ -100,6 +100,15 @@ export function loadConfig(env: Env): BridgeConfig {
   return { directory, auth, server, logLevel };
 }
 
+/** The bulk exporter needs only the directory settings: it never checks tokens. */
+export function loadDirectoryConfig(env: Env): { directory: DirectoryConfig; logLevel: LogLevel } {
+  const reader = new EnvReader(env);
+  const directory = readDirectoryConfig(reader);
+  const logLevel = reader.oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info');
+  reader.throwIfProblems();
+  return { directory, logLevel };
+}
+
 /** The token authorizer needs only the token settings: it never talks to the directory. */
 export function loadAuthorizerConfig(env: Env): { auth: AuthConfig; logLevel: LogLevel } {
   const reader = new EnvReader(env);

@@ -1,0 +1,122 @@
+// `npm run export -- --out DIR [--page-size N] [--filter F]`: reads the whole directory with
+// paged searches and writes Auth0 user-import files (users-0001.json ...) of at most 500 KB,
+// with the same profile as /login and /get-user and the password hash where Auth0 can import it,
+// plus report.json listing every entry not exported and why. Configuration: the LDAP_* variables
+// of the bridge; LDAP_BIND_DN must be allowed to read userPassword to export hashes.
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, loadDirectoryConfig } from '../lambdas/core/config.ts';
+import { planImport, splitIntoImportFiles, type ExportedEntry } from '../lambdas/core/import-files.ts';
+import { mapUserPassword } from '../lambdas/core/password-hash.ts';
+import { attributesForProfile, mapEntryToProfile } from '../lambdas/core/profile.ts';
+import { JsonLogger } from '../lambdas/adapters/json-logger.ts';
+import { LdapDirectory } from '../lambdas/adapters/ldap-directory.ts';
+import { StaticServiceCredentials } from '../lambdas/adapters/service-credentials.ts';
+
+export interface ExportOptions {
+  env: Readonly<Record<string, string | undefined>>;
+  outDir: string;
+  pageSize?: number;
+  /** Which entries to export; default the user filter with every {username} as a presence test. */
+  filter?: string;
+  /** Progress lines or a bar; default nothing. */
+  progress?: (exported: number) => void;
+}
+
+export interface ExportSummary {
+  entries: number;
+  exported: number;
+  withPasswordHash: number;
+  withoutPasswordHash: number;
+  skipped: number;
+  files: string[];
+}
+
+export async function exportDirectory(options: ExportOptions): Promise<ExportSummary> {
+  const { directory: config } = loadDirectoryConfig(options.env);
+  if (config.bindCredentials.kind !== 'static') throw new Error('export: set LDAP_BIND_DN and LDAP_BIND_PASSWORD (an account that may read userPassword)');
+  const directory = new LdapDirectory({
+    urls: config.urls,
+    caPem: config.caCertPath ? readFileSync(config.caCertPath, 'utf8') : undefined,
+    startTls: config.startTls,
+    connectTimeoutMs: config.connectTimeoutMs,
+    operationTimeoutMs: Math.max(config.operationTimeoutMs, 30_000), // a page of a large directory takes longer than one login
+    maxIdleMs: config.idleTimeoutMs,
+    logger: new JsonLogger('warn', (line) => process.stderr.write(line)),
+    baseDN: config.baseDN,
+    credentials: new StaticServiceCredentials({ bindDN: config.bindCredentials.bindDN, password: config.bindCredentials.password }),
+    attributes: attributesForProfile(config.mapping),
+    bindPoolSize: 1,
+    bindQueueLimit: 0,
+  });
+  // The user filter with a presence test where the username goes: (uid={username}) -> (uid=*).
+  const filter = options.filter ?? config.userFilter.split('{username}').join('*');
+  const entries: ExportedEntry[] = [];
+  try {
+    for await (const page of directory.listUsers(filter, options.pageSize ?? 500, ['userPassword'])) {
+      for (const entry of page) {
+        let profile: ExportedEntry['profile'];
+        try {
+          profile = mapEntryToProfile(entry, config.mapping);
+        } catch (error) {
+          profile = { error: error instanceof Error ? error.message : 'cannot be mapped' };
+        }
+        entries.push({ dn: entry.dn, profile, password: mapUserPassword(entry.attributes.userpassword ?? []) });
+      }
+      options.progress?.(entries.length);
+    }
+  } finally {
+    await directory.close();
+  }
+
+  const plan = planImport(entries);
+  const { files, tooLarge } = splitIntoImportFiles(plan.users);
+  const skipped = [...plan.skipped, ...tooLarge.map((user) => ({ dn: String(user.app_metadata?.dn ?? user.user_id), reason: 'too_large' as const, detail: 'this user alone exceeds the 500 KB file limit' }))];
+
+  mkdirSync(options.outDir, { recursive: true });
+  for (const name of readdirSync(options.outDir)) if (/^users-\d{4}\.json$/.test(name)) rmSync(path.join(options.outDir, name));
+  const names = files.map((_, index) => `users-${String(index + 1).padStart(4, '0')}.json`);
+  files.forEach((file, index) => writeFileSync(path.join(options.outDir, names[index]!), file, { mode: 0o600 }));
+  const exportedUsers = plan.users.filter((user) => !tooLarge.includes(user));
+  const withPasswordHash = exportedUsers.filter((user) => user.custom_password_hash !== undefined).length;
+  const summary: ExportSummary = {
+    entries: entries.length,
+    exported: exportedUsers.length,
+    withPasswordHash,
+    withoutPasswordHash: exportedUsers.length - withPasswordHash,
+    skipped: skipped.length,
+    files: names,
+  };
+  const report = { summary, passwordSchemes: plan.passwordSchemes, skipped, withoutPasswordHash: plan.withoutPassword };
+  writeFileSync(path.join(options.outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  return summary;
+}
+
+async function main(): Promise<void> {
+  const argument = (name: string) => {
+    const index = process.argv.indexOf(name);
+    return index >= 0 ? process.argv[index + 1] : undefined;
+  };
+  const outDir = argument('--out') ?? 'export';
+  const pageSize = Number(argument('--page-size') ?? 500);
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 10_000) throw new Error(`--page-size: "${argument('--page-size')}" expected a whole number from 1 to 10000`);
+  const onTerminal = process.stderr.isTTY;
+  const progress = (exported: number) => {
+    if (onTerminal) process.stderr.write(`\r  read ${exported} entries ${'#'.repeat(Math.min(40, Math.ceil(exported / pageSize)))}`);
+    else process.stderr.write(`read ${exported} entries\n`);
+  };
+  const filter = argument('--filter');
+  const summary = await exportDirectory({ env: process.env, outDir, pageSize, progress, ...(filter ? { filter } : {}) });
+  if (onTerminal) process.stderr.write('\n');
+  console.log(
+    `${summary.entries} directory entries: ${summary.exported} exported (${summary.withPasswordHash} with a password hash, ${summary.withoutPasswordHash} without), ${summary.skipped} not exported.\n` +
+      `Files: ${summary.files.map((name) => path.join(outDir, name)).join(', ') || 'none'}; every entry not exported, and why: ${path.join(outDir, 'report.json')}`,
+  );
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof ConfigError ? error.message : `export failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });
+}

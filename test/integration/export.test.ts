@@ -1,0 +1,134 @@
+// `npm run export` against a real slapd: paged reads of 2,000 users, files within Auth0's limit,
+// the same profile as /get-user, password hashes that verify against the known plaintext, and
+// every entry not exported listed with its reason.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SeedUser } from '../../scripts/directory-data.ts';
+import { exportDirectory } from '../../scripts/export.ts';
+import { startSeededSlapd, type SeededSlapd } from '../../scripts/seeded-slapd.ts';
+import type { ImportUser } from '../../lambdas/core/import-files.ts';
+import { startTestStack } from '../support/stack.ts';
+
+const users: SeedUser[] = [
+  ...Array.from({ length: 2000 }, (_, index) => ({
+    uid: `user${String(index).padStart(4, '0')}`,
+    password: `password of user ${index} ü`,
+    cn: `Ünïcödé User ${index}`,
+    givenName: 'Ünïcödé',
+    sn: `User ${index}`,
+    mail: `user${index}@example.test`,
+    extra: { employeeNumber: String(10_000 + index) },
+  })),
+  { uid: 'nomail', password: 'nomail-password', cn: 'No Mail', sn: 'Mail' },
+  { uid: 'twin-a', password: 'twin-password-a', cn: 'Twin A', sn: 'A', mail: 'twin@example.test' },
+  { uid: 'twin-b', password: 'twin-password-b', cn: 'Twin B', sn: 'B', mail: 'TWIN@example.test' },
+];
+
+let seeded: SeededSlapd;
+let outDir: string;
+const exporterDN = () => `cn=bridge-exporter,ou=services,${seeded.slapd.suffix}`;
+
+beforeAll(async () => {
+  seeded = await startSeededSlapd({ users, groups: [{ cn: 'staff', members: users.slice(0, 50).map((user) => user.uid) }] });
+  outDir = mkdtempSync(path.join(os.tmpdir(), 'bridge-export-'));
+}, 120_000);
+afterAll(async () => {
+  await seeded?.stop();
+  if (outDir) rmSync(outDir, { recursive: true, force: true });
+});
+
+const readExport = (dir: string) => ({
+  files: readdirSync(dir).filter((name) => /^users-\d{4}\.json$/.test(name)).sort(),
+  report: JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8')) as {
+    summary: { entries: number; exported: number; withPasswordHash: number; skipped: number };
+    skipped: Array<{ dn: string; reason: string; detail: string }>;
+    withoutPasswordHash: Array<{ dn: string; detail: string }>;
+    passwordSchemes: Record<string, number>;
+  },
+  users: (name: string) => JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as ImportUser[],
+});
+
+describe('export', () => {
+  it('exports every user in files of at most 500 KB, with hashes, and lists what it did not export', async () => {
+    const progress: number[] = [];
+    const summary = await exportDirectory({ env: seeded.bridgeEnv({ LDAP_BIND_DN: exporterDN() }), outDir, pageSize: 300, progress: (count) => progress.push(count) });
+    expect(progress.length).toBeGreaterThan(5); // paged: 2,003 entries in pages of 300
+    const { files, report, users: read } = readExport(outDir);
+    expect(files.length).toBeGreaterThanOrEqual(2);
+    for (const file of files) expect(statSync(path.join(outDir, file)).size).toBeLessThanOrEqual(500 * 1024);
+    const exported = files.flatMap(read);
+    expect(exported).toHaveLength(2000);
+    expect(new Set(exported.map((user) => user.user_id)).size).toBe(2000);
+    expect(summary).toMatchObject({ entries: 2003, exported: 2000, withPasswordHash: 2000, withoutPasswordHash: 0, skipped: 3 });
+    expect(report.passwordSchemes).toEqual({ SSHA: 2000 });
+    expect(report.skipped.map((skip) => [skip.dn.split(',')[0], skip.reason])).toEqual([
+      ['uid=nomail', 'no_email'],
+      ['uid=twin-a', 'duplicate_email'],
+      ['uid=twin-b', 'duplicate_email'],
+    ]);
+  });
+
+  it('exports password hashes that verify against the user\'s known password, and not another', () => {
+    const { files, users: read } = readExport(outDir);
+    const exported = files.flatMap(read);
+    for (const index of [0, 777, 1999]) {
+      const user = exported.find((candidate) => candidate.username === users[index]!.uid)!;
+      expect(user.custom_password_hash?.algorithm).toBe('ldap');
+      const bytes = Buffer.from(user.custom_password_hash!.hash.value.replace('{SSHA}', ''), 'base64');
+      const check = (password: string) => createHash('sha1').update(password, 'utf8').update(bytes.subarray(20)).digest().equals(bytes.subarray(0, 20));
+      expect(check(users[index]!.password)).toBe(true);
+      expect(check(`${users[index]!.password}x`)).toBe(false);
+    }
+  });
+
+  it('writes the same profile /get-user answers, so login and bulk migration give identical users', async () => {
+    const stack = await startTestStack(seeded.bridgeEnv());
+    try {
+      const { files, users: read } = readExport(outDir);
+      const exported = files.flatMap(read);
+      for (const uid of ['user0000', 'user0049', 'user1500']) {
+        const profile = await (await stack.post('/get-user', { username: uid })).json();
+        const { custom_password_hash: _hash, ...fromExport } = exported.find((user) => user.username === uid)!;
+        expect(fromExport).toEqual(profile);
+      }
+    } finally {
+      await stack.stop();
+    }
+  });
+
+  it('exports users without a password, listed, when the account may not read userPassword', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bridge-export-reader-'));
+    try {
+      const summary = await exportDirectory({ env: seeded.bridgeEnv(), outDir: dir, pageSize: 1000 });
+      const { report } = readExport(dir);
+      expect(summary).toMatchObject({ exported: 2000, withPasswordHash: 0, withoutPasswordHash: 2000 });
+      expect(report.withoutPasswordHash[0]!.detail).toBe('no userPassword readable by the export account');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs as a command, printing the totals, and never prints a password or hash', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bridge-export-cli-'));
+    try {
+      const output = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/export.ts', '--out', dir, '--page-size', '1000'], {
+        env: { ...process.env, ...seeded.bridgeEnv({ LDAP_BIND_DN: exporterDN() }) } as NodeJS.ProcessEnv,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      expect(output).toContain('2003 directory entries: 2000 exported (2000 with a password hash, 0 without), 3 not exported.');
+      expect(output).not.toContain(seeded.servicePassword);
+      expect(output).not.toContain('{SSHA}');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails with a clear message for a bad page size', () => {
+    expect(() => execFileSync(process.execPath, ['--import', 'tsx', 'scripts/export.ts', '--page-size', 'lots'], { env: { ...process.env, ...seeded.bridgeEnv() } as NodeJS.ProcessEnv, encoding: 'utf8', stdio: 'pipe' })).toThrow(/--page-size: "lots" expected a whole number/);
+  });
+});
