@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SeedUser } from '../../scripts/directory-data.ts';
+import { Attribute, Change } from 'ldapts';
+import { userDN, withAdmin, type SeedUser } from '../../scripts/directory-data.ts';
 import { exportDirectory } from '../../scripts/export.ts';
 import { startSeededSlapd, type SeededSlapd } from '../../scripts/seeded-slapd.ts';
 import type { ImportUser } from '../../lambdas/core/import-files.ts';
@@ -34,6 +35,14 @@ const exporterDN = () => `cn=bridge-exporter,ou=services,${seeded.slapd.suffix}`
 
 beforeAll(async () => {
   seeded = await startSeededSlapd({ users, groups: [{ cn: 'staff', members: users.slice(0, 50).map((user) => user.uid) }] });
+  // Two users with other schemes, made by OpenLDAP's own tool: one Auth0 imports, one it cannot.
+  const hashWith = (scheme: string, ...args: string[]) => execFileSync('/usr/sbin/slappasswd', [...args, '-h', scheme, '-s', users[1]!.password], { encoding: 'utf8' }).trim();
+  const ssha512 = hashWith('{SSHA512}', '-o', 'module-path=/usr/lib/ldap', '-o', 'module-load=pw-sha2');
+  const des = execFileSync('/usr/sbin/slappasswd', ['-h', '{CRYPT}', '-s', users[2]!.password], { encoding: 'utf8' }).trim();
+  await withAdmin(seeded.admin, async (client) => {
+    await client.modify(userDN(users[1]!.uid, seeded.slapd.suffix), new Change({ operation: 'replace', modification: new Attribute({ type: 'userPassword', values: [ssha512] }) }));
+    await client.modify(userDN(users[2]!.uid, seeded.slapd.suffix), new Change({ operation: 'replace', modification: new Attribute({ type: 'userPassword', values: [des] }) }));
+  });
   outDir = mkdtempSync(path.join(os.tmpdir(), 'bridge-export-'));
 }, 120_000);
 afterAll(async () => {
@@ -63,8 +72,9 @@ describe('export', () => {
     const exported = files.flatMap(read);
     expect(exported).toHaveLength(2000);
     expect(new Set(exported.map((user) => user.user_id)).size).toBe(2000);
-    expect(summary).toMatchObject({ entries: 2003, exported: 2000, withPasswordHash: 2000, withoutPasswordHash: 0, skipped: 3 });
-    expect(report.passwordSchemes).toEqual({ SSHA: 2000 });
+    expect(summary).toMatchObject({ entries: 2003, exported: 2000, withPasswordHash: 1999, withoutPasswordHash: 1, skipped: 3 });
+    expect(report.passwordSchemes).toEqual({ SSHA: 1998, SSHA512: 1 });
+    expect(report.withoutPasswordHash).toEqual([{ dn: `uid=${users[2]!.uid},ou=people,dc=example,dc=test`, detail: '{CRYPT} DES crypt is not among the hashes Auth0 imports; the user migrates on first login' }]);
     expect(report.skipped.map((skip) => [skip.dn.split(',')[0], skip.reason])).toEqual([
       ['uid=nomail', 'no_email'],
       ['uid=twin-a', 'duplicate_email'],
@@ -75,6 +85,10 @@ describe('export', () => {
   it('exports password hashes that verify against the user\'s known password, and not another', () => {
     const { files, users: read } = readExport(outDir);
     const exported = files.flatMap(read);
+    const sha512 = exported.find((candidate) => candidate.username === users[1]!.uid)!.custom_password_hash!.hash.value;
+    const bytes512 = Buffer.from(sha512.replace('{SSHA512}', ''), 'base64');
+    expect(createHash('sha512').update(users[1]!.password, 'utf8').update(bytes512.subarray(64)).digest().equals(bytes512.subarray(0, 64))).toBe(true);
+    expect(exported.find((candidate) => candidate.username === users[2]!.uid)!.custom_password_hash).toBeUndefined();
     for (const index of [0, 777, 1999]) {
       const user = exported.find((candidate) => candidate.username === users[index]!.uid)!;
       expect(user.custom_password_hash?.algorithm).toBe('ldap');
@@ -120,7 +134,7 @@ describe('export', () => {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      expect(output).toContain('2003 directory entries: 2000 exported (2000 with a password hash, 0 without), 3 not exported.');
+      expect(output).toContain('2003 directory entries: 2000 exported (1999 with a password hash, 1 without), 3 not exported.');
       expect(output).not.toContain(seeded.servicePassword);
       expect(output).not.toContain('{SSHA}');
     } finally {
