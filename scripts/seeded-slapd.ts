@@ -14,10 +14,10 @@ export interface SeededSlapd {
   stop(): Promise<void>;
 }
 
-export async function startSeededSlapd(options: ThrowawaySlapdOptions & { users: SeedUser[]; groups?: SeedGroup[] }): Promise<SeededSlapd> {
+export async function startSeededSlapd(options: ThrowawaySlapdOptions & { users: SeedUser[]; groups?: SeedGroup[]; servicePassword?: string }): Promise<SeededSlapd> {
   const slapd = await startThrowawaySlapd(options);
   try {
-    const servicePassword = randomSecret();
+    const servicePassword = options.servicePassword ?? randomSecret();
     const admin: DirectoryAdmin = { url: slapd.ldapUrl, suffix: slapd.suffix, rootDN: slapd.rootDN, rootPassword: slapd.rootPassword };
     await seedTree(admin, servicePassword);
     await addUsers(admin, options.users);

@@ -20,6 +20,39 @@ export interface LdapEndpoints {
   logger: Logger;
   /** Counts sockets opened, for the benchmarks and tests that prove warm requests open none. */
   stats?: ConnectionStats;
+  /** Shared by every connection to the same directory: which servers recently failed. */
+  health?: ServerHealth;
+}
+
+/**
+ * Remembers servers that did not answer, so a dead primary's connect timeout is paid once per
+ * cool-down period instead of on every reconnect, and brings them back once it has passed.
+ */
+export class ServerHealth {
+  private readonly failedUntil = new Map<string, number>();
+
+  constructor(
+    /** Milliseconds a server that did not answer is tried only after the others. */
+    private readonly cooldownMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The configured order, with servers still cooling down moved to the end (tried if nothing else answers). */
+  order(urls: readonly string[]): string[] {
+    return [...urls.filter((url) => !this.isCoolingDown(url)), ...urls.filter((url) => this.isCoolingDown(url))];
+  }
+
+  isCoolingDown(url: string): boolean {
+    return (this.failedUntil.get(url) ?? 0) > this.now();
+  }
+
+  markFailed(url: string): void {
+    this.failedUntil.set(url, this.now() + this.cooldownMs);
+  }
+
+  markAnswered(url: string): void {
+    this.failedUntil.delete(url);
+  }
 }
 
 export interface ConnectionStats {
@@ -28,6 +61,8 @@ export interface ConnectionStats {
 
 export class LdapConnection {
   private client: Client | undefined;
+  /** The server the kept client is connected to. */
+  private clientUrl: string | undefined;
   private opening: Promise<Client> | undefined;
   private lastUsedAt = 0;
 
@@ -48,7 +83,7 @@ export class LdapConnection {
   async run<T>(operation: (client: Client) => Promise<T>): Promise<T> {
     const kept = this.client;
     const idleFor = Date.now() - this.lastUsedAt;
-    if (kept && this.isReady(kept) && idleFor <= this.endpoints.maxIdleMs) {
+    if (kept && this.isReady(kept) && idleFor <= this.endpoints.maxIdleMs && !this.shouldReturnToPreferred()) {
       try {
         return await this.track(operation(kept));
       } catch (error) {
@@ -77,8 +112,19 @@ export class LdapConnection {
     }
   }
 
+  /** On a fallback server while a server earlier in LDAP_URLS has finished cooling down: go back to it. */
+  private shouldReturnToPreferred(): boolean {
+    const health = this.endpoints.health;
+    if (!health || this.clientUrl === undefined) return false;
+    const preferred = health.order(this.endpoints.urls)[0];
+    return preferred !== undefined && preferred !== this.clientUrl && this.endpoints.urls.indexOf(preferred) < this.endpoints.urls.indexOf(this.clientUrl);
+  }
+
   private discard(client: Client): void {
-    if (this.client === client) this.client = undefined;
+    if (this.client === client) {
+      this.client = undefined;
+      this.clientUrl = undefined;
+    }
     void client.unbind().catch(() => undefined);
   }
 
@@ -92,12 +138,15 @@ export class LdapConnection {
 
   private async connectFirstAnswering(): Promise<Client> {
     let lastProblem = 'no LDAP URL configured';
-    for (const url of this.endpoints.urls) {
+    const urls = this.endpoints.health ? this.endpoints.health.order(this.endpoints.urls) : this.endpoints.urls;
+    for (const url of urls) {
       let client: Client | undefined;
       try {
         client = await this.connect(url);
+        this.endpoints.health?.markAnswered(url);
         await this.prepare(client);
         this.client = client;
+        this.clientUrl = url;
         this.lastUsedAt = Date.now();
         return client;
       } catch (error) {
@@ -105,6 +154,7 @@ export class LdapConnection {
         // The server answered (for example it refused the service bind): trying the next one
         // would only hide a configuration problem.
         if (error instanceof BridgeError || error instanceof ResultCodeError) throw error;
+        this.endpoints.health?.markFailed(url);
         lastProblem = `${url}: ${describeError(error)}`;
         this.endpoints.logger.warn('directory server did not answer', { role: this.role, url, reason: describeError(error) });
       }

@@ -8,7 +8,7 @@ import { BridgeError, DirectoryUnavailable } from '../core/errors.ts';
 import type { BindOutcome, Logger, UserDirectory } from '../core/ports.ts';
 import type { DirectoryEntry } from '../core/profile.ts';
 import { BoundedPool } from './bind-pool.ts';
-import { describeError, LdapConnection, type ConnectionStats, type LdapEndpoints } from './ldap-connection.ts';
+import { describeError, LdapConnection, ServerHealth, type ConnectionStats, type LdapEndpoints } from './ldap-connection.ts';
 
 export interface ServiceCredentials {
   bindDN: string;
@@ -29,6 +29,8 @@ export interface LdapDirectoryOptions extends LdapEndpoints {
   attributes: string[];
   bindPoolSize: number;
   bindQueueLimit: number;
+  /** Milliseconds a server that did not answer is tried only after the others. Default 30000. */
+  failoverCooldownMs?: number;
 }
 
 /**
@@ -58,7 +60,7 @@ export class LdapDirectory implements UserDirectory {
   constructor(private readonly options: LdapDirectoryOptions) {
     this.logger = options.logger;
     this.stats = options.stats ?? { socketsOpened: 0 };
-    const endpoints = { ...options, stats: this.stats };
+    const endpoints = { ...options, stats: this.stats, health: options.health ?? new ServerHealth(options.failoverCooldownMs ?? 30_000) };
     this.search = new LdapConnection(endpoints, (client) => this.bindServiceAccount(client), (client) => client.isBound, 'search');
     this.allBindConnections = Array.from(
       { length: options.bindPoolSize },
@@ -123,30 +125,36 @@ export class LdapDirectory implements UserDirectory {
     await Promise.all([this.search.close(), ...this.allBindConnections.map((connection) => connection.close())]);
   }
 
-  /** Binds a new search connection as the service account; a refusal fetches the credentials once more (rotation), then fails. */
+  /**
+   * Binds a new search connection as the service account; a refusal fetches the credentials once
+   * more (rotation), then fails. Socket-level failures (a frozen or vanished server) are rethrown
+   * as they are, so the connection tries the next server in LDAP_URLS.
+   */
   private async bindServiceAccount(client: Client): Promise<void> {
     const credentials = await this.options.credentials.current().catch((error: unknown) => {
       throw new DirectoryUnavailable(`service account credentials unavailable: ${describeError(error)}`);
     });
-    try {
-      await client.bind(credentials.bindDN, credentials.password);
-      return;
-    } catch (error) {
-      if (!(error instanceof ResultCodeError && error.code === 49)) throw asUnavailable(error, 'service bind');
-    }
+    if (await this.tryServiceBind(client, credentials)) return;
     const refreshed = await this.options.credentials.refresh().catch((error: unknown) => {
       throw new DirectoryUnavailable(`service account credentials unavailable: ${describeError(error)}`);
     });
     if (refreshed) {
       this.logger.warn('service account bind refused; retrying with refreshed credentials');
-      try {
-        await client.bind(refreshed.bindDN, refreshed.password);
-        return;
-      } catch (error) {
-        if (!(error instanceof ResultCodeError && error.code === 49)) throw asUnavailable(error, 'service bind');
-      }
+      if (await this.tryServiceBind(client, refreshed)) return;
     }
     throw new DirectoryUnavailable('the directory refused the service account bind (49 invalid credentials)');
+  }
+
+  /** True when bound; false for 49 (wrong credentials); throws for any other answer or failure. */
+  private async tryServiceBind(client: Client, credentials: ServiceCredentials): Promise<boolean> {
+    try {
+      await client.bind(credentials.bindDN, credentials.password);
+      return true;
+    } catch (error) {
+      if (!(error instanceof ResultCodeError)) throw error;
+      if (error.code === 49) return false;
+      throw asUnavailable(error, 'service bind');
+    }
   }
 }
 

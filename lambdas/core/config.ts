@@ -35,6 +35,8 @@ export interface DirectoryConfig {
   bindQueueLimit: number;
   /** Milliseconds a kept connection may sit unused before it is replaced instead of trusted. Default 60000. */
   idleTimeoutMs: number;
+  /** Milliseconds a server that did not answer is tried only after the others in LDAP_URLS. Default 30000. */
+  failoverCooldownMs: number;
   mapping: ProfileMapping;
 }
 
@@ -150,6 +152,7 @@ function readDirectoryConfig(reader: EnvReader): DirectoryConfig {
     bindPoolSize: reader.integer('LDAP_BIND_POOL_SIZE', 4, 1, 64, 'a connection count'),
     bindQueueLimit: reader.integer('LDAP_BIND_QUEUE_LIMIT', 64, 0, 10_000, 'a count of waiting logins'),
     idleTimeoutMs: reader.integer('LDAP_IDLE_TIMEOUT_MS', 60_000, 100, 3_600_000, 'milliseconds'),
+    failoverCooldownMs: reader.integer('LDAP_FAILOVER_COOLDOWN_MS', 30_000, 100, 3_600_000, 'milliseconds'),
     mapping,
   };
 }

@@ -43,6 +43,7 @@ export function createBridge(config: BridgeConfig, logger: Logger, authorizer: C
     attributes: attributesForProfile(ldap.mapping),
     bindPoolSize: ldap.bindPoolSize,
     bindQueueLimit: ldap.bindQueueLimit,
+    failoverCooldownMs: ldap.failoverCooldownMs,
   });
   if (ldap.allowPlaintext) logger.warn('LDAP_ALLOW_PLAINTEXT=true: passwords travel to the directory without TLS');
   return {

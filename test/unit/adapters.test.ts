@@ -130,3 +130,22 @@ describe('verified-token cache', () => {
     expect((verifier as unknown as { verified: Map<string, unknown> }).verified.size).toBe(2);
   });
 });
+
+describe('ServerHealth', () => {
+  it('keeps the configured order, moves a failed server to the end for the cool-down, then restores it', async () => {
+    const { ServerHealth } = await import('../../lambdas/adapters/ldap-connection.ts');
+    let now = 1_000;
+    const health = new ServerHealth(500, () => now);
+    const urls = ['ldaps://a', 'ldaps://b', 'ldaps://c'];
+    expect(health.order(urls)).toEqual(urls);
+    health.markFailed('ldaps://a');
+    expect(health.order(urls)).toEqual(['ldaps://b', 'ldaps://c', 'ldaps://a']);
+    now += 499;
+    expect(health.isCoolingDown('ldaps://a')).toBe(true);
+    now += 2;
+    expect(health.order(urls)).toEqual(urls);
+    health.markFailed('ldaps://b');
+    health.markAnswered('ldaps://b');
+    expect(health.order(urls)).toEqual(urls);
+  });
+});
