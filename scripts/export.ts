@@ -3,15 +3,14 @@
 // with the same profile as /login and /get-user and the password hash where Auth0 can import it,
 // plus report.json listing every entry not exported and why. Configuration: the LDAP_* variables
 // of the bridge; LDAP_BIND_DN must be allowed to read userPassword to export hashes.
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadDirectoryConfig } from '../lambdas/core/config.ts';
 import { planImport, splitIntoImportFiles, type ExportedEntry } from '../lambdas/core/import-files.ts';
 import { mapUserPassword } from '../lambdas/core/password-hash.ts';
-import { attributesForProfile, mapEntryToProfile } from '../lambdas/core/profile.ts';
+import { mapEntryToProfile } from '../lambdas/core/profile.ts';
 import { JsonLogger } from '../lambdas/adapters/json-logger.ts';
-import { LdapDirectory } from '../lambdas/adapters/ldap-directory.ts';
-import { StaticServiceCredentials } from '../lambdas/adapters/service-credentials.ts';
+import { createLdapDirectory } from '../lambdas/entry/compose.ts';
 
 export interface ExportOptions {
   env: Readonly<Record<string, string | undefined>>;
@@ -35,17 +34,8 @@ export interface ExportSummary {
 export async function exportDirectory(options: ExportOptions): Promise<ExportSummary> {
   const { directory: config } = loadDirectoryConfig(options.env);
   if (config.bindCredentials.kind !== 'static') throw new Error('export: set LDAP_BIND_DN and LDAP_BIND_PASSWORD (an account that may read userPassword)');
-  const directory = new LdapDirectory({
-    urls: config.urls,
-    caPem: config.caCertPath ? readFileSync(config.caCertPath, 'utf8') : undefined,
-    startTls: config.startTls,
-    connectTimeoutMs: config.connectTimeoutMs,
+  const directory = createLdapDirectory(config, new JsonLogger('warn', (line) => process.stderr.write(line)), {
     operationTimeoutMs: Math.max(config.operationTimeoutMs, 30_000), // a page of a large directory takes longer than one login
-    maxIdleMs: config.idleTimeoutMs,
-    logger: new JsonLogger('warn', (line) => process.stderr.write(line)),
-    baseDN: config.baseDN,
-    credentials: new StaticServiceCredentials({ bindDN: config.bindCredentials.bindDN, password: config.bindCredentials.password }),
-    attributes: attributesForProfile(config.mapping),
     bindPoolSize: 1,
     bindQueueLimit: 0,
   });

@@ -1,11 +1,11 @@
 // The composition root shared by the local server and the Lambda handlers: the only place that
 // constructs adapters from validated configuration.
 import { readFileSync } from 'node:fs';
-import type { BridgeConfig } from '../core/config.ts';
+import type { BindCredentialsSource, BridgeConfig, DirectoryConfig } from '../core/config.ts';
 import type { CallerAuthorizer, HandlerDeps, HandlerSettings } from '../core/handle.ts';
 import type { Logger } from '../core/ports.ts';
 import { attributesForProfile } from '../core/profile.ts';
-import { LdapDirectory, type ServiceCredentialsSource } from '../adapters/ldap-directory.ts';
+import { LdapDirectory, type LdapDirectoryOptions, type ServiceCredentialsSource } from '../adapters/ldap-directory.ts';
 import { createSecretsManagerReader, SecretsManagerServiceCredentials, StaticServiceCredentials } from '../adapters/service-credentials.ts';
 
 export interface Bridge {
@@ -29,8 +29,21 @@ export function handlerSettings(config: BridgeConfig): HandlerSettings {
  * of the Lambda bundle.
  */
 export function createBridge(config: BridgeConfig, logger: Logger, authorizer: CallerAuthorizer): Bridge {
-  const { directory: ldap } = config;
-  const directory = new LdapDirectory({
+  const directory = createLdapDirectory(config.directory, logger);
+  return {
+    deps: { settings: handlerSettings(config), directory, authorizer, logger },
+    directory,
+    close: () => directory.close(),
+  };
+}
+
+/**
+ * The directory adapter for a validated directory configuration: the bridge's, and the bulk
+ * exporter's with `overrides` (longer operations, no bind pool).
+ */
+export function createLdapDirectory(ldap: DirectoryConfig, logger: Logger, overrides: Partial<LdapDirectoryOptions> = {}): LdapDirectory {
+  if (ldap.allowPlaintext) logger.warn('LDAP_ALLOW_PLAINTEXT=true: passwords travel to the directory without TLS');
+  return new LdapDirectory({
     urls: ldap.urls,
     caPem: ldap.caCertPath === undefined ? undefined : readCaCertificate(ldap.caCertPath),
     startTls: ldap.startTls,
@@ -39,22 +52,16 @@ export function createBridge(config: BridgeConfig, logger: Logger, authorizer: C
     maxIdleMs: ldap.idleTimeoutMs,
     logger,
     baseDN: ldap.baseDN,
-    credentials: serviceCredentials(config),
+    credentials: serviceCredentials(ldap.bindCredentials),
     attributes: attributesForProfile(ldap.mapping),
     bindPoolSize: ldap.bindPoolSize,
     bindQueueLimit: ldap.bindQueueLimit,
     failoverCooldownMs: ldap.failoverCooldownMs,
+    ...overrides,
   });
-  if (ldap.allowPlaintext) logger.warn('LDAP_ALLOW_PLAINTEXT=true: passwords travel to the directory without TLS');
-  return {
-    deps: { settings: handlerSettings(config), directory, authorizer, logger },
-    directory,
-    close: () => directory.close(),
-  };
 }
 
-function serviceCredentials(config: BridgeConfig): ServiceCredentialsSource {
-  const source = config.directory.bindCredentials;
+function serviceCredentials(source: BindCredentialsSource): ServiceCredentialsSource {
   if (source.kind === 'static') return new StaticServiceCredentials({ bindDN: source.bindDN, password: source.password });
   let reader: ReturnType<typeof createSecretsManagerReader> | undefined;
   return new SecretsManagerServiceCredentials(source.secretArn, {
