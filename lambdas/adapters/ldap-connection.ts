@@ -116,8 +116,9 @@ export class LdapConnection {
   private shouldReturnToPreferred(): boolean {
     const health = this.endpoints.health;
     if (!health || this.clientUrl === undefined) return false;
-    const preferred = health.order(this.endpoints.urls)[0];
-    return preferred !== undefined && preferred !== this.clientUrl && this.endpoints.urls.indexOf(preferred) < this.endpoints.urls.indexOf(this.clientUrl);
+    // The first server in LDAP_URLS order that is not cooling down; going back only ever moves forward.
+    const preferred = this.endpoints.urls.find((url) => !health.isCoolingDown(url));
+    return preferred !== undefined && this.endpoints.urls.indexOf(preferred) < this.endpoints.urls.indexOf(this.clientUrl);
   }
 
   private discard(client: Client): void {
