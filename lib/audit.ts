@@ -80,6 +80,8 @@ export function auditApp(built: BuiltApp): AuditReport {
   };
   const functionsEnv = (logicalId: string) => ((props(resources[logicalId]!).Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
 
+  // The authorizer function is the one with the scope settings and no directory: its environment says which scope each route needs.
+  const authorizerFunction = Object.keys(resources).find((id) => resources[id]!.Type === 'AWS::Lambda::Function' && functionsEnv(id).AUTH_SCOPE_LOGIN !== undefined && functionsEnv(id).LDAP_URLS === undefined);
   const routes = ofType('AWS::ApiGateway::Method')
     .map(([, method]) => {
       const properties = props(method);
@@ -88,7 +90,6 @@ export function auditApp(built: BuiltApp): AuditReport {
       const integrationUri = JSON.stringify(properties.Integration ?? {});
       const target = Object.keys(resources).find((id) => resources[id]!.Type === 'AWS::Lambda::Function' && integrationUri.includes(`"${id}"`));
       const scopeVariable = path === '/login' ? 'AUTH_SCOPE_LOGIN' : path === '/get-user' ? 'AUTH_SCOPE_GET_USER' : undefined;
-      const authorizerFunction = Object.keys(resources).find((id) => resources[id]!.Type === 'AWS::Lambda::Function' && functionsEnv(id).AUTH_SCOPE_LOGIN !== undefined && functionsEnv(id).LDAP_URLS === undefined);
       const requiredScope = scopeVariable && authorizerFunction ? String(functionsEnv(authorizerFunction)[scopeVariable]) : undefined;
       const modelRef = Object.values((properties.RequestModels as Record<string, { Ref?: string }> | undefined) ?? {})[0]?.Ref;
       return {

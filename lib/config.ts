@@ -184,7 +184,7 @@ export function readDeploymentConfig(environments: unknown, envName: string | un
 }
 
 /** The environment of the login / get-user functions. No secrets: the bind password stays in Secrets Manager. */
-export function lambdaEnvironment(config: DeploymentConfig, bindSecretArn: string): Record<string, string> {
+export function lambdaEnvironment(config: Pick<DeploymentConfig, 'auth0' | 'directory'>, bindSecretArn: string): Record<string, string> {
   const { directory } = config;
   return {
     LDAP_URLS: directory.urls.join(','),
@@ -205,7 +205,7 @@ export function lambdaEnvironment(config: DeploymentConfig, bindSecretArn: strin
 }
 
 /** The environment of the token authorizer. */
-export function authorizerEnvironment(config: DeploymentConfig): Record<string, string> {
+export function authorizerEnvironment(config: Pick<DeploymentConfig, 'auth0'>): Record<string, string> {
   const { auth0 } = config;
   return {
     AUTH_ISSUER: auth0.issuer,

@@ -51,7 +51,7 @@ export interface HandlerDeps {
 interface Route {
   name: RouteName;
   schema: ObjectSchema;
-  scope: (settings: HandlerSettings) => string;
+  scope: (scopes: HandlerSettings['scopes']) => string;
   run: (body: Record<string, string>, deps: HandlerDeps, trace: RequestTrace) => Promise<Auth0Profile>;
 }
 
@@ -63,13 +63,13 @@ interface RequestTrace {
 }
 
 const ROUTES: Record<string, Route> = {
-  '/login': { name: 'login', schema: loginRequestSchema, scope: (settings) => settings.scopes.login, run: login },
-  '/get-user': { name: 'get-user', schema: getUserRequestSchema, scope: (settings) => settings.scopes.getUser, run: getUser },
+  '/login': { name: 'login', schema: loginRequestSchema, scope: (scopes) => scopes.login, run: login },
+  '/get-user': { name: 'get-user', schema: getUserRequestSchema, scope: (scopes) => scopes.getUser, run: getUser },
 };
 
 /** Every route path with the scope it requires: the API Gateway authorizer builds its policy from this. */
 export function routeScopes(scopes: HandlerSettings['scopes']): Array<{ path: string; scope: string }> {
-  return Object.entries(ROUTES).map(([path, route]) => ({ path, scope: route.scope({ scopes } as HandlerSettings) }));
+  return Object.entries(ROUTES).map(([path, route]) => ({ path, scope: route.scope(scopes) }));
 }
 
 export async function handle(request: Request, deps: HandlerDeps): Promise<Response> {
@@ -83,7 +83,7 @@ export async function handle(request: Request, deps: HandlerDeps): Promise<Respo
     if (!route) throw new RouteNotFound();
     trace.route = route.name;
     if (request.method !== 'POST') throw new MethodNotAllowed();
-    const client = await deps.authorizer.authorize(request, route.scope(deps.settings));
+    const client = await deps.authorizer.authorize(request, route.scope(deps.settings.scopes));
     trace.clientId = client.clientId;
     const body = await readJsonBody(request, route.schema);
     const profile = await route.run(body, deps, trace);

@@ -98,7 +98,7 @@ export class LdapBridge extends Construct {
 
     this.securityGroup = this.directoryNetwork(props, subnets);
 
-    const environment = lambdaEnvironment({ auth0: props.auth0, directory: props.directory } as DeploymentConfig, props.bindSecret.secretArn);
+    const environment = lambdaEnvironment(props, props.bindSecret.secretArn);
     const directoryFunction = (name: 'Login' | 'GetUser') => {
       const fn = this.nodeFunction(`${name}Function`, {
         entry: 'lambdas/entry/lambda.ts',
@@ -130,7 +130,7 @@ export class LdapBridge extends Construct {
     this.authorizerFunction = this.nodeFunction('AuthorizerFunction', {
       entry: 'lambdas/entry/authorizer.ts',
       description: 'auth0-ldap-bridge TOKEN authorizer: verifies Auth0 client-credentials tokens (outside the VPC: it fetches the JWKS)',
-      environment: authorizerEnvironment({ auth0: props.auth0 } as DeploymentConfig),
+      environment: authorizerEnvironment(props),
       timeout: Duration.seconds(5),
       retention,
     });
