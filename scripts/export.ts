@@ -6,11 +6,12 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadDirectoryConfig } from '../lambdas/core/config.ts';
+import { DirectoryDataError } from '../lambdas/core/errors.ts';
 import { planImport, splitIntoImportFiles, type ExportedEntry } from '../lambdas/core/import-files.ts';
 import { mapUserPassword } from '../lambdas/core/password-hash.ts';
-import { mapEntryToProfile } from '../lambdas/core/profile.ts';
+import { hiddenStateOf, profileOf } from '../lambdas/core/user-profile.ts';
 import { JsonLogger } from '../lambdas/adapters/json-logger.ts';
-import { createLdapDirectory } from '../lambdas/entry/compose.ts';
+import { createLdapDirectory, userProfileSettings } from '../lambdas/entry/compose.ts';
 
 export interface ExportOptions {
   env: Readonly<Record<string, string | undefined>>;
@@ -34,7 +35,8 @@ export interface ExportSummary {
 export async function exportDirectory(options: ExportOptions): Promise<ExportSummary> {
   const { directory: config } = loadDirectoryConfig(options.env);
   if (config.bindCredentials.kind !== 'static') throw new Error('export: set LDAP_BIND_DN and LDAP_BIND_PASSWORD (an account that may read userPassword)');
-  const directory = createLdapDirectory(config, new JsonLogger('warn', (line) => process.stderr.write(line)), {
+  const logger = new JsonLogger('warn', (line) => process.stderr.write(line));
+  const directory = createLdapDirectory(config, logger, {
     operationTimeoutMs: Math.max(config.operationTimeoutMs, 30_000), // a page of a large directory takes longer than one login
     bindPoolSize: 1,
     bindQueueLimit: 0,
@@ -42,14 +44,21 @@ export async function exportDirectory(options: ExportOptions): Promise<ExportSum
   // The user filter with a presence test where the username goes: (uid={username}) -> (uid=*).
   const filter = options.filter ?? config.userFilter.split('{username}').join('*');
   const entries: ExportedEntry[] = [];
+  const settings = userProfileSettings(config);
+  const now = new Date();
   try {
     for await (const page of directory.listUsers(filter, options.pageSize ?? 500, ['userPassword'])) {
       for (const entry of page) {
         let profile: ExportedEntry['profile'];
-        try {
-          profile = mapEntryToProfile(entry, config.mapping);
-        } catch (error) {
-          profile = { error: error instanceof Error ? error.message : 'cannot be mapped' };
+        const hidden = hiddenStateOf(entry, settings, now);
+        if (hidden !== undefined) profile = { inactive: hidden };
+        else {
+          try {
+            profile = await profileOf(entry, settings, directory, logger);
+          } catch (error) {
+            if (error instanceof DirectoryDataError) profile = { error: error.message };
+            else throw error; // the directory stopped answering: the export fails rather than drop users
+          }
         }
         entries.push({ dn: entry.dn, profile, password: mapUserPassword(entry.attributes.userpassword ?? []) });
       }

@@ -6,6 +6,7 @@ import type { Client, Entry } from 'ldapts';
 import { ResultCodeError } from 'ldapts';
 import { BridgeError, DirectoryUnavailable } from '../core/errors.ts';
 import type { BindOutcome, Logger, UserDirectory } from '../core/ports.ts';
+import { formatWindowsGuid } from '../core/guid.ts';
 import type { DirectoryEntry } from '../core/profile.ts';
 import { BoundedPool } from './bind-pool.ts';
 import { describeError, LdapConnection, ServerHealth, type ConnectionStats, type LdapEndpoints } from './ldap-connection.ts';
@@ -25,8 +26,10 @@ export interface ServiceCredentialsSource {
 export interface LdapDirectoryOptions extends LdapEndpoints {
   baseDN: string;
   credentials: ServiceCredentialsSource;
-  /** Attributes every user search asks for (the profile mapping's). */
+  /** Attributes every user search asks for (the profile mapping's, account state, groups). */
   attributes: string[];
+  /** Attributes holding a 16-byte Windows GUID (objectGUID): read as bytes, handed on as the GUID string. */
+  guidAttributes?: string[];
   bindPoolSize: number;
   bindQueueLimit: number;
   /** Milliseconds a server that did not answer is tried only after the others. Default 30000. */
@@ -48,6 +51,35 @@ const BIND_RESULTS: ReadonlyMap<number, BindOutcome> = new Map([
   [34, { kind: 'invalid_credentials' }], // invalidDNSyntax
   [50, { kind: 'invalid_credentials' }], // insufficientAccessRights
 ]);
+
+/**
+ * Active Directory answers every failed bind with 49 and says why in the diagnostic message
+ * ("... AcceptSecurityContext error, data 533, v4563"). AD reports disabled, expired, password
+ * expired and must-change only when the password was right (checked against Samba AD DC, which
+ * answers the same way), so those four may be named; a locked account (775) is reported whatever
+ * the password, and unknown user (525) and logon-hours / workstation refusals (530, 531) would
+ * each tell an attacker something, so they are all the same answer as a wrong password.
+ */
+const AD_BIND_SUBCODES: ReadonlyMap<string, BindOutcome> = new Map([
+  ['525', { kind: 'invalid_credentials' }], // no such user
+  ['52e', { kind: 'invalid_credentials' }], // wrong password
+  ['530', { kind: 'invalid_credentials' }], // not permitted to log on at this time
+  ['531', { kind: 'invalid_credentials' }], // not permitted to log on at this workstation
+  ['532', { kind: 'account_state', state: 'password_expired' }],
+  ['533', { kind: 'account_state', state: 'account_disabled' }],
+  ['701', { kind: 'account_state', state: 'account_expired' }],
+  ['773', { kind: 'account_state', state: 'password_change_required' }],
+  ['775', { kind: 'invalid_credentials' }], // locked out: reported even for a wrong password
+]);
+
+/** What a refused user bind means: AD's sub-code when there is one, else the result code. */
+export function bindOutcomeOf(code: number, diagnosticMessage: string): BindOutcome | undefined {
+  if (code === 49) {
+    const subcode = /\bdata ([0-9a-f]{3,8})\b/i.exec(diagnosticMessage)?.[1]?.toLowerCase();
+    if (subcode !== undefined) return AD_BIND_SUBCODES.get(subcode) ?? { kind: 'invalid_credentials' };
+  }
+  return BIND_RESULTS.get(code);
+}
 
 export class LdapDirectory implements UserDirectory {
   private readonly search: LdapConnection;
@@ -79,13 +111,42 @@ export class LdapDirectory implements UserDirectory {
           timeLimit: Math.max(1, Math.ceil(this.options.operationTimeoutMs / 1000)),
           derefAliases: 'never',
           attributes: this.options.attributes,
+          explicitBufferAttributes: this.guidAttributes,
         }),
       );
-      // Search references (referrals) are ignored: they are never followed.
-      return result.searchEntries.map(normaliseEntry);
+      // Search references (referrals, e.g. AD's other partitions) are ignored: never followed.
+      return result.searchEntries.map((entry) => normaliseEntry(entry, this.guidAttributes));
     } catch (error) {
       throw asUnavailable(error, 'user search');
     }
+  }
+
+  /** Group DNs for the group walk: paged (AD returns at most 1000 per page), no attributes, at most `limit`. */
+  async findGroupDNs(baseDN: string, filter: string, limit: number): Promise<string[]> {
+    try {
+      return await this.search.run(async (client) => {
+        const dns: string[] = [];
+        const pages = client.searchPaginated(baseDN, {
+          scope: 'sub',
+          filter,
+          attributes: ['1.1'], // RFC 4511: no attributes, the DNs are all we need
+          derefAliases: 'never',
+          timeLimit: Math.max(1, Math.ceil(this.options.operationTimeoutMs / 1000)),
+          paged: { pageSize: Math.min(limit, 500) },
+        });
+        for await (const page of pages) {
+          for (const entry of page.searchEntries) dns.push(entry.dn);
+          if (dns.length >= limit) break;
+        }
+        return dns.slice(0, limit);
+      });
+    } catch (error) {
+      throw asUnavailable(error, 'group search');
+    }
+  }
+
+  private get guidAttributes(): string[] {
+    return this.options.guidAttributes ?? [];
   }
 
   /**
@@ -97,9 +158,9 @@ export class LdapDirectory implements UserDirectory {
     let pages: AsyncGenerator<{ searchEntries: Entry[] }> | undefined;
     try {
       pages = await this.search.run(async (client) =>
-        client.searchPaginated(this.options.baseDN, { scope: 'sub', filter, attributes, derefAliases: 'never', paged: { pageSize } }),
+        client.searchPaginated(this.options.baseDN, { scope: 'sub', filter, attributes, derefAliases: 'never', explicitBufferAttributes: this.guidAttributes, paged: { pageSize } }),
       );
-      for await (const page of pages) yield page.searchEntries.map(normaliseEntry);
+      for await (const page of pages) yield page.searchEntries.map((entry) => normaliseEntry(entry, this.guidAttributes));
     } catch (error) {
       throw asUnavailable(error, 'user export');
     }
@@ -112,7 +173,7 @@ export class LdapDirectory implements UserDirectory {
       return { kind: 'ok' };
     } catch (error) {
       if (error instanceof ResultCodeError) {
-        const outcome = BIND_RESULTS.get(error.code);
+        const outcome = bindOutcomeOf(error.code, error.message);
         if (outcome) return outcome;
       }
       throw asUnavailable(error, 'user bind');
@@ -170,13 +231,21 @@ function asUnavailable(error: unknown, during: string): BridgeError {
   return new DirectoryUnavailable(`${during}: ${describeError(error)}`);
 }
 
-/** ldapts gives one value as a string, several as an array, none as []: here, always an array of strings, names lower-cased. */
-export function normaliseEntry(entry: Entry): DirectoryEntry {
+/**
+ * ldapts gives one value as a string, several as an array, none as []: here, always an array of
+ * strings, names lower-cased. GUID attributes arrive as bytes and leave as GUID strings; a value
+ * that is not 16 bytes is dropped (the entry then has no usable identifier and says so).
+ */
+export function normaliseEntry(entry: Entry, guidAttributes: readonly string[] = []): DirectoryEntry {
+  const guids = new Set(guidAttributes.map((name) => name.toLowerCase()));
   const attributes: Record<string, string[]> = {};
   for (const [name, value] of Object.entries(entry)) {
     if (name === 'dn') continue;
+    const key = name.toLowerCase();
     const values = Array.isArray(value) ? value : [value];
-    attributes[name.toLowerCase()] = values.map((item) => (typeof item === 'string' ? item : item.toString('utf8')));
+    attributes[key] = guids.has(key)
+      ? values.flatMap((item) => (typeof item !== 'string' && item.length === 16 ? [formatWindowsGuid(item)] : []))
+      : values.map((item) => (typeof item === 'string' ? item : item.toString('utf8')));
   }
   return { dn: entry.dn, attributes };
 }

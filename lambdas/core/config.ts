@@ -2,8 +2,10 @@
 // validated once at start-up, the same contract for the Lambda and the local server. A bad
 // value stops start-up with a message naming the variable, the value (never a secret's) and
 // what was expected; every problem is reported at once.
-import { describeFilterTemplateProblem } from './ldap-filter.ts';
-import { PRESETS, PRESET_NAMES, type PresetName } from './presets.ts';
+import { ACCOUNT_STATE_RULES, type AccountStateRules } from './account-state.ts';
+import { GROUP_MODES, type GroupSettings } from './groups.ts';
+import { describeFilterProblem, describeFilterTemplateProblem } from './ldap-filter.ts';
+import { PRESETS, PRESET_NAMES, type DirectoryPreset, type PresetName } from './presets.ts';
 import { PROFILE_FIELDS, type ProfileField, type ProfileMapping } from './profile.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -38,6 +40,11 @@ export interface DirectoryConfig {
   /** Milliseconds a server that did not answer is tried only after the others in LDAP_URLS. Default 30000. */
   failoverCooldownMs: number;
   mapping: ProfileMapping;
+  /** Which attributes say an account is disabled, expired or must change its password. */
+  accountStates: AccountStateRules;
+  /** Leave disabled and expired accounts out of /get-user and the export. Default true. */
+  hideInactiveUsers: boolean;
+  groups: GroupSettings;
 }
 
 export interface AuthConfig {
@@ -137,6 +144,7 @@ function readDirectoryConfig(reader: EnvReader): DirectoryConfig {
   if (filterProblem) reader.problem(`LDAP_USER_FILTER: "${userFilter}" ${filterProblem}`);
 
   const mapping = readMapping(reader, presetDefaults.mapping);
+  const groups = readGroupSettings(reader, baseDN, presetDefaults.groups);
 
   return {
     urls,
@@ -154,7 +162,51 @@ function readDirectoryConfig(reader: EnvReader): DirectoryConfig {
     idleTimeoutMs: reader.integer('LDAP_IDLE_TIMEOUT_MS', 60_000, 100, 3_600_000, 'milliseconds'),
     failoverCooldownMs: reader.integer('LDAP_FAILOVER_COOLDOWN_MS', 30_000, 100, 3_600_000, 'milliseconds'),
     mapping,
+    accountStates: reader.oneOf('LDAP_ACCOUNT_STATES', ACCOUNT_STATE_RULES, presetDefaults.accountStates),
+    hideInactiveUsers: reader.boolean('LDAP_HIDE_INACTIVE_USERS', true),
+    groups,
   };
+}
+
+function readGroupSettings(reader: EnvReader, baseDN: string, defaults: DirectoryPreset['groups']): GroupSettings {
+  const mode = reader.oneOf('LDAP_GROUPS', GROUP_MODES, defaults.mode);
+  const memberOfAttribute = reader.string('LDAP_GROUPS_ATTRIBUTE', 'memberOf');
+  if (!ATTRIBUTE_NAME.test(memberOfAttribute)) reader.problem(`LDAP_GROUPS_ATTRIBUTE: "${memberOfAttribute}" is not an LDAP attribute name`);
+  const objectFilter = reader.string('LDAP_GROUP_OBJECT_FILTER', defaults.objectFilter);
+  const objectFilterProblem = describeFilterProblem(objectFilter);
+  if (objectFilterProblem) reader.problem(`LDAP_GROUP_OBJECT_FILTER: "${objectFilter}" ${objectFilterProblem}`);
+  const filter = reader.optional('LDAP_GROUP_FILTER');
+  if (filter !== undefined) {
+    const problem = describeFilterProblem(filter);
+    if (problem) reader.problem(`LDAP_GROUP_FILTER: "${filter}" ${problem}`);
+    if (mode === 'member-of' || mode === 'none') {
+      reader.problem(`LDAP_GROUP_FILTER: needs LDAP_GROUPS=nested or in-chain (the directory applies the filter to group entries; LDAP_GROUPS is ${mode})`);
+    }
+  }
+  const memberAttributes = reader.optional('LDAP_GROUP_MEMBER_ATTRIBUTES')?.split(',').map((name) => name.trim()).filter((name) => name !== '') ?? defaults.memberAttributes;
+  for (const name of memberAttributes) {
+    if (!ATTRIBUTE_NAME.test(name)) reader.problem(`LDAP_GROUP_MEMBER_ATTRIBUTES: "${name}" is not an LDAP attribute name`);
+  }
+  if (memberAttributes.length === 0) reader.problem('LDAP_GROUP_MEMBER_ATTRIBUTES: needs at least one attribute (e.g. member)');
+  return {
+    mode,
+    memberOfAttribute,
+    baseDN: reader.string('LDAP_GROUP_BASE_DN', domainPartOf(baseDN)),
+    objectFilter,
+    memberAttributes,
+    filter,
+    maxDepth: reader.integer('LDAP_GROUP_MAX_DEPTH', 10, 1, 100, 'levels'),
+    maxCount: reader.integer('LDAP_GROUP_MAX_COUNT', 1000, 1, 10_000, 'groups'),
+  };
+}
+
+/**
+ * The trailing dc= part of a DN (ou=people,dc=example,dc=com -> dc=example,dc=com): groups
+ * usually live beside the users, not under them. The whole DN when it has no dc= part.
+ */
+export function domainPartOf(dn: string): string {
+  const match = /(?:^|,)\s*(dc=[^,]+(?:,\s*dc=[^,]+)*)\s*$/i.exec(dn);
+  return match?.[1] ?? dn;
 }
 
 function describeLdapUrlProblem(url: string, startTls: boolean, allowPlaintext: boolean): string | undefined {
@@ -225,7 +277,8 @@ function readMapping(reader: EnvReader, defaults: ProfileMapping): ProfileMappin
     return undefined;
   };
 
-  for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
+  const entries = Object.entries(parsed as Record<string, unknown>);
+  for (const [key, value] of entries) {
     if ((PROFILE_FIELDS as readonly string[]).includes(key)) {
       const attribute = attributeOrNull(key, value);
       if (attribute !== undefined) mapping.fields = { ...mapping.fields, [key as ProfileField]: attribute };
@@ -236,9 +289,9 @@ function readMapping(reader: EnvReader, defaults: ProfileMapping): ProfileMappin
         if (attribute.toLowerCase() === 'dn' || attribute.toLowerCase() === 'distinguishedname') bad(key, value, 'a stable identifier, not the DN (DNs change on rename)');
         else mapping.userIdAttribute = attribute;
       }
-    } else if (key === 'groups') {
-      const attribute = attributeOrNull(key, value);
-      if (attribute !== undefined) mapping.groupsAttribute = attribute;
+    } else if (key === 'user_id_format') {
+      if (value === 'text' || value === 'guid') mapping.userIdFormat = value;
+      else bad(key, value, '"text" or "guid" (Active Directory\'s binary objectGUID)');
     } else if (key === 'groups_as') {
       if (value === 'name' || value === 'dn') mapping.groupsAs = value;
       else bad(key, value, '"name" or "dn"');
@@ -252,9 +305,14 @@ function readMapping(reader: EnvReader, defaults: ProfileMapping): ProfileMappin
         else mapping.userMetadata = extras;
       }
     } else {
-      bad(key, value, `one of the keys ${[...PROFILE_FIELDS, 'user_id', 'groups', 'groups_as', 'email_verified', 'app_metadata', 'user_metadata'].join(', ')}`);
+      bad(key, value, `one of the keys ${[...PROFILE_FIELDS, 'user_id', 'user_id_format', 'groups_as', 'email_verified', 'app_metadata', 'user_metadata'].join(', ')}`);
     }
   }
+  const formatGiven = entries.some(([key]) => key === 'user_id_format');
+  const idIsGuid = mapping.userIdAttribute.toLowerCase() === 'objectguid';
+  // A new user_id attribute brings its own format unless one is given: objectGUID is binary.
+  if (!formatGiven && entries.some(([key]) => key === 'user_id')) mapping.userIdFormat = idIsGuid ? 'guid' : 'text';
+  if (idIsGuid && mapping.userIdFormat !== 'guid') bad('user_id_format', mapping.userIdFormat, '"guid": objectGUID is 16 binary bytes');
   return mapping;
 }
 

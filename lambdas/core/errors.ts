@@ -58,7 +58,8 @@ export class AccountState extends BridgeError {
 export class UserNotFound extends BridgeError {
   readonly code = 'user_not_found';
   readonly status = 404;
-  constructor() {
+  /** For the log only (e.g. an inactive account that exists but is hidden); never in the response. */
+  constructor(readonly why?: string) {
     super('user not found');
   }
 }

@@ -14,9 +14,11 @@ import {
   UnsupportedMediaType,
   UserNotFound,
 } from './errors.ts';
+import { accountStateOf } from './account-state.ts';
 import { buildUserFilter } from './ldap-filter.ts';
 import type { Logger, UserDirectory } from './ports.ts';
-import { mapEntryToProfile, type Auth0Profile, type DirectoryEntry, type ProfileMapping } from './profile.ts';
+import type { Auth0Profile, DirectoryEntry } from './profile.ts';
+import { hiddenStateOf, profileOf, type UserProfileSettings } from './user-profile.ts';
 import { getUserRequestSchema, loginRequestSchema, MAX_BODY_BYTES, validateAgainstSchema, type ObjectSchema } from './request-schema.ts';
 import { errorResponse, jsonResponse } from './respond.ts';
 import type { VerifiedClient } from './token-claims.ts';
@@ -28,9 +30,8 @@ export interface CallerAuthorizer {
   authorize(request: Request, requiredScope: string): Promise<VerifiedClient>;
 }
 
-export interface HandlerSettings {
+export interface HandlerSettings extends UserProfileSettings {
   userFilter: string;
-  mapping: ProfileMapping;
   scopes: { login: string; getUser: string };
   /**
    * A DN that does not exist, bound with the offered password when the username matches no
@@ -136,8 +137,13 @@ async function login(body: Record<string, string>, deps: HandlerDeps, trace: Req
   trace.userDn = entry.dn;
   const outcome = await deps.directory.verifyPassword(entry.dn, password);
   switch (outcome.kind) {
-    case 'ok':
-      return mapEntryToProfile(entry, deps.settings.mapping);
+    case 'ok': {
+      // The password is proven, so the entry's own state may be named: some servers let a
+      // disabled or expired account bind (no password policy module), the bridge does not.
+      const state = accountStateOf(entry, deps.settings.accountStates, new Date());
+      if (state !== undefined) throw new AccountState(state);
+      return profileOf(entry, deps.settings, deps.directory, deps.logger);
+    }
     case 'invalid_credentials':
       throw new InvalidCredentials();
     case 'account_state':
@@ -149,7 +155,9 @@ async function getUser(body: Record<string, string>, deps: HandlerDeps, trace: R
   const entry = await findOneUser(body.username as string, deps);
   if (!entry) throw new UserNotFound();
   trace.userDn = entry.dn;
-  return mapEntryToProfile(entry, deps.settings.mapping);
+  const hidden = hiddenStateOf(entry, deps.settings, new Date());
+  if (hidden !== undefined) throw new UserNotFound(`${hidden}: inactive accounts are hidden (LDAP_HIDE_INACTIVE_USERS)`);
+  return profileOf(entry, deps.settings, deps.directory, deps.logger);
 }
 
 /** The one entry a username names, undefined for none; two or more is a data problem, never "pick the first". */

@@ -3,6 +3,7 @@
 // be imported. Nothing is dropped silently: every entry is either in a file or in `skipped` with
 // a reason. Files are at most `maxFileBytes` (Auth0: 500 KB), split on user boundaries, in a
 // deterministic order (by user_id), so two exports of an unchanged directory are identical.
+import type { AccountStateCode } from './errors.ts';
 import type { Auth0Profile } from './profile.ts';
 import type { Auth0CustomPasswordHash, PasswordHashMapping } from './password-hash.ts';
 
@@ -11,8 +12,8 @@ export const MAX_IMPORT_FILE_BYTES = 500 * 1024;
 
 export interface ExportedEntry {
   dn: string;
-  /** The mapped profile, or why the entry could not be mapped (e.g. no stable identifier). */
-  profile: Auth0Profile | { error: string };
+  /** The mapped profile, why the entry could not be mapped (e.g. no stable identifier), or the state that keeps it out. */
+  profile: Auth0Profile | { error: string } | { inactive: AccountStateCode };
   /** The userPassword mapping; undefined when the export account could not read a password. */
   password: PasswordHashMapping | undefined;
 }
@@ -31,7 +32,7 @@ export interface ImportUser {
   custom_password_hash?: Auth0CustomPasswordHash;
 }
 
-export type SkipReason = 'unmappable' | 'no_email' | 'invalid_email' | 'duplicate_email' | 'too_large';
+export type SkipReason = 'inactive' | 'unmappable' | 'no_email' | 'invalid_email' | 'duplicate_email' | 'too_large';
 
 export interface SkippedEntry {
   dn: string;
@@ -54,6 +55,10 @@ export function planImport(entries: readonly ExportedEntry[]): ImportPlan {
   const skipped: SkippedEntry[] = [];
   const candidates: Array<{ dn: string; user: ImportUser; password: PasswordHashMapping | undefined }> = [];
   for (const entry of entries) {
+    if ('inactive' in entry.profile) {
+      skipped.push({ dn: entry.dn, reason: 'inactive', detail: `${entry.profile.inactive}: the directory has switched this account off (LDAP_HIDE_INACTIVE_USERS)` });
+      continue;
+    }
     if ('error' in entry.profile) {
       skipped.push({ dn: entry.dn, reason: 'unmappable', detail: entry.profile.error });
       continue;

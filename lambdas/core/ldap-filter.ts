@@ -47,6 +47,11 @@ export function buildUserFilter(template: string, username: string): string {
  */
 export function describeFilterTemplateProblem(template: string): string | undefined {
   if (!template.includes(USERNAME_PLACEHOLDER)) return `must contain ${USERNAME_PLACEHOLDER}`;
+  return describeFilterProblem(template);
+}
+
+/** Why a configured fixed filter (no placeholder) is unusable, or undefined when it is fine. */
+export function describeFilterProblem(template: string): string | undefined {
   if (!template.startsWith('(') || !template.endsWith(')')) return 'must be enclosed in parentheses';
   let depth = 0;
   for (let index = 0; index < template.length; index += 1) {

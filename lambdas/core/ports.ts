@@ -1,10 +1,11 @@
 // The interfaces the core needs from the outside world. Adapters implement them; entry points
 // construct the adapters and hand them to `handle`. The core never imports an adapter.
 import type { AccountStateCode } from './errors.ts';
+import type { GroupDirectory } from './groups.ts';
 import type { DirectoryEntry } from './profile.ts';
 import type { VerifiedClient } from './token-claims.ts';
 
-export interface UserDirectory {
+export interface UserDirectory extends GroupDirectory {
   /**
    * Entries matching an already-escaped filter under the base DN, as the service account,
    * asking the server for at most `limit` entries. Throws DirectoryUnavailable when the

@@ -1,34 +1,89 @@
-// Directory presets: the user filter and profile mapping that suit each kind of server.
-// Every field can be overridden (LDAP_USER_FILTER, LDAP_PROFILE_MAPPING, LDAP_USER_ID_PREFIX).
+// Directory presets: the user filter, profile mapping, account-state rules and group lookup that
+// suit each kind of server. Every field can be overridden (LDAP_USER_FILTER,
+// LDAP_PROFILE_MAPPING, LDAP_USER_ID_PREFIX, LDAP_ACCOUNT_STATES, LDAP_GROUPS, LDAP_GROUP_*).
+import type { AccountStateRules } from './account-state.ts';
+import type { GroupMode } from './groups.ts';
 import type { ProfileMapping } from './profile.ts';
 
-export const PRESET_NAMES = ['openldap'] as const;
+export const PRESET_NAMES = ['openldap', 'active-directory', '389ds'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 export interface DirectoryPreset {
   userFilter: string;
   mapping: ProfileMapping;
+  accountStates: AccountStateRules;
+  groups: {
+    mode: GroupMode;
+    objectFilter: string;
+    memberAttributes: string[];
+  };
 }
+
+const LDAP_GROUP_CLASSES = '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))';
+
+const inetOrgPersonFields: ProfileMapping['fields'] = {
+  email: 'mail',
+  username: 'uid',
+  name: 'cn',
+  given_name: 'givenName',
+  family_name: 'sn',
+  nickname: 'uid',
+};
 
 export const PRESETS: Record<PresetName, DirectoryPreset> = {
   openldap: {
     userFilter: '(&(objectClass=inetOrgPerson)(|(uid={username})(mail={username})))',
     mapping: {
       userIdAttribute: 'entryUUID',
+      userIdFormat: 'text',
       userIdPrefix: '',
-      fields: {
-        email: 'mail',
-        username: 'uid',
-        name: 'cn',
-        given_name: 'givenName',
-        family_name: 'sn',
-        nickname: 'uid',
-      },
+      fields: inetOrgPersonFields,
       emailVerified: false,
-      groupsAttribute: 'memberOf',
       groupsAs: 'name',
       appMetadata: {},
       userMetadata: {},
     },
+    accountStates: 'openldap',
+    groups: { mode: 'nested', objectFilter: LDAP_GROUP_CLASSES, memberAttributes: ['member', 'uniqueMember'] },
+  },
+  // 389 Directory Server: nsUniqueId is its stable identifier, nsAccountLock its "disabled".
+  '389ds': {
+    userFilter: '(&(objectClass=inetOrgPerson)(|(uid={username})(mail={username})))',
+    mapping: {
+      userIdAttribute: 'nsUniqueId',
+      userIdFormat: 'text',
+      userIdPrefix: '',
+      fields: inetOrgPersonFields,
+      emailVerified: false,
+      groupsAs: 'name',
+      appMetadata: {},
+      userMetadata: {},
+    },
+    accountStates: '389ds',
+    groups: { mode: 'nested', objectFilter: LDAP_GROUP_CLASSES, memberAttributes: ['member', 'uniqueMember'] },
+  },
+  // Active Directory (and Samba AD): log in with sAMAccountName, userPrincipalName or mail;
+  // objectGUID as the identifier; nesting resolved by the server's in-chain matching rule.
+  'active-directory': {
+    userFilter: '(&(objectCategory=person)(objectClass=user)(|(sAMAccountName={username})(userPrincipalName={username})(mail={username})))',
+    mapping: {
+      userIdAttribute: 'objectGUID',
+      userIdFormat: 'guid',
+      userIdPrefix: '',
+      fields: {
+        email: 'mail',
+        username: 'sAMAccountName',
+        name: 'displayName',
+        given_name: 'givenName',
+        family_name: 'sn',
+        nickname: 'sAMAccountName',
+      },
+      emailVerified: false,
+      groupsAs: 'name',
+      appMetadata: {},
+      userMetadata: {},
+    },
+    accountStates: 'active-directory',
+    groups: { mode: 'in-chain', objectFilter: '(objectClass=group)', memberAttributes: ['member'] },
   },
 };

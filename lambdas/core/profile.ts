@@ -17,14 +17,17 @@ export type ProfileField = (typeof PROFILE_FIELDS)[number];
 export interface ProfileMapping {
   /** Attribute holding the stable identifier (entryUUID, objectGUID, nsUniqueId). Never the DN. */
   userIdAttribute: string;
+  /**
+   * How the identifier is stored: `text`, or `guid` for Active Directory's 16-byte objectGUID,
+   * which the directory adapter reads as bytes and renders as the standard GUID string.
+   */
+  userIdFormat: 'text' | 'guid';
   /** Prepended to the identifier; Auth0 stores `auth0|<prefix><id>`, unique across the tenant. Default none. */
   userIdPrefix: string;
   /** Attribute per standard field; null leaves the field out. */
   fields: Readonly<Record<ProfileField, string | null>>;
   /** What `email_verified` says when an email is present. Default false: the directory proves nothing about the mailbox. */
   emailVerified: boolean;
-  /** Attribute listing the user's groups as DNs (memberOf), or null for no groups. */
-  groupsAttribute: string | null;
   /** How groups appear in app_metadata.groups: the group's name (first RDN value) or its whole DN. */
   groupsAs: 'name' | 'dn';
   /** Extra app_metadata keys -> attribute. Users cannot edit app_metadata in Auth0. */
@@ -51,7 +54,6 @@ export function attributesForProfile(mapping: ProfileMapping): string[] {
   const wanted = [
     mapping.userIdAttribute,
     ...Object.values(mapping.fields),
-    mapping.groupsAttribute,
     ...Object.values(mapping.appMetadata),
     ...Object.values(mapping.userMetadata),
   ].filter((name): name is string => typeof name === 'string');
@@ -60,10 +62,11 @@ export function attributesForProfile(mapping: ProfileMapping): string[] {
 }
 
 /**
- * The Auth0 profile of one entry. Absent or empty attributes are left out, never `""` or `[]`.
- * Throws DirectoryDataError when the entry has no usable stable identifier.
+ * The Auth0 profile of one entry and the DNs of its groups (groups.ts finds them). Absent or
+ * empty attributes are left out, never `""` or `[]`. Throws DirectoryDataError when the entry
+ * has no usable stable identifier.
  */
-export function mapEntryToProfile(entry: DirectoryEntry, mapping: ProfileMapping): Auth0Profile {
+export function mapEntryToProfile(entry: DirectoryEntry, mapping: ProfileMapping, groupDNs: readonly string[]): Auth0Profile {
   const userId = firstValue(entry, mapping.userIdAttribute);
   if (userId === undefined) {
     throw new DirectoryDataError(`entry has no ${mapping.userIdAttribute} to use as user_id`);
@@ -78,7 +81,7 @@ export function mapEntryToProfile(entry: DirectoryEntry, mapping: ProfileMapping
     if (field === 'email') profile.email_verified = mapping.emailVerified;
   }
 
-  const groups = mapping.groupsAttribute === null ? [] : groupsOf(entry, mapping.groupsAttribute, mapping.groupsAs);
+  const groups = groupNames(groupDNs, mapping.groupsAs);
   if (groups.length > 0) profile.app_metadata.groups = groups;
   Object.assign(profile.app_metadata, metadataFrom(entry, mapping.appMetadata));
 
@@ -98,8 +101,10 @@ function firstValue(entry: DirectoryEntry, attribute: string): string | undefine
   return valuesOf(entry, attribute)[0];
 }
 
-function groupsOf(entry: DirectoryEntry, attribute: string, groupsAs: 'name' | 'dn'): string[] {
-  const names = valuesOf(entry, attribute)
+function groupNames(groupDNs: readonly string[], groupsAs: 'name' | 'dn'): string[] {
+  const names = groupDNs
+    .map((dn) => dn.trim())
+    .filter((dn) => dn !== '')
     .map((dn) => (groupsAs === 'dn' ? dn : firstRdnValue(dn)))
     .filter((name): name is string => name !== undefined);
   // Sorted and de-duplicated so every path (login, get-user, export) gives the same array.

@@ -4,6 +4,9 @@ import { readFileSync } from 'node:fs';
 import type { BindCredentialsSource, BridgeConfig, DirectoryConfig } from '../core/config.ts';
 import type { CallerAuthorizer, HandlerDeps, HandlerSettings } from '../core/handle.ts';
 import type { Logger } from '../core/ports.ts';
+import type { UserProfileSettings } from '../core/user-profile.ts';
+import { accountStateAttributes } from '../core/account-state.ts';
+import { groupAttributes } from '../core/groups.ts';
 import { attributesForProfile } from '../core/profile.ts';
 import { LdapDirectory, type LdapDirectoryOptions, type ServiceCredentialsSource } from '../adapters/ldap-directory.ts';
 import { createSecretsManagerReader, SecretsManagerServiceCredentials, StaticServiceCredentials } from '../adapters/service-credentials.ts';
@@ -16,10 +19,20 @@ export interface Bridge {
 
 export function handlerSettings(config: BridgeConfig): HandlerSettings {
   return {
+    ...userProfileSettings(config.directory),
     userFilter: config.directory.userFilter,
-    mapping: config.directory.mapping,
     scopes: config.auth.scopes,
     timingDecoyDN: `cn=auth0-ldap-bridge-timing-decoy,${config.directory.baseDN}`,
+  };
+}
+
+/** How entries become Auth0 users: the same settings for /login, /get-user and the exporter. */
+export function userProfileSettings(directory: DirectoryConfig): UserProfileSettings {
+  return {
+    mapping: directory.mapping,
+    groups: directory.groups,
+    accountStates: directory.accountStates,
+    hideInactiveUsers: directory.hideInactiveUsers,
   };
 }
 
@@ -53,12 +66,19 @@ export function createLdapDirectory(ldap: DirectoryConfig, logger: Logger, overr
     logger,
     baseDN: ldap.baseDN,
     credentials: serviceCredentials(ldap.bindCredentials),
-    attributes: attributesForProfile(ldap.mapping),
+    attributes: userSearchAttributes(ldap),
+    guidAttributes: ldap.mapping.userIdFormat === 'guid' ? [ldap.mapping.userIdAttribute] : [],
     bindPoolSize: ldap.bindPoolSize,
     bindQueueLimit: ldap.bindQueueLimit,
     failoverCooldownMs: ldap.failoverCooldownMs,
     ...overrides,
   });
+}
+
+/** What every user search asks for: the profile's attributes, the account-state rules' and the group lookup's. */
+export function userSearchAttributes(ldap: DirectoryConfig): string[] {
+  const all = [...attributesForProfile(ldap.mapping), ...accountStateAttributes(ldap.accountStates), ...groupAttributes(ldap.groups)];
+  return [...new Map(all.map((name) => [name.toLowerCase(), name])).values()];
 }
 
 function serviceCredentials(source: BindCredentialsSource): ServiceCredentialsSource {

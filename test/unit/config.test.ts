@@ -42,7 +42,7 @@ describe('loadConfig', () => {
         'LDAP_TIMEOUT_MS: "soon" expected a whole number of milliseconds from 100 to 60000',
         'PORT: "70000" expected a whole number of a TCP port from 0 to 65535',
         'LOG_LEVEL: "loud" expected one of debug, info, warn, error',
-        'LDAP_PRESET: "novell" expected one of openldap',
+        'LDAP_PRESET: "novell" expected one of openldap, active-directory, 389ds',
       ]),
     );
   });

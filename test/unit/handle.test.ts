@@ -26,6 +26,10 @@ class RecordingDirectory implements UserDirectory {
     if (this.failure) throw this.failure;
     return this.passwords[dn] === password ? { kind: 'ok' } : { kind: 'invalid_credentials' };
   }
+  async findGroupDNs(baseDN: string, filter: string, limit: number): Promise<string[]> {
+    this.calls.push(`groups ${baseDN} ${filter} limit ${limit}`);
+    return [];
+  }
 }
 
 const allowAll: CallerAuthorizer = { authorize: async () => ({ clientId: 'c', scopes: ['users:login', 'users:read'], expiresAt: 0 }) };
@@ -33,7 +37,13 @@ const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 function deps(directory: UserDirectory, authorizer: CallerAuthorizer = allowAll): HandlerDeps {
   return {
-    settings: { userFilter: '(uid={username})', mapping: PRESETS.openldap.mapping, scopes: { login: 'users:login', getUser: 'users:read' }, timingDecoyDN: 'cn=decoy,dc=x' },
+    settings: {
+      userFilter: '(uid={username})',
+      mapping: PRESETS.openldap.mapping,
+      groups: { mode: 'member-of', memberOfAttribute: 'memberOf', baseDN: 'dc=x', objectFilter: '(objectClass=groupOfNames)', memberAttributes: ['member'], filter: undefined, maxDepth: 5, maxCount: 100 },
+      accountStates: 'openldap',
+      hideInactiveUsers: true,
+      scopes: { login: 'users:login', getUser: 'users:read' }, timingDecoyDN: 'cn=decoy,dc=x' },
     directory,
     authorizer,
     logger: silent,
