@@ -5,6 +5,7 @@
 import type { Client, Entry } from 'ldapts';
 import { ResultCodeError } from 'ldapts';
 import { BridgeError, DirectoryUnavailable } from '../core/errors.ts';
+import type { GroupSearchResult } from '../core/groups.ts';
 import type { BindOutcome, Logger, UserDirectory } from '../core/ports.ts';
 import { formatWindowsGuid } from '../core/guid.ts';
 import type { DirectoryEntry } from '../core/profile.ts';
@@ -34,6 +35,8 @@ export interface LdapDirectoryOptions extends LdapEndpoints {
   bindQueueLimit: number;
   /** Milliseconds a server that did not answer is tried only after the others. Default 30000. */
   failoverCooldownMs?: number;
+  /** Page group searches (Active Directory caps a plain search at 1000 entries). Default false. */
+  pageGroupSearches?: boolean;
 }
 
 /**
@@ -86,6 +89,7 @@ export class LdapDirectory implements UserDirectory {
   private readonly binds: BoundedPool<LdapConnection>;
   private readonly allBindConnections: LdapConnection[];
   private readonly logger: Logger;
+  private readonly endpoints: LdapEndpoints;
   /** Sockets opened so far, across the search connection and the bind pool. */
   readonly stats: ConnectionStats;
 
@@ -93,6 +97,7 @@ export class LdapDirectory implements UserDirectory {
     this.logger = options.logger;
     this.stats = options.stats ?? { socketsOpened: 0 };
     const endpoints = { ...options, stats: this.stats, health: options.health ?? new ServerHealth(options.failoverCooldownMs ?? 30_000) };
+    this.endpoints = endpoints;
     this.search = new LdapConnection(endpoints, (client) => this.bindServiceAccount(client), (client) => client.isBound, 'search');
     this.allBindConnections = Array.from(
       { length: options.bindPoolSize },
@@ -121,26 +126,35 @@ export class LdapDirectory implements UserDirectory {
     }
   }
 
-  /** Group DNs for the group walk: paged (AD returns at most 1000 per page), no attributes, at most `limit`. */
-  async findGroupDNs(baseDN: string, filter: string, limit: number): Promise<string[]> {
+  /**
+   * Group DNs for the group walk, no attributes, at most `limit`. Paged when the directory caps
+   * plain searches (Active Directory: 1000 entries); otherwise one plain search with a size
+   * limit, because OpenLDAP keeps one paged search per connection and concurrent logins share it.
+   */
+  async findGroupDNs(baseDN: string, filter: string, limit: number): Promise<GroupSearchResult> {
+    const common = {
+      scope: 'sub' as const,
+      filter,
+      attributes: ['1.1'], // RFC 4511: no attributes, the DNs are all we need
+      derefAliases: 'never' as const,
+      timeLimit: Math.max(1, Math.ceil(this.options.operationTimeoutMs / 1000)),
+    };
     try {
       return await this.search.run(async (client) => {
-        const dns: string[] = [];
-        const pages = client.searchPaginated(baseDN, {
-          scope: 'sub',
-          filter,
-          attributes: ['1.1'], // RFC 4511: no attributes, the DNs are all we need
-          derefAliases: 'never',
-          timeLimit: Math.max(1, Math.ceil(this.options.operationTimeoutMs / 1000)),
-          paged: { pageSize: Math.min(limit, 500) },
-        });
-        for await (const page of pages) {
-          for (const entry of page.searchEntries) dns.push(entry.dn);
-          if (dns.length >= limit) break;
+        if (!this.options.pageGroupSearches) {
+          const result = await client.search(baseDN, { ...common, sizeLimit: limit + 1 });
+          const dns = result.searchEntries.map((entry) => entry.dn);
+          return { dns: dns.slice(0, limit), complete: dns.length <= limit };
         }
-        return dns.slice(0, limit);
+        const dns: string[] = [];
+        for await (const page of client.searchPaginated(baseDN, { ...common, paged: { pageSize: Math.min(limit + 1, 500) } })) {
+          for (const entry of page.searchEntries) dns.push(entry.dn);
+          if (dns.length > limit) break;
+        }
+        return { dns: dns.slice(0, limit), complete: dns.length <= limit };
       });
     } catch (error) {
+      if (error instanceof ResultCodeError && error.code === 4) return { dns: [], complete: false }; // sizeLimitExceeded
       throw asUnavailable(error, 'group search');
     }
   }
@@ -155,14 +169,19 @@ export class LdapDirectory implements UserDirectory {
    */
   async *listUsers(filter: string, pageSize: number, extraAttributes: string[] = []): AsyncGenerator<DirectoryEntry[]> {
     const attributes = [...this.options.attributes, ...extraAttributes];
+    // A connection of its own: servers keep one paged search per connection, and the exporter
+    // runs group searches on the search connection between pages.
+    const listing = new LdapConnection(this.endpoints, (client) => this.bindServiceAccount(client), (client) => client.isBound, 'export');
     let pages: AsyncGenerator<{ searchEntries: Entry[] }> | undefined;
     try {
-      pages = await this.search.run(async (client) =>
+      pages = await listing.run(async (client) =>
         client.searchPaginated(this.options.baseDN, { scope: 'sub', filter, attributes, derefAliases: 'never', explicitBufferAttributes: this.guidAttributes, paged: { pageSize } }),
       );
       for await (const page of pages) yield page.searchEntries.map((entry) => normaliseEntry(entry, this.guidAttributes));
     } catch (error) {
       throw asUnavailable(error, 'user export');
+    } finally {
+      await listing.close();
     }
   }
 

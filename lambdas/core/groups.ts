@@ -35,8 +35,17 @@ export interface GroupSettings {
 
 /** The searches the group walk needs from a directory. */
 export interface GroupDirectory {
-  /** DNs of the entries under `baseDN` matching an already-escaped filter, at most `limit` of them (paged). */
-  findGroupDNs(baseDN: string, filter: string, limit: number): Promise<string[]>;
+  /**
+   * DNs of the entries under `baseDN` matching an already-escaped filter, at most `limit`.
+   * `complete` is false when the directory holds more than `limit` matches (`dns` may then be
+   * partial or empty: servers refuse a search past a size limit).
+   */
+  findGroupDNs(baseDN: string, filter: string, limit: number): Promise<GroupSearchResult>;
+}
+
+export interface GroupSearchResult {
+  dns: string[];
+  complete: boolean;
 }
 
 export interface GroupMembership {
@@ -62,7 +71,9 @@ export async function resolveGroups(entry: DirectoryEntry, settings: GroupSettin
       return limitCount(uniqueSorted(entry.attributes[settings.memberOfAttribute.toLowerCase()] ?? []), settings.maxCount);
     case 'in-chain': {
       const filter = and(settings.objectFilter, `(member:${IN_CHAIN_RULE}:=${escapeFilterValue(entry.dn)})`, settings.filter);
-      return limitCount(uniqueSorted(await directory.findGroupDNs(settings.baseDN, filter, settings.maxCount + 1)), settings.maxCount);
+      const result = await directory.findGroupDNs(settings.baseDN, filter, settings.maxCount);
+      const limited = limitCount(uniqueSorted(result.dns), settings.maxCount);
+      return result.complete ? limited : { dns: limited.dns, truncated: 'count' };
     }
     case 'nested':
       return walkNestedGroups(entry.dn, settings, directory);
@@ -79,6 +90,10 @@ async function walkNestedGroups(userDN: string, settings: GroupSettings, directo
       break;
     }
     const parents = await groupsListingAny(frontier, settings.objectFilter, settings, directory);
+    if (parents === undefined) {
+      truncated = 'count'; // one level alone holds more groups than the limit
+      break;
+    }
     const next: string[] = [];
     for (const dn of uniqueSorted(parents)) {
       const key = normaliseDN(dn);
@@ -97,19 +112,23 @@ async function walkNestedGroups(userDN: string, settings: GroupSettings, directo
   let dns = [...found.values()];
   if (settings.filter !== undefined && dns.length > 0) {
     // Which of the groups found match the filter: those listing the user or one of the groups.
-    const matching = new Set((await groupsListingAny([userDN, ...dns], and(settings.objectFilter, settings.filter), settings, directory)).map(normaliseDN));
+    const listing = await groupsListingAny([userDN, ...dns], and(settings.objectFilter, settings.filter), settings, directory);
+    const matching = new Set((listing ?? []).map(normaliseDN));
     dns = dns.filter((dn) => matching.has(normaliseDN(dn)));
+    if (listing === undefined) truncated = 'count';
   }
   return { dns: uniqueSorted(dns), ...(truncated ? { truncated } : {}) };
 }
 
-/** Groups (matching `groupFilter`) that list any of `memberDNs` in any member attribute. */
-async function groupsListingAny(memberDNs: string[], groupFilter: string, settings: GroupSettings, directory: GroupDirectory): Promise<string[]> {
+/** Groups (matching `groupFilter`) that list any of `memberDNs`; undefined when more than the count limit match. */
+async function groupsListingAny(memberDNs: string[], groupFilter: string, settings: GroupSettings, directory: GroupDirectory): Promise<string[] | undefined> {
   const results: string[] = [];
   for (let start = 0; start < memberDNs.length; start += DNS_PER_SEARCH) {
     const batch = memberDNs.slice(start, start + DNS_PER_SEARCH);
     const members = batch.flatMap((dn) => settings.memberAttributes.map((attribute) => `(${attribute}=${escapeFilterValue(dn)})`));
-    results.push(...(await directory.findGroupDNs(settings.baseDN, and(groupFilter, `(|${members.join('')})`), settings.maxCount + 1)));
+    const result = await directory.findGroupDNs(settings.baseDN, and(groupFilter, `(|${members.join('')})`), settings.maxCount);
+    if (!result.complete) return undefined;
+    results.push(...result.dns);
   }
   return results;
 }

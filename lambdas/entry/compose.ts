@@ -68,6 +68,7 @@ export function createLdapDirectory(ldap: DirectoryConfig, logger: Logger, overr
     credentials: serviceCredentials(ldap.bindCredentials),
     attributes: userSearchAttributes(ldap),
     guidAttributes: ldap.mapping.userIdFormat === 'guid' ? [ldap.mapping.userIdAttribute] : [],
+    pageGroupSearches: ldap.groups.mode === 'in-chain',
     bindPoolSize: ldap.bindPoolSize,
     bindQueueLimit: ldap.bindQueueLimit,
     failoverCooldownMs: ldap.failoverCooldownMs,

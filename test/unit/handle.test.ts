@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { handle, type CallerAuthorizer, type HandlerDeps } from '../../lambdas/core/handle.ts';
 import { DirectoryUnavailable, InvalidToken, JwksUnavailable } from '../../lambdas/core/errors.ts';
 import type { BindOutcome, Logger, UserDirectory } from '../../lambdas/core/ports.ts';
+import type { GroupSearchResult } from '../../lambdas/core/groups.ts';
 import type { DirectoryEntry } from '../../lambdas/core/profile.ts';
 import { PRESETS } from '../../lambdas/core/presets.ts';
 
@@ -26,9 +27,9 @@ class RecordingDirectory implements UserDirectory {
     if (this.failure) throw this.failure;
     return this.passwords[dn] === password ? { kind: 'ok' } : { kind: 'invalid_credentials' };
   }
-  async findGroupDNs(baseDN: string, filter: string, limit: number): Promise<string[]> {
+  async findGroupDNs(baseDN: string, filter: string, limit: number): Promise<GroupSearchResult> {
     this.calls.push(`groups ${baseDN} ${filter} limit ${limit}`);
-    return [];
+    return { dns: [], complete: true };
   }
 }
 

@@ -1,0 +1,199 @@
+// The pure parts of issue 5: GUID rendering, account-state rules, AD bind sub-codes and the group
+// walk (against an in-memory group graph that counts the searches). The same behaviours run
+// against real Samba AD, 389-ds and OpenLDAP in test/integration/directory-contract.test.ts.
+import { describe, expect, it } from 'vitest';
+import { accountStateOf, parseGeneralizedTime } from '../../lambdas/core/account-state.ts';
+import { formatWindowsGuid } from '../../lambdas/core/guid.ts';
+import { resolveGroups, type GroupDirectory, type GroupSearchResult, type GroupSettings } from '../../lambdas/core/groups.ts';
+import type { DirectoryEntry } from '../../lambdas/core/profile.ts';
+import { bindOutcomeOf } from '../../lambdas/adapters/ldap-directory.ts';
+
+const NOW = new Date('2026-11-23T12:00:00Z');
+const entry = (attributes: Record<string, string[]>): DirectoryEntry => ({ dn: 'cn=u,dc=x', attributes });
+/** Windows FILETIME (100 ns since 1601) of a date. */
+const filetime = (date: Date) => String((BigInt(date.getTime()) + 11_644_473_600_000n) * 10_000n);
+
+describe('formatWindowsGuid', () => {
+  it('reads the first three groups little-endian, as Windows shows objectGUID', () => {
+    // objectGUID:: 9BIJ9w83PkeO8zZPzbZqcw== as Samba returned it; samba-tool shows f70912f4-370f-473e-8ef3-364fcdb66a73.
+    expect(formatWindowsGuid(Buffer.from('9BIJ9w83PkeO8zZPzbZqcw==', 'base64'))).toBe('f70912f4-370f-473e-8ef3-364fcdb66a73');
+  });
+  it('refuses anything but 16 bytes', () => {
+    expect(() => formatWindowsGuid(new Uint8Array(15))).toThrow(/16 bytes/);
+  });
+});
+
+describe('accountStateOf', () => {
+  it.each([
+    ['512', undefined],
+    ['514', 'account_disabled'], // NORMAL_ACCOUNT | ACCOUNTDISABLE
+    ['66050', 'account_disabled'], // + DONT_EXPIRE_PASSWORD
+    ['-2147483646', 'account_disabled'], // a signed 32-bit value with bit 2 set
+    ['garbage', 'account_disabled'],
+  ])('Active Directory userAccountControl %s -> %s', (value, state) => {
+    expect(accountStateOf(entry({ useraccountcontrol: [value] }), 'active-directory', NOW)).toBe(state);
+  });
+
+  it.each([
+    ['0', undefined],
+    ['9223372036854775807', undefined],
+    [filetime(new Date('2027-01-01T00:00:00Z')), undefined],
+    [filetime(new Date('2026-11-23T11:59:59Z')), 'account_expired'],
+    ['not-a-number', 'account_expired'],
+  ])('Active Directory accountExpires %s -> %s', (value, state) => {
+    expect(accountStateOf(entry({ useraccountcontrol: ['512'], accountexpires: [value] }), 'active-directory', NOW)).toBe(state);
+  });
+
+  it('389-ds: nsAccountLock true (any case) is disabled; pwdReset is a required change', () => {
+    expect(accountStateOf(entry({ nsaccountlock: ['TRUE'] }), '389ds', NOW)).toBe('account_disabled');
+    expect(accountStateOf(entry({ nsaccountlock: ['false'] }), '389ds', NOW)).toBeUndefined();
+    expect(accountStateOf(entry({ pwdreset: ['TRUE'] }), '389ds', NOW)).toBe('password_change_required');
+  });
+
+  it('OpenLDAP: the permanent ppolicy lock is disabled, a timed lock is not; pwdEndTime and shadowExpire expire; pwdReset', () => {
+    expect(accountStateOf(entry({ pwdaccountlockedtime: ['000001010000Z'] }), 'openldap', NOW)).toBe('account_disabled');
+    expect(accountStateOf(entry({ pwdaccountlockedtime: ['20261123110000Z'] }), 'openldap', NOW)).toBeUndefined();
+    expect(accountStateOf(entry({ pwdendtime: ['20261123115959Z'] }), 'openldap', NOW)).toBe('account_expired');
+    expect(accountStateOf(entry({ pwdendtime: ['20261123123000+0100'] }), 'openldap', NOW)).toBe('account_expired');
+    expect(accountStateOf(entry({ pwdendtime: ['20271231000000Z'] }), 'openldap', NOW)).toBeUndefined();
+    expect(accountStateOf(entry({ shadowexpire: ['20000'] }), 'openldap', NOW)).toBe('account_expired'); // 2024-10-04
+    expect(accountStateOf(entry({ shadowexpire: ['-1'] }), 'openldap', NOW)).toBeUndefined();
+    expect(accountStateOf(entry({ pwdreset: ['TRUE'] }), 'openldap', NOW)).toBe('password_change_required');
+    expect(accountStateOf(entry({ pwdaccountlockedtime: ['000001010000Z'] }), 'none', NOW)).toBeUndefined();
+  });
+
+  it('parses GeneralizedTime with optional minutes, seconds, fraction and offset', () => {
+    expect(parseGeneralizedTime('20261123120000Z')?.toISOString()).toBe('2026-11-23T12:00:00.000Z');
+    expect(parseGeneralizedTime('2026112312Z')?.toISOString()).toBe('2026-11-23T12:00:00.000Z');
+    expect(parseGeneralizedTime('20261123120000.5-0230')?.toISOString()).toBe('2026-11-23T14:30:00.000Z');
+    expect(parseGeneralizedTime('yesterday')).toBeUndefined();
+  });
+});
+
+describe('bindOutcomeOf (AD sub-codes, one table)', () => {
+  const ad = (data: string) => `80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data ${data}, v1db1 Code: 0x31`;
+  it.each([
+    ['52e', { kind: 'invalid_credentials' }],
+    ['525', { kind: 'invalid_credentials' }],
+    ['530', { kind: 'invalid_credentials' }],
+    ['531', { kind: 'invalid_credentials' }],
+    ['775', { kind: 'invalid_credentials' }],
+    ['532', { kind: 'account_state', state: 'password_expired' }],
+    ['533', { kind: 'account_state', state: 'account_disabled' }],
+    ['701', { kind: 'account_state', state: 'account_expired' }],
+    ['773', { kind: 'account_state', state: 'password_change_required' }],
+    ['5e9', { kind: 'invalid_credentials' }], // an unknown sub-code of 49 is still a refused password
+  ])('49 with data %s', (data, outcome) => {
+    expect(bindOutcomeOf(49, ad(data))).toEqual(outcome);
+  });
+  it('maps plain result codes without a sub-code; an unknown code is not an answer (503 upstream)', () => {
+    expect(bindOutcomeOf(49, 'Invalid credentials Code: 0x31')).toEqual({ kind: 'invalid_credentials' });
+    expect(bindOutcomeOf(53, 'Account inactivated. Contact system administrator.')).toEqual({ kind: 'invalid_credentials' });
+    expect(bindOutcomeOf(51, 'busy')).toBeUndefined();
+  });
+});
+
+/** An in-memory directory of groups: group DN -> member DNs. Answers the filters groups.ts builds. */
+class GroupGraph implements GroupDirectory {
+  readonly searches: string[] = [];
+  constructor(
+    private readonly members: Record<string, string[]>,
+    private readonly matchingFilter: (dn: string) => boolean = () => true,
+  ) {}
+  async findGroupDNs(baseDN: string, filter: string, limit: number): Promise<GroupSearchResult> {
+    this.searches.push(filter);
+    const wanted = [...filter.matchAll(/\((?:member|uniqueMember)=([^)]*)\)/g)].map((match) => unescape(match[1] as string).toLowerCase());
+    const filtered = filter.includes('(cn=app-*)');
+    const matches = Object.entries(this.members)
+      .filter(([dn, members]) => dn.endsWith(baseDN) && members.some((member) => wanted.includes(member.toLowerCase())))
+      .filter(([dn]) => !filtered || this.matchingFilter(dn))
+      .map(([dn]) => dn);
+    return { dns: matches.slice(0, limit), complete: matches.length <= limit };
+  }
+}
+const unescape = (value: string) => value.replace(/\\([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+
+const USER = 'uid=al\\,ice,ou=people,dc=x';
+const g = (name: string) => `cn=${name},ou=groups,dc=x`;
+const settings = (overrides: Partial<GroupSettings> = {}): GroupSettings => ({
+  mode: 'nested',
+  memberOfAttribute: 'memberOf',
+  baseDN: 'dc=x',
+  objectFilter: '(objectClass=groupOfNames)',
+  memberAttributes: ['member', 'uniqueMember'],
+  filter: undefined,
+  maxDepth: 10,
+  maxCount: 1000,
+  ...overrides,
+});
+
+describe('resolveGroups', () => {
+  const graph = () =>
+    new GroupGraph({
+      [g('staff')]: [USER],
+      [g('engineering')]: [USER, g('platform')],
+      [g('platform')]: [g('engineering')], // a loop
+      [g('app-wiki')]: [g('platform')],
+      [g('everyone')]: [g('staff'), g('app-wiki')],
+      [g('unrelated')]: ['uid=bob,ou=people,dc=x'],
+    });
+
+  it('nested: walks level by level, through loops, each group once, sorted, with the DN escaped in the filter', async () => {
+    const directory = graph();
+    const result = await resolveGroups({ dn: USER, attributes: {} }, settings(), directory);
+    expect(result).toEqual({ dns: [g('app-wiki'), g('engineering'), g('everyone'), g('platform'), g('staff')] });
+    expect(directory.searches[0]).toBe('(&(objectClass=groupOfNames)(|(member=uid=al\\5c,ice,ou=people,dc=x)(uniqueMember=uid=al\\5c,ice,ou=people,dc=x)))');
+    expect(directory.searches).toHaveLength(4); // levels: {engineering, staff} -> {everyone, platform} -> {app-wiki} -> {} (everyone again, ignored)
+  });
+
+  it('nested: stops at the depth limit and says so', async () => {
+    const result = await resolveGroups({ dn: USER, attributes: {} }, settings({ maxDepth: 1 }), graph());
+    expect(result).toEqual({ dns: [g('engineering'), g('staff')], truncated: 'depth' });
+  });
+
+  it('nested: stops at the count limit, deterministically, and says so', async () => {
+    const result = await resolveGroups({ dn: USER, attributes: {} }, settings({ maxCount: 3 }), graph());
+    expect(result).toEqual({ dns: [g('engineering'), g('everyone'), g('staff')], truncated: 'count' });
+  });
+
+  it('nested with a filter: walks through groups that do not match, keeps only those that do', async () => {
+    const directory = new GroupGraph(
+      { [g('staff')]: [USER], [g('app-wiki')]: [g('staff')], [g('app-mail')]: ['uid=bob,ou=people,dc=x'] },
+      (dn) => dn.startsWith('cn=app-'),
+    );
+    const result = await resolveGroups({ dn: USER, attributes: {} }, settings({ filter: '(cn=app-*)' }), directory);
+    expect(result).toEqual({ dns: [g('app-wiki')] });
+  });
+
+  it('in-chain: one search with the matching rule, the escaped DN and the filter', async () => {
+    const searches: string[] = [];
+    const directory: GroupDirectory = {
+      async findGroupDNs(_base, filter, limit) {
+        searches.push(`${filter} ${limit}`);
+        return { dns: [g('b'), g('a'), g('A')], complete: true };
+      },
+    };
+    const result = await resolveGroups({ dn: USER, attributes: {} }, settings({ mode: 'in-chain', objectFilter: '(objectClass=group)', filter: '(cn=app-*)', maxCount: 5 }), directory);
+    expect(searches).toEqual(['(&(objectClass=group)(member:1.2.840.113556.1.4.1941:=uid=al\\5c,ice,ou=people,dc=x)(cn=app-*)) 5']);
+    expect(result).toEqual({ dns: [g('a'), g('b')] });
+  });
+
+  it('in-chain: more groups than the limit is said, not hidden', async () => {
+    const directory: GroupDirectory = { findGroupDNs: async () => ({ dns: [g('a'), g('b')], complete: false }) };
+    expect(await resolveGroups({ dn: USER, attributes: {} }, settings({ mode: 'in-chain', maxCount: 2 }), directory)).toEqual({ dns: [g('a'), g('b')], truncated: 'count' });
+  });
+
+  it('nested: a level with more groups than the limit stops the walk with what was found before it', async () => {
+    const many = Object.fromEntries(Array.from({ length: 5 }, (_, index) => [g(`wide-${index}`), [g('staff')]]));
+    const directory = new GroupGraph({ [g('staff')]: [USER], ...many });
+    expect(await resolveGroups({ dn: USER, attributes: {} }, settings({ maxCount: 3 }), directory)).toEqual({ dns: [g('staff')], truncated: 'count' });
+  });
+
+  it('member-of reads the entry; none asks nothing', async () => {
+    const directory = graph();
+    const withMemberOf = { dn: USER, attributes: { memberof: [g('staff'), g('Engineering'), g('engineering')] } };
+    expect(await resolveGroups(withMemberOf, settings({ mode: 'member-of' }), directory)).toEqual({ dns: [g('Engineering'), g('staff')] });
+    expect(await resolveGroups(withMemberOf, settings({ mode: 'none' }), directory)).toEqual({ dns: [] });
+    expect(directory.searches).toEqual([]);
+  });
+});
