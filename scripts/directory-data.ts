@@ -73,9 +73,19 @@ export async function seedTree(admin: DirectoryAdmin, servicePassword: string): 
   const dc = /^dc=([^,]+)/.exec(suffix)?.[1] ?? 'example';
   await withAdmin(admin, async (client) => {
     await client.add(suffix, { objectClass: ['top', 'dcObject', 'organization'], dc, o: 'Example' });
-    for (const ou of ['people', 'groups', 'services']) {
+    for (const ou of ['people', 'groups', 'services', 'policies']) {
       await client.add(`ou=${ou},${suffix}`, { objectClass: ['top', 'organizationalUnit'], ou });
     }
+    // The ppolicy overlay's default policy: no lockout and no forced change, so tests may repeat
+    // wrong passwords and reset passwords; tests that need either give a user its own policy.
+    await client.add(`cn=default,ou=policies,${suffix}`, {
+      objectClass: ['top', 'device', 'pwdPolicy'],
+      cn: 'default',
+      pwdAttribute: 'userPassword',
+      pwdMustChange: 'FALSE',
+      pwdLockout: 'FALSE',
+      pwdAllowUserChange: 'TRUE',
+    });
     for (const cn of ['bridge-reader', 'bridge-exporter']) {
       await client.add(`cn=${cn},ou=services,${suffix}`, {
         objectClass: ['top', 'applicationProcess', 'simpleSecurityObject'],

@@ -146,6 +146,7 @@ modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload memberof
 moduleload refint
+moduleload ppolicy
 TLSCACertificateFile ${directory}/ca.pem
 TLSCertificateFile ${directory}/server.pem
 TLSCertificateKeyFile ${directory}/server.key
@@ -166,6 +167,12 @@ overlay memberof
 memberof-refint TRUE
 overlay refint
 refint_attributes member
+
+# Password policy (draft-behera ppolicy): pwdAccountLockedTime, pwdReset and pwdEndTime mean
+# what they mean on a production OpenLDAP. The default policy (seeded) does not lock accounts
+# after failures, so tests may repeat wrong passwords.
+overlay ppolicy
+ppolicy_default "cn=default,ou=policies,${suffix}"
 
 # Paged searches count against sizelimit too (size.prtotal); the service accounts may page
 # through every user, as the bulk export needs.
@@ -188,7 +195,7 @@ access to *
 `;
 }
 
-function makeCertificates(directory: string): void {
+export function makeCertificates(directory: string): void {
   const run = (args: string[]) => execFileSync('openssl', args, { cwd: directory, stdio: 'pipe' });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   run(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '3', '-subj', '/CN=auth0-ldap-bridge throwaway CA',
@@ -212,9 +219,9 @@ export function freePort(): Promise<number> {
   });
 }
 
-function canConnect(port: number): Promise<boolean> {
+export function canConnect(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
+    const socket = net.connect({ host, port });
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);

@@ -13,6 +13,10 @@ interface StringProperty {
   type: 'string';
   minLength: number;
   maxLength: number;
+  /** ECMA-262 regular expression the whole value must match (JSON Schema `pattern`). */
+  pattern?: string;
+  /** Why a value that misses `pattern` is refused (for the 400 body; not part of JSON Schema). */
+  patternReason?: string;
 }
 
 export interface ObjectSchema {
@@ -24,7 +28,17 @@ export interface ObjectSchema {
   properties: Record<string, StringProperty>;
 }
 
-const username: StringProperty = { type: 'string', minLength: 1, maxLength: USERNAME_MAX_LENGTH };
+/**
+ * No control characters in a username: some directories (389-ds, Active Directory) end a value at
+ * NUL, so "alice\u0000" would otherwise find alice; no login name contains one legitimately.
+ */
+const username: StringProperty = {
+  type: 'string',
+  minLength: 1,
+  maxLength: USERNAME_MAX_LENGTH,
+  pattern: '^[^\\u0000-\\u001f\\u007f]*$',
+  patternReason: 'must not contain control characters',
+};
 const password: StringProperty = { type: 'string', minLength: 1, maxLength: PASSWORD_MAX_LENGTH };
 
 export const loginRequestSchema: ObjectSchema = {
@@ -74,6 +88,9 @@ export function validateAgainstSchema(schema: ObjectSchema, value: unknown): Val
     const length = countCodePoints(fieldValue);
     if (length < rule.minLength) return { ok: false, field: key, reason: `must be at least ${rule.minLength} character(s)` };
     if (length > rule.maxLength) return { ok: false, field: key, reason: `must be at most ${rule.maxLength} characters` };
+    if (rule.pattern !== undefined && !new RegExp(rule.pattern, 'u').test(fieldValue)) {
+      return { ok: false, field: key, reason: rule.patternReason ?? 'has a character that is not allowed' };
+    }
     result[key] = fieldValue;
   }
   return { ok: true, value: result };

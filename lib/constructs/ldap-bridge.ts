@@ -427,7 +427,7 @@ export function toApiGatewaySchema(schema: ObjectSchema): apigateway.JsonSchema 
     required: schema.required,
     additionalProperties: false,
     properties: Object.fromEntries(
-      Object.entries(schema.properties).map(([name, property]) => [name, { type: apigateway.JsonSchemaType.STRING, minLength: property.minLength, maxLength: property.maxLength }]),
+      Object.entries(schema.properties).map(([name, property]) => [name, { type: apigateway.JsonSchemaType.STRING, minLength: property.minLength, maxLength: property.maxLength, ...(property.pattern === undefined ? {} : { pattern: property.pattern }) }]),
     ),
   };
 }

@@ -133,7 +133,6 @@ describe('LDAP filter injection', () => {
     'admin)(&)',
     '\\2a',
     'adm\\69n',
-    'admin\u0000',
     '(uid=admin)',
     'a*m*i*n',
     '*@example.test',
@@ -142,6 +141,14 @@ describe('LDAP filter injection', () => {
   it.each(injections)('finds nobody for %j on /get-user', async (username) => {
     const response = await stack.post('/get-user', { username });
     expect(response.status).toBe(404);
+  });
+
+  it.each(['admin\u0000', 'admin\n', 'ad\u001bmin', 'admin\u007f'])('refuses %j with 400 before the directory: some servers end a value at NUL', async (username) => {
+    for (const [path, body] of [['/login', { username, password: INJECTION_TARGET.password }], ['/get-user', { username }]] as const) {
+      const response = await stack.post(path, body);
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({ error: 'invalid_request', field: 'username', error_description: 'must not contain control characters' });
+    }
   });
 
   it.each(injections)('answers 401 for %j on /login with the target user\'s password', async (username) => {
