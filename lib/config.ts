@@ -43,6 +43,10 @@ export interface DeploymentConfig {
     ports: number[];
     connectTimeoutMs: number;
     operationTimeoutMs: number;
+    /** LDAP_ACCOUNT_STATES, LDAP_HIDE_INACTIVE_USERS and the LDAP_GROUP* variables; checked by the runtime's loadConfig at synth. */
+    accountStates?: string;
+    hideInactiveUsers?: boolean;
+    groups?: { mode?: string; attribute?: string; baseDN?: string; objectFilter?: string; memberAttributes?: string[]; filter?: string; maxDepth?: number; maxCount?: number };
   };
   network: { kind: 'demo' } | ({ kind: 'existing' } & ExistingVpcConfig);
   /** Create the Secrets Manager interface endpoint in the VPC (skip when the VPC already has one). */
@@ -134,6 +138,9 @@ export function readDeploymentConfig(environments: unknown, envName: string | un
       ports,
       connectTimeoutMs: directory.number('connectTimeoutMs', 2000, 100, 10_000),
       operationTimeoutMs: directory.number('operationTimeoutMs', 3000, 100, 10_000),
+      ...optional('accountStates', directory.optionalString('accountStates')),
+      ...(directory.has('hideInactiveUsers') ? { hideInactiveUsers: directory.boolean('hideInactiveUsers', true) } : {}),
+      ...(directory.has('groups') ? { groups: readGroups(directory.object('groups')) } : {}),
     },
     network: readNetwork(network, at, problems),
     createSecretsManagerEndpoint: reader.boolean('createSecretsManagerEndpoint', true),
@@ -198,10 +205,44 @@ export function lambdaEnvironment(config: Pick<DeploymentConfig, 'auth0' | 'dire
     ...(directory.startTls ? { LDAP_STARTTLS: 'true' } : {}),
     LDAP_CONNECT_TIMEOUT_MS: String(directory.connectTimeoutMs),
     LDAP_TIMEOUT_MS: String(directory.operationTimeoutMs),
+    ...(directory.accountStates ? { LDAP_ACCOUNT_STATES: directory.accountStates } : {}),
+    ...(directory.hideInactiveUsers === undefined ? {} : { LDAP_HIDE_INACTIVE_USERS: String(directory.hideInactiveUsers) }),
+    ...groupEnvironment(directory.groups),
     // One request at a time per Lambda container: one bind connection is enough.
     LDAP_BIND_POOL_SIZE: '1',
     ...authorizerEnvironment(config),
   };
+}
+
+function readGroups(groups: ContextReader): NonNullable<DeploymentConfig['directory']['groups']> {
+  const text = (key: string) => optional(key, groups.optionalString(key));
+  const whole = (key: string, max: number) => (groups.has(key) ? { [key]: groups.number(key, 1, 1, max) } : {});
+  return {
+    ...text('mode'),
+    ...text('attribute'),
+    ...text('baseDN'),
+    ...text('objectFilter'),
+    ...text('filter'),
+    ...optional('memberAttributes', groups.optionalStringList('memberAttributes')),
+    ...whole('maxDepth', 100),
+    ...whole('maxCount', 10_000),
+  };
+}
+
+/** The LDAP_GROUP* variables for what cdk.json sets; values are checked by the runtime's loadConfig at synth. */
+function groupEnvironment(groups: DeploymentConfig['directory']['groups']): Record<string, string> {
+  if (!groups) return {};
+  const entries: Array<[string, unknown]> = [
+    ['LDAP_GROUPS', groups.mode],
+    ['LDAP_GROUPS_ATTRIBUTE', groups.attribute],
+    ['LDAP_GROUP_BASE_DN', groups.baseDN],
+    ['LDAP_GROUP_OBJECT_FILTER', groups.objectFilter],
+    ['LDAP_GROUP_MEMBER_ATTRIBUTES', groups.memberAttributes?.join(',')],
+    ['LDAP_GROUP_FILTER', groups.filter],
+    ['LDAP_GROUP_MAX_DEPTH', groups.maxDepth],
+    ['LDAP_GROUP_MAX_COUNT', groups.maxCount],
+  ];
+  return Object.fromEntries(entries.filter(([, value]) => value !== undefined).map(([name, value]) => [name, String(value)]));
 }
 
 /** The environment of the token authorizer. */

@@ -77,6 +77,32 @@ describe('deployment configuration', () => {
     expect(problems('demo', env)).toContain('LDAP_USER_FILTER: "(uid=*)" must contain {username}');
   });
 
+  it('passes the Active Directory preset, groups and inactive-account settings to the functions, checked by the runtime', () => {
+    const env = environment('demo');
+    env.directory = {
+      ...(env.directory as object),
+      preset: 'active-directory',
+      baseDN: 'DC=corp,DC=example',
+      accountStates: 'active-directory',
+      hideInactiveUsers: false,
+      groups: { filter: '(cn=auth0-*)', maxCount: 200, memberAttributes: ['member'] },
+    };
+    const config = readDeploymentConfig({ demo: env }, 'demo');
+    const functionEnv = lambdaEnvironment(config, 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf');
+    expect(functionEnv).toMatchObject({
+      LDAP_PRESET: 'active-directory',
+      LDAP_ACCOUNT_STATES: 'active-directory',
+      LDAP_HIDE_INACTIVE_USERS: 'false',
+      LDAP_GROUP_FILTER: '(cn=auth0-*)',
+      LDAP_GROUP_MAX_COUNT: '200',
+      LDAP_GROUP_MEMBER_ATTRIBUTES: 'member',
+    });
+    env.directory = { ...(env.directory as object), groups: { mode: 'member-of', filter: 'cn=x' } };
+    const found = problems('demo', env);
+    expect(found).toContain('LDAP_GROUP_FILTER: "cn=x" must be enclosed in parentheses');
+    expect(found).toContain('LDAP_GROUP_FILTER: needs LDAP_GROUPS=nested or in-chain');
+  });
+
   it('reports every problem at once', () => {
     const found = problems('demo', environment('demo', { logRetentionDays: 42, reservedConcurrency: 0, allowedSourceIps: ['300.1.1.1'] })).split('\n');
     expect(found).toHaveLength(3);

@@ -69,4 +69,25 @@ describe('failover across LDAP_URLS', () => {
     expect(await servedBy('/get-user')).toBe('Served by primary');
     expect(await servedBy('/login')).toBe('Served by primary');
   });
+
+  it('keeps logins succeeding while the first server is stopped in the middle of a run', async () => {
+    const statuses: number[] = [];
+    let running = true;
+    const loginsInALoop = (async () => {
+      while (running) {
+        const response = await stack.post('/login', { username: 'replicated', password: 'replicated-password-1' });
+        statuses.push(response.status);
+      }
+    })();
+    await sleep(300);
+    const before = statuses.length;
+    primary.slapd.signal('SIGKILL'); // stopped mid-run, its connections gone at once
+    await sleep(1500);
+    running = false;
+    await loginsInALoop;
+    await primary.slapd.restart();
+    expect(before).toBeGreaterThan(0);
+    expect(statuses.length - before).toBeGreaterThan(5); // logins went on after the stop
+    expect(statuses.every((status) => status === 200)).toBe(true);
+  });
 });

@@ -134,3 +134,49 @@ describe('loadConfig', () => {
     });
   });
 });
+
+describe('directory kinds: presets, account states, groups', () => {
+  it('the Active Directory preset: sAMAccountName / UPN / mail filter, objectGUID as a GUID, in-chain groups under the domain', () => {
+    const { directory } = loadConfig({ ...VALID, LDAP_PRESET: 'active-directory', LDAP_BASE_DN: 'OU=Staff,DC=corp,DC=example' });
+    expect(directory.userFilter).toContain('(sAMAccountName={username})(userPrincipalName={username})(mail={username})');
+    expect(directory.mapping).toMatchObject({ userIdAttribute: 'objectGUID', userIdFormat: 'guid' });
+    expect(directory.accountStates).toBe('active-directory');
+    expect(directory.groups).toMatchObject({ mode: 'in-chain', baseDN: 'DC=corp,DC=example', objectFilter: '(objectClass=group)', maxCount: 1000 });
+    expect(directory.hideInactiveUsers).toBe(true);
+  });
+
+  it('389-ds: nsUniqueId, nested groups; every setting overridable', () => {
+    const { directory } = loadConfig({
+      ...VALID,
+      LDAP_PRESET: '389ds',
+      LDAP_GROUPS: 'member-of',
+      LDAP_GROUPS_ATTRIBUTE: 'isMemberOf',
+      LDAP_ACCOUNT_STATES: 'none',
+      LDAP_HIDE_INACTIVE_USERS: 'false',
+      LDAP_GROUP_MAX_DEPTH: '3',
+    });
+    expect(directory.mapping.userIdAttribute).toBe('nsUniqueId');
+    expect(directory.groups).toMatchObject({ mode: 'member-of', memberOfAttribute: 'isMemberOf', maxDepth: 3 });
+    expect(directory).toMatchObject({ accountStates: 'none', hideInactiveUsers: false });
+  });
+
+  it('a new user_id brings its own format; objectGUID read as text is refused', () => {
+    const ad = { ...VALID, LDAP_PRESET: 'active-directory' };
+    expect(loadConfig({ ...ad, LDAP_PROFILE_MAPPING: '{"user_id":"employeeID"}' }).directory.mapping.userIdFormat).toBe('text');
+    expect(loadConfig({ ...VALID, LDAP_PROFILE_MAPPING: '{"user_id":"objectGUID"}' }).directory.mapping.userIdFormat).toBe('guid');
+    expect(problemsOf({ ...ad, LDAP_PROFILE_MAPPING: '{"user_id_format":"text"}' }).join('\n')).toContain('"guid": objectGUID is 16 binary bytes');
+  });
+
+  it.each([
+    [{ LDAP_GROUPS: 'recursive' }, 'LDAP_GROUPS: "recursive" expected one of none, member-of, nested, in-chain'],
+    [{ LDAP_GROUP_FILTER: 'cn=app-*' }, 'LDAP_GROUP_FILTER: "cn=app-*" must be enclosed in parentheses'],
+    [{ LDAP_GROUPS: 'none', LDAP_GROUP_FILTER: '(cn=app-*)' }, 'LDAP_GROUP_FILTER: needs LDAP_GROUPS=nested or in-chain'],
+    [{ LDAP_GROUP_OBJECT_FILTER: '(objectClass=group' }, 'LDAP_GROUP_OBJECT_FILTER: "(objectClass=group" must be enclosed in parentheses'],
+    [{ LDAP_GROUP_MEMBER_ATTRIBUTES: 'member,bad attr' }, 'LDAP_GROUP_MEMBER_ATTRIBUTES: "bad attr" is not an LDAP attribute name'],
+    [{ LDAP_GROUP_MAX_COUNT: '0' }, 'LDAP_GROUP_MAX_COUNT: "0" expected a whole number of groups from 1 to 10000'],
+    [{ LDAP_ACCOUNT_STATES: 'novell' }, 'LDAP_ACCOUNT_STATES: "novell" expected one of active-directory, 389ds, openldap, none'],
+    [{ LDAP_HIDE_INACTIVE_USERS: 'yes' }, 'LDAP_HIDE_INACTIVE_USERS: "yes" expected true or false'],
+  ])('rejects %j', (overrides, problem) => {
+    expect(problemsOf({ ...VALID, ...overrides }).join('\n')).toContain(problem);
+  });
+});
