@@ -29,7 +29,7 @@ export interface ThrowawaySambaAd {
 }
 
 export function ensureSambaInstalled(): void {
-  if (existsSync('/usr/bin/samba-tool') && existsSync('/usr/sbin/samba')) return;
+  if (existsSync('/usr/bin/samba-tool') && existsSync('/usr/sbin/samba') && existsSync('/usr/bin/faketime')) return;
   if (process.getuid?.() !== 0) throw new Error(`Samba AD DC is not installed. Install it with:\n  sudo sh -c '${SAMBA_INSTALL_COMMAND}'`);
   execFileSync('sh', ['-c', `DEBIAN_FRONTEND=noninteractive ${SAMBA_INSTALL_COMMAND}`], { stdio: 'ignore' });
 }
