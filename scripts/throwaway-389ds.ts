@@ -3,11 +3,12 @@
 // defaults point at /etc and /var and expect systemd; a copied defaults.inf points them here),
 // plain LDAP on a free port, listening on 127.0.0.1 only. Stopped by its process id; its files
 // are deleted on stop.
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { launchServer, terminateServer } from './child-server.ts';
 import { canConnect, freePort, randomSecret } from './throwaway-slapd.ts';
 
 export const DS389_INSTALL_COMMAND = 'apt-get update && apt-get install -y --no-install-recommends 389-ds-base';
@@ -73,7 +74,7 @@ export async function startThrowaway389ds(options: { suffix?: string } = {}): Pr
       rootPassword,
       pid: child.pid as number,
       async stop() {
-        await terminate(child);
+        await terminateServer(child, 10_000);
         rmSync(root, { recursive: true, force: true });
       },
     };
@@ -83,32 +84,14 @@ export async function startThrowaway389ds(options: { suffix?: string } = {}): Pr
   }
 }
 
-async function launch(configDir: string, pidFile: string, port: number): Promise<ChildProcess> {
+function launch(configDir: string, pidFile: string, port: number): Promise<ChildProcess> {
   // -d 0 keeps ns-slapd in the foreground, so it is our child and dies with its process id.
-  const child = spawn('/usr/sbin/ns-slapd', ['-D', configDir, '-i', pidFile, '-d', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
+  return launchServer({
+    command: '/usr/sbin/ns-slapd',
+    args: ['-D', configDir, '-i', pidFile, '-d', '0'],
+    name: 'ns-slapd',
+    isReady: () => canConnect(port),
+    timeoutMs: 60_000,
+    waitingFor: `listen on 127.0.0.1:${port}`,
   });
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  child.once('exit', () => process.off('exit', killOnExit));
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`ns-slapd exited during start-up (${child.exitCode ?? child.signalCode}):\n${stderr}`);
-    if (await canConnect(port)) return child;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`ns-slapd did not listen on 127.0.0.1:${port} within 60 s:\n${stderr}`);
-}
-
-async function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGCONT');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
 }

@@ -2,11 +2,12 @@
 // for the tests: a freshly provisioned domain EXAMPLE.TEST in a temporary folder, only Samba's LDAP
 // service, LDAPS with our own CA (IP SAN 127.0.0.1). Samba's LDAP ports are fixed (389 and 636),
 // so one runs at a time. Stopped by its process id; its files are deleted on stop.
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { launchServer, terminateServer } from './child-server.ts';
 import { canConnect, makeCertificates, randomSecret } from './throwaway-slapd.ts';
 
 export const SAMBA_INSTALL_COMMAND = 'apt-get update && apt-get install -y --no-install-recommends samba samba-ad-dc samba-ad-provision faketime';
@@ -92,33 +93,20 @@ export async function startThrowawaySambaAd(): Promise<ThrowawaySambaAd> {
   }
 }
 
-async function launch(smbConf: string): Promise<ChildProcess> {
+function launch(smbConf: string): Promise<ChildProcess> {
   // -i: interactive (foreground, our child); the prefork workers die with it.
-  const child = spawn('/usr/sbin/samba', ['-i', '-s', smbConf], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
+  return launchServer({
+    command: '/usr/sbin/samba',
+    args: ['-i', '-s', smbConf],
+    name: 'samba',
+    isReady: async () => (await canConnect(389)) && (await canConnect(636)),
+    timeoutMs: 60_000,
+    waitingFor: 'listen on 127.0.0.1:389 and :636',
   });
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  child.once('exit', () => process.off('exit', killOnExit));
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`samba exited during start-up (${child.exitCode ?? child.signalCode}):\n${stderr}`);
-    if ((await canConnect(389)) && (await canConnect(636))) return child;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`samba did not listen on 127.0.0.1:389 within 60 s:\n${stderr}`);
 }
 
 async function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
+  await terminateServer(child);
   // The workers notice the master is gone; wait until the ports are free for the next start.
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline && (await canConnect(389))) await new Promise((resolve) => setTimeout(resolve, 100));

@@ -2,11 +2,12 @@
 // tests: its own directory, its own CA and server certificate (IP SAN 127.0.0.1), plain LDAP
 // and LDAPS on free ports, the memberof overlay. Stopped by its process id; its files are
 // deleted on stop.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { launchServer, terminateServer } from './child-server.ts';
 
 export const SLAPD_BINARY = '/usr/sbin/slapd';
 export const SLAPD_INSTALL_COMMAND = 'apt-get update && apt-get install -y --no-install-recommends slapd ldap-utils openssl';
@@ -73,7 +74,7 @@ export async function startThrowawaySlapd(options: ThrowawaySlapdOptions = {}): 
   let child = await launch(configPath, listenUrls, ldapPort);
 
   const stop = async () => {
-    await terminate(child);
+    await terminateServer(child);
     rmSync(directory, { recursive: true, force: true });
   };
   return {
@@ -91,46 +92,23 @@ export async function startThrowawaySlapd(options: ThrowawaySlapdOptions = {}): 
       child.kill(signal);
     },
     async restart() {
-      await terminate(child);
+      await terminateServer(child);
       child = await launch(configPath, listenUrls, ldapPort);
     },
     stop,
   };
 }
 
-async function launch(configPath: string, listenUrls: string[], ldapPort: number): Promise<ChildProcess> {
+function launch(configPath: string, listenUrls: string[], ldapPort: number): Promise<ChildProcess> {
   // -d 0 keeps slapd in the foreground, so it is our child and dies with its process id.
-  const child = spawn(SLAPD_BINARY, ['-d', '0', '-f', configPath, '-h', listenUrls.map((url) => `${url}/`).join(' ')], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+  return launchServer({
+    command: SLAPD_BINARY,
+    args: ['-d', '0', '-f', configPath, '-h', listenUrls.map((url) => `${url}/`).join(' ')],
+    name: 'slapd',
+    isReady: () => canConnect(ldapPort),
+    timeoutMs: 15_000,
+    waitingFor: `listen on ${listenUrls[0]}`,
   });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  child.once('exit', () => process.off('exit', killOnExit));
-
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`slapd exited during start-up (${child.exitCode ?? child.signalCode}):\n${stderr}`);
-    }
-    if (await canConnect(ldapPort)) return child;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`slapd did not listen on ${listenUrls[0]} within 15 s:\n${stderr}`);
-}
-
-async function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGCONT'); // a stopped process cannot act on SIGTERM
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
 }
 
 function slapdConfig(directory: string, suffix: string, rootDN: string, rootPassword: string, serviceDN: string, idleTimeoutSeconds?: number): string {
