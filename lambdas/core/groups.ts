@@ -82,6 +82,7 @@ export async function resolveGroups(entry: DirectoryEntry, settings: GroupSettin
 
 async function walkNestedGroups(userDN: string, settings: GroupSettings, directory: GroupDirectory): Promise<GroupMembership> {
   const found = new Map<string, string>(); // normalised DN -> DN as the server wrote it
+  const userKey = normaliseDN(userDN);
   let frontier = [userDN];
   let truncated: GroupMembership['truncated'];
   for (let depth = 1; frontier.length > 0; depth += 1) {
@@ -97,7 +98,7 @@ async function walkNestedGroups(userDN: string, settings: GroupSettings, directo
     const next: string[] = [];
     for (const dn of uniqueSorted(parents)) {
       const key = normaliseDN(dn);
-      if (found.has(key) || key === normaliseDN(userDN)) continue; // loops: a group reached twice is walked once
+      if (found.has(key) || key === userKey) continue; // loops: a group reached twice is walked once
       if (found.size >= settings.maxCount) {
         truncated = 'count';
         break;
@@ -145,7 +146,10 @@ function limitCount(dns: string[], maxCount: number): GroupMembership {
 /** Sorted by normalised DN, each group once, so every path yields the same list. */
 function uniqueSorted(dns: readonly string[]): string[] {
   const byKey = new Map<string, string>();
-  for (const dn of dns) if (!byKey.has(normaliseDN(dn))) byKey.set(normaliseDN(dn), dn);
+  for (const dn of dns) {
+    const key = normaliseDN(dn);
+    if (!byKey.has(key)) byKey.set(key, dn);
+  }
   return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, dn]) => dn);
 }
 
