@@ -11,6 +11,7 @@ const user = (server: string): SeedUser => ({ uid: 'replicated', password: 'repl
 let primary: SeededSlapd;
 let secondary: SeededSlapd;
 let stack: TestStack;
+const COOLDOWN_MS = 8000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
@@ -23,9 +24,11 @@ beforeAll(async () => {
     LDAP_BASE_DN: peopleDN(primary.slapd.suffix),
     LDAP_BIND_DN: primary.slapd.serviceDN,
     LDAP_BIND_PASSWORD: servicePassword,
-    LDAP_CONNECT_TIMEOUT_MS: '300',
-    LDAP_TIMEOUT_MS: '400',
-    LDAP_FAILOVER_COOLDOWN_MS: '4000',
+    // Generous against this suite's own load (Samba and 389-ds start beside it on two cores): a
+    // healthy server must never miss them. A frozen server costs them, once per cool-down.
+    LDAP_CONNECT_TIMEOUT_MS: '1000',
+    LDAP_TIMEOUT_MS: '1500',
+    LDAP_FAILOVER_COOLDOWN_MS: `${COOLDOWN_MS}`,
     // Every request after a pause reconnects: the path where a dead primary would cost its timeout.
     LDAP_IDLE_TIMEOUT_MS: '100',
   });
@@ -65,7 +68,7 @@ describe('failover across LDAP_URLS', () => {
 
   it('comes back to the first server once it answers and the cool-down has passed', async () => {
     primary.slapd.signal('SIGCONT');
-    await sleep(4100);
+    await sleep(COOLDOWN_MS + 100);
     expect(await servedBy('/get-user')).toBe('Served by primary');
     expect(await servedBy('/login')).toBe('Served by primary');
   });
