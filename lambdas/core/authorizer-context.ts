@@ -3,7 +3,7 @@
 // in the request context; this re-checks the route's scope against it (defence in depth).
 // A request with no authorizer context is refused: the API must never be deployed without one.
 import { InvalidToken } from './errors.ts';
-import type { CallerAuthorizer } from './handle.ts';
+import type { BridgeRequest, CallerAuthorizer } from './handle.ts';
 import { requireScope, type VerifiedClient } from './token-claims.ts';
 
 /** What the authorizer puts in its result's `context` (API Gateway allows only strings, numbers, booleans). */
@@ -20,7 +20,7 @@ export function authorizerContextFor(client: VerifiedClient): AuthorizerContext 
 export class AuthorizerContextAuthorizer implements CallerAuthorizer {
   constructor(private readonly context: Readonly<Record<string, unknown>> | null | undefined) {}
 
-  async authorize(_request: Request, requiredScope: string): Promise<VerifiedClient> {
+  async authorize(_request: BridgeRequest, requiredScope: string): Promise<VerifiedClient> {
     const clientId = this.context?.clientId;
     const scope = this.context?.scope;
     if (typeof clientId !== 'string' || clientId === '' || typeof scope !== 'string') {

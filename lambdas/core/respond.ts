@@ -7,11 +7,15 @@ const COMMON_HEADERS = {
   'x-content-type-options': 'nosniff',
 };
 
-export function jsonResponse(status: number, body: unknown, requestId: string, extraHeaders: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { ...COMMON_HEADERS, ...extraHeaders, 'x-request-id': requestId },
-  });
+/** One HTTP response as plain data; each entry point writes it out its own way. Header names lower-case. */
+export interface BridgeResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export function jsonResponse(status: number, body: unknown, requestId: string, extraHeaders: Record<string, string> = {}): BridgeResponse {
+  return { status, headers: { ...COMMON_HEADERS, ...extraHeaders, 'x-request-id': requestId }, body: JSON.stringify(body) };
 }
 
 /**
@@ -20,7 +24,7 @@ export function jsonResponse(status: number, body: unknown, requestId: string, e
  * the 401 for a wrong password are byte-identical; a 500 also carries it in the body, as the
  * only thing a caller can report.
  */
-export function errorResponse(error: unknown, requestId: string): Response {
+export function errorResponse(error: unknown, requestId: string): BridgeResponse {
   const known = error instanceof BridgeError ? error : new InternalError(error);
   const body: Record<string, string> = { error: known.code, ...known.publicDetail() };
   if (known.status === 500) body.request_id = requestId;

@@ -4,7 +4,8 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { AuthorizerContextAuthorizer } from '../core/authorizer-context.ts';
 import { loadConfig } from '../core/config.ts';
-import { handle } from '../core/handle.ts';
+import { handle, type BridgeRequest } from '../core/handle.ts';
+import type { BridgeResponse } from '../core/respond.ts';
 import { JsonLogger } from '../adapters/json-logger.ts';
 import { createBridge, type Bridge } from './compose.ts';
 
@@ -21,7 +22,7 @@ function bridgeForThisContainer(): Bridge {
 
 export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   const { deps } = bridgeForThisContainer();
-  const response = await handle(toWebRequest(event), {
+  const response = await handle(toBridgeRequest(event), {
     ...deps,
     authorizer: new AuthorizerContextAuthorizer(event.requestContext.authorizer),
     requestId: event.requestContext.requestId,
@@ -29,28 +30,20 @@ export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayPr
   return toProxyResult(response);
 }
 
-export function toWebRequest(event: APIGatewayProxyEvent): Request {
-  const headers = new Headers();
+export function toBridgeRequest(event: APIGatewayProxyEvent): BridgeRequest {
+  // API Gateway keeps header names as sent: lower-cased here, repeated values joined as HTTP does.
+  const headers: Record<string, string> = {};
   for (const [name, values] of Object.entries(event.multiValueHeaders ?? {})) {
-    for (const value of values ?? []) headers.append(name, value);
+    if (values && values.length > 0) headers[name.toLowerCase()] = [headers[name.toLowerCase()], ...values].filter((value) => value !== undefined).join(', ');
   }
   for (const [name, value] of Object.entries(event.headers ?? {})) {
-    if (value !== undefined && !headers.has(name)) headers.set(name, value);
+    if (value !== undefined && headers[name.toLowerCase()] === undefined) headers[name.toLowerCase()] = value;
   }
-  const body = event.body === null ? null : event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
-  const hasBody = event.httpMethod !== 'GET' && event.httpMethod !== 'HEAD';
+  const body = event.body === null ? new Uint8Array() : event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
   // `resource` is the route as declared (/login), whatever the stage or custom-domain base path.
-  return new Request(`http://bridge.local${event.resource}`, {
-    method: event.httpMethod,
-    headers,
-    body: hasBody && body ? new Uint8Array(body) : null,
-  });
+  return { method: event.httpMethod, path: event.resource, headers, body };
 }
 
-export async function toProxyResult(response: Response): Promise<APIGatewayProxyResult> {
-  const headers: Record<string, string> = {};
-  response.headers.forEach((value, name) => {
-    headers[name] = value;
-  });
-  return { statusCode: response.status, headers, body: await response.text() };
+export function toProxyResult(response: BridgeResponse): APIGatewayProxyResult {
+  return { statusCode: response.status, headers: response.headers, body: response.body };
 }

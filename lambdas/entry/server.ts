@@ -1,11 +1,11 @@
 // The local HTTP server: the same core as the Lambdas, for development and for sites that
-// host the bridge on-prem behind NGINX. It converts node:http to Web Request/Response, caps
-// the body while reading it, and sheds load past a fixed number of requests in flight.
+// host the bridge on-prem behind NGINX. It hands node:http's request to the core as plain data,
+// caps the body while reading it, and sheds load past a fixed number of requests in flight.
 import http from 'node:http';
 import { Overloaded, PayloadTooLarge } from '../core/errors.ts';
-import { handle, type HandlerDeps } from '../core/handle.ts';
+import { handle, type BridgeRequest, type HandlerDeps } from '../core/handle.ts';
 import { MAX_BODY_BYTES } from '../core/request-schema.ts';
-import { errorResponse } from '../core/respond.ts';
+import { errorResponse, type BridgeResponse } from '../core/respond.ts';
 
 export interface ServerOptions {
   maxInFlight: number;
@@ -28,8 +28,7 @@ export function createBridgeServer(deps: Omit<HandlerDeps, 'requestId'>, options
         incoming.destroy();
         return;
       }
-      const response = await handle(toWebRequest(incoming, body), { ...deps, requestId });
-      await send(outgoing, response);
+      await send(outgoing, await handle(toBridgeRequest(incoming, body), { ...deps, requestId }));
     } catch (error) {
       deps.logger.error('request failed outside the handler', { request_id: requestId, reason: error instanceof Error ? error.name : 'unknown' });
       if (!outgoing.headersSent) await send(outgoing, errorResponse(error, requestId));
@@ -66,26 +65,20 @@ function readCappedBody(incoming: http.IncomingMessage): Promise<Buffer | 'too-l
   });
 }
 
-function toWebRequest(incoming: http.IncomingMessage, body: Buffer): Request {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(incoming.headers)) {
-    if (value === undefined) continue;
-    for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
+function toBridgeRequest(incoming: http.IncomingMessage, body: Buffer): BridgeRequest {
+  // headersDistinct keeps every value of a repeated header (node:http would otherwise keep only
+  // the first Authorization): joined, a doubled Authorization is refused instead of half-read.
+  const headers: Record<string, string> = {};
+  for (const [name, values] of Object.entries(incoming.headersDistinct)) {
+    if (values !== undefined) headers[name] = values.join(', ');
   }
-  const method = incoming.method ?? 'GET';
-  const hasBody = method !== 'GET' && method !== 'HEAD';
   // Only the path matters for routing; the host is fixed so a Host header cannot steer anything.
-  const url = new URL(incoming.url ?? '/', 'http://bridge.local');
-  return new Request(`http://bridge.local${url.pathname}`, { method, headers, body: hasBody ? new Uint8Array(body) : null });
+  const path = new URL(incoming.url ?? '/', 'http://bridge.local').pathname;
+  return { method: incoming.method ?? 'GET', path, headers, body };
 }
 
-async function send(outgoing: http.ServerResponse, response: Response): Promise<void> {
-  const body = Buffer.from(await response.arrayBuffer());
-  const headers: Record<string, string> = {};
-  response.headers.forEach((value, name) => {
-    headers[name] = value;
-  });
-  headers['content-length'] = String(body.length);
-  outgoing.writeHead(response.status, headers);
-  await new Promise<void>((resolve) => outgoing.end(body, resolve));
+/** Writes headers and body in one go (a string body lets node:http send both in a single write); resolves once flushed. */
+function send(outgoing: http.ServerResponse, response: BridgeResponse): Promise<void> {
+  outgoing.writeHead(response.status, { ...response.headers, 'content-length': String(Buffer.byteLength(response.body)) });
+  return new Promise((resolve) => outgoing.end(response.body, resolve));
 }

@@ -1,5 +1,6 @@
 // The HTTP contract of DESIGN.md, end to end: the local server (production composition), a real
 // slapd over LDAPS with a private CA, and tokens from a local issuer.
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportJWK, generateKeyPair, SignJWT, base64url } from 'jose';
 import { DEMO_USERS, DUPLICATE_MAIL, INJECTION_TARGET, MULTI_VALUE_USER, SPARSE_USER, SPECIAL_USER } from '../support/fixtures.ts';
@@ -259,6 +260,30 @@ describe('access tokens', () => {
   it('answers 401 for a Basic Authorization header', async () => {
     const response = await stack.post('/get-user', { username: alice.uid }, { token: null, headers: { authorization: 'Basic YWxpY2U6eA==' } });
     expect(response.status).toBe(401);
+  });
+
+  it('answers 401 for two Authorization headers, even when one of them is valid', async () => {
+    const valid = await stack.issuer.mint();
+    for (const pair of [[`Bearer ${valid}`, 'Bearer forged.token.here'], ['Bearer forged.token.here', `Bearer ${valid}`], [`Bearer ${valid}`, `Bearer ${valid}`]]) {
+      // setHeader with an array sends Authorization twice, which fetch cannot do.
+      const status = await new Promise<number>((resolve, reject) => {
+        const body = JSON.stringify({ username: alice.uid });
+        const request = http.request(`${stack.url}/get-user`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        });
+        request.setHeader('authorization', pair);
+        request.once('error', reject);
+        request.end(body);
+      });
+      expect(status).toBe(401);
+    }
+  });
+
+  it('routes by the path alone: a query string changes nothing', async () => {
+    const response = await stack.post('/get-user?username=bob', { username: alice.uid });
+    expect(response.status).toBe(200);
+    expect((await json(response)).username).toBe(alice.uid);
   });
 
   it('answers 401 for garbage', async () => {

@@ -1,7 +1,8 @@
 // handle() with recording stand-ins for the directory and the authorizer: what reaches the
 // directory, in which order, for each kind of request. The real directory is in test/integration.
 import { describe, expect, it } from 'vitest';
-import { handle, type CallerAuthorizer, type HandlerDeps } from '../../lambdas/core/handle.ts';
+import { handle, type BridgeRequest, type CallerAuthorizer, type HandlerDeps } from '../../lambdas/core/handle.ts';
+import type { BridgeResponse } from '../../lambdas/core/respond.ts';
 import { DirectoryUnavailable, InvalidToken, JwksUnavailable } from '../../lambdas/core/errors.ts';
 import type { BindOutcome, Logger, UserDirectory } from '../../lambdas/core/ports.ts';
 import type { GroupSearchResult } from '../../lambdas/core/groups.ts';
@@ -52,8 +53,13 @@ function deps(directory: UserDirectory, authorizer: CallerAuthorizer = allowAll)
   };
 }
 
-const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  new Request(`http://bridge.local${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+const post = (path: string, body: unknown, headers: Record<string, string> = {}, method = 'POST'): BridgeRequest => ({
+  method,
+  path,
+  headers: { 'content-type': 'application/json', ...headers },
+  body: new TextEncoder().encode(JSON.stringify(body)),
+});
+const json = (response: BridgeResponse): unknown => JSON.parse(response.body);
 
 describe('handle', () => {
   it('searches with the escaped filter, asks for at most 2 entries, binds with the DN found', async () => {
@@ -61,7 +67,7 @@ describe('handle', () => {
     const response = await handle(post('/login', { username: 'ali*', password: 'right' }), deps(directory));
     expect(directory.calls).toEqual(['search (uid=ali\\2a) limit 2', `bind ${ALICE.dn}`]);
     expect(response.status).toBe(200);
-    expect(response.headers.get('x-request-id')).toBe('req-1');
+    expect(response.headers['x-request-id']).toBe('req-1');
   });
 
   it('binds the decoy DN for an unknown user, so it costs the same round trip as a wrong password', async () => {
@@ -96,7 +102,7 @@ describe('handle', () => {
     const keysDown: CallerAuthorizer = { authorize: async () => { throw new JwksUnavailable('down'); } };
     const response = await handle(post('/get-user', { username: 'alice' }), deps(new RecordingDirectory([ALICE]), keysDown));
     expect(response.status).toBe(503);
-    expect(await response.json()).toEqual({ error: 'jwks_unavailable' });
+    expect(json(response)).toEqual({ error: 'jwks_unavailable' });
   });
 
   it('answers 503 with Retry-After when the directory is unavailable, on both routes', async () => {
@@ -104,7 +110,7 @@ describe('handle', () => {
     for (const [path, body] of [['/login', { username: 'a', password: 'b' }], ['/get-user', { username: 'a' }]] as const) {
       const response = await handle(post(path, body), deps(directory));
       expect(response.status).toBe(503);
-      expect(response.headers.get('retry-after')).toBe('5');
+      expect(response.headers['retry-after']).toBe('5');
     }
   });
 
@@ -114,24 +120,45 @@ describe('handle', () => {
     const directory = new RecordingDirectory([ALICE], {}, new RangeError('boom'));
     const response = await handle(post('/get-user', { username: 'a' }), { ...deps(directory), logger });
     expect(response.status).toBe(500);
-    expect(await response.json()).toEqual({ error: 'internal_error', request_id: 'req-1' });
+    expect(json(response)).toEqual({ error: 'internal_error', request_id: 'req-1' });
     expect(lines.join()).toContain('RangeError: boom');
   });
 
   it('makes a request id when the entry point gives none', async () => {
     const { requestId: _unused, ...withoutId } = deps(new RecordingDirectory([ALICE]));
     const response = await handle(post('/get-user', { username: 'alice' }), withoutId);
-    expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('answers 413 from the declared Content-Length before reading the body', async () => {
-    const request = new Request('http://bridge.local/get-user', { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '999999' }, body: '{}' });
+    const request = post('/get-user', {}, { 'content-length': '999999' });
     expect((await handle(request, deps(new RecordingDirectory([])))).status).toBe(413);
   });
 
   it('answers 400 for a body that is not UTF-8', async () => {
-    const request = new Request('http://bridge.local/get-user', { method: 'POST', headers: { 'content-type': 'application/json' }, body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]) });
+    const request = { ...post('/get-user', {}), body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]) };
     const response = await handle(request, deps(new RecordingDirectory([])));
-    expect(await response.json()).toEqual({ error: 'invalid_request', field: 'body', error_description: 'is not valid UTF-8' });
+    expect(json(response)).toEqual({ error: 'invalid_request', field: 'body', error_description: 'is not valid UTF-8' });
+  });
+
+  it('answers 404 for paths that are not routes, including names every object has', async () => {
+    for (const path of ['/', '/logins', '/__proto__', '/constructor', '/toString', '/login/']) {
+      const directory = new RecordingDirectory([ALICE]);
+      const response = await handle(post(path, { username: 'alice', password: 'right' }), deps(directory));
+      expect(response.status, path).toBe(404);
+      expect(directory.calls).toEqual([]);
+    }
+  });
+
+  it('answers 405 for a route asked with another method, before the caller is checked', async () => {
+    const directory = new RecordingDirectory([ALICE]);
+    const refuse: CallerAuthorizer = { authorize: async () => { throw new InvalidToken('no'); } };
+    const response = await handle(post('/login', { username: 'alice', password: 'right' }, {}, 'GET'), deps(directory, refuse));
+    expect(response.status).toBe(405);
+  });
+
+  it('answers 415 for a body that is not declared JSON', async () => {
+    const response = await handle(post('/get-user', { username: 'alice' }, { 'content-type': 'text/plain' }), deps(new RecordingDirectory([ALICE])));
+    expect(response.status).toBe(415);
   });
 });

@@ -1,0 +1,18 @@
+import { Worker } from 'node:worker_threads';
+import { peopleDN, type SeedUser } from '../scripts/directory-data.ts';
+import { startSeededSlapd } from '../scripts/seeded-slapd.ts';
+import { startDevTokenIssuer } from '../scripts/dev-token-issuer.ts';
+import { startLocalStack } from '../scripts/local-stack.ts';
+import { randomSecret } from '../scripts/throwaway-slapd.ts';
+const users: SeedUser[] = Array.from({ length: 200 }, (_, index) => ({ uid: `bench${index}`, password: `bench-password-${index}`, cn: `Bench ${index}`, sn: `${index}`, mail: `bench${index}@example.test` }));
+const seeded = await startSeededSlapd({ users });
+const client = { clientId: 'bench-client', clientSecret: randomSecret(), scopes: ['users:login', 'users:read'] };
+const issuer = await startDevTokenIssuer({ audience: 'https://bench.local/', clients: [client] });
+const stack = await startLocalStack({ env: { ...seeded.bridgeEnv(), LDAP_BIND_POOL_SIZE: '8', MAX_IN_FLIGHT: '1024', AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: issuer.audience, AUTH_ALLOWED_CLIENT_IDS: client.clientId, PORT: '0', LOG_LEVEL: 'error', ...JSON.parse(process.env.BENCH_ENV ?? '{}') }, writeLog: () => undefined });
+const token = await issuer.mint({ clientId: client.clientId });
+const base = { users, baseDN: peopleDN(seeded.slapd.suffix), serviceDN: seeded.slapd.serviceDN, servicePassword: seeded.servicePassword, caCertPath: seeded.slapd.caCertPath };
+const run = (logins: number) => new Promise((resolve, reject) => { const w = new Worker(new URL('./load-worker-entry.mjs', import.meta.url), { workerData: { kind: 'proxy', concurrency: 8, logins, token, proxyUrl: stack.url, ...base } }); w.once('message', (m) => { void w.terminate(); resolve(m.elapsedMs); }); w.once('error', reject); });
+await run(1000);
+const ms = Number(await run(Number(process.env.N ?? 10000)));
+console.log('logins/s', (Number(process.env.N ?? 10000) / ms * 1000).toFixed(0));
+await stack.stop(); await issuer.stop(); await seeded.stop();
