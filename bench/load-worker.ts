@@ -18,6 +18,8 @@ export interface Scenario {
   serviceDN?: string;
   servicePassword?: string;
   path?: '/login' | '/get-user';
+  /** raw: also search the groups that list the user, as the proxy's warm group walk does (base DN of the groups). */
+  groupBaseDN?: string;
 }
 
 const scenario = workerData as Scenario;
@@ -26,7 +28,12 @@ const newClient = () => new Client({ url: scenario.ldapUrl!, timeout: 5000, conn
 
 async function searchAndBind(search: Client, bind: Client, user: { uid: string; password: string }) {
   const { searchEntries } = await search.search(scenario.baseDN!, { scope: 'sub', filter: `(uid=${user.uid})`, sizeLimit: 2, attributes: ['entryUUID', 'mail', 'cn', 'memberOf'] });
-  await bind.bind(searchEntries[0]!.dn, user.password);
+  const dn = searchEntries[0]!.dn;
+  await bind.bind(dn, user.password);
+  if (scenario.groupBaseDN) {
+    // The bench DNs hold no characters that need escaping in a filter.
+    await search.search(scenario.groupBaseDN, { scope: 'sub', filter: `(&(objectClass=groupOfNames)(|(member=${dn})(uniqueMember=${dn})))`, sizeLimit: 1001, attributes: ['1.1'] });
+  }
 }
 
 async function run(): Promise<number[]> {

@@ -46,7 +46,7 @@ export interface DeploymentConfig {
     /** LDAP_ACCOUNT_STATES, LDAP_HIDE_INACTIVE_USERS and the LDAP_GROUP* variables; checked by the runtime's loadConfig at synth. */
     accountStates?: string;
     hideInactiveUsers?: boolean;
-    groups?: { mode?: string; attribute?: string; baseDN?: string; objectFilter?: string; memberAttributes?: string[]; filter?: string; maxDepth?: number; maxCount?: number };
+    groups?: { mode?: string; attribute?: string; baseDN?: string; objectFilter?: string; memberAttributes?: string[]; filter?: string; maxDepth?: number; maxCount?: number; cacheSeconds?: number };
   };
   network: { kind: 'demo' } | ({ kind: 'existing' } & ExistingVpcConfig);
   /** Create the Secrets Manager interface endpoint in the VPC (skip when the VPC already has one). */
@@ -226,6 +226,7 @@ function readGroups(groups: ContextReader): NonNullable<DeploymentConfig['direct
     ...optional('memberAttributes', groups.optionalStringList('memberAttributes')),
     ...whole('maxDepth', 100),
     ...whole('maxCount', 10_000),
+    ...(groups.has('cacheSeconds') ? { cacheSeconds: groups.number('cacheSeconds', 60, 0, 3600) } : {}),
   };
 }
 
@@ -241,6 +242,7 @@ function groupEnvironment(groups: DeploymentConfig['directory']['groups']): Reco
     ['LDAP_GROUP_FILTER', groups.filter],
     ['LDAP_GROUP_MAX_DEPTH', groups.maxDepth],
     ['LDAP_GROUP_MAX_COUNT', groups.maxCount],
+    ['LDAP_GROUP_CACHE_SECONDS', groups.cacheSeconds],
   ];
   return Object.fromEntries(entries.filter(([, value]) => value !== undefined).map(([name, value]) => [name, String(value)]));
 }

@@ -19,6 +19,8 @@ export interface SeedGroup {
   cn: string;
   /** uids of member users. */
   members: string[];
+  /** cns of member groups (nesting); list a group before the groups that contain it. */
+  groups?: string[];
 }
 
 export interface DirectoryAdmin {
@@ -41,6 +43,7 @@ export const DEMO_GROUPS: SeedGroup[] = [
 
 export const peopleDN = (suffix: string) => `ou=people,${suffix}`;
 export const userDN = (uid: string, suffix: string) => `uid=${escapeDnValue(uid)},${peopleDN(suffix)}`;
+export const groupDN = (cn: string, suffix: string) => `cn=${escapeDnValue(cn)},ou=groups,${suffix}`;
 
 /** RFC 4514 escaping of an attribute value inside a DN. */
 export function escapeDnValue(value: string): string {
@@ -117,10 +120,10 @@ export async function addUsers(admin: DirectoryAdmin, users: SeedUser[]): Promis
 export async function addGroups(admin: DirectoryAdmin, groups: SeedGroup[]): Promise<void> {
   await withAdmin(admin, async (client) => {
     for (const group of groups) {
-      await client.add(`cn=${escapeDnValue(group.cn)},ou=groups,${admin.suffix}`, {
+      await client.add(groupDN(group.cn, admin.suffix), {
         objectClass: ['top', 'groupOfNames'],
         cn: group.cn,
-        member: group.members.map((uid) => userDN(uid, admin.suffix)),
+        member: [...group.members.map((uid) => userDN(uid, admin.suffix)), ...(group.groups ?? []).map((cn) => groupDN(cn, admin.suffix))],
       });
     }
   });

@@ -11,7 +11,7 @@ import { planImport, splitIntoImportFiles, type ExportedEntry } from '../lambdas
 import { mapUserPassword } from '../lambdas/core/password-hash.ts';
 import { hiddenStateOf, profileOf } from '../lambdas/core/user-profile.ts';
 import { JsonLogger } from '../lambdas/adapters/json-logger.ts';
-import { createLdapDirectory, userProfileSettings } from '../lambdas/entry/compose.ts';
+import { createLdapDirectory, groupParentsCache, userProfileSettings } from '../lambdas/entry/compose.ts';
 
 export interface ExportOptions {
   env: Readonly<Record<string, string | undefined>>;
@@ -45,6 +45,8 @@ export async function exportDirectory(options: ExportOptions): Promise<ExportSum
   const filter = options.filter ?? config.userFilter.split('{username}').join('*');
   const entries: ExportedEntry[] = [];
   const settings = userProfileSettings(config);
+  // The export walks every user's groups: the hierarchy above them is searched once per group, not once per user.
+  const sources = { directory, logger, groupParents: groupParentsCache(config.groups) };
   const now = new Date();
   try {
     for await (const page of directory.listUsers(filter, options.pageSize ?? 500, ['userPassword'])) {
@@ -54,7 +56,7 @@ export async function exportDirectory(options: ExportOptions): Promise<ExportSum
         if (hidden !== undefined) profile = { inactive: hidden };
         else {
           try {
-            profile = await profileOf(entry, settings, directory, logger);
+            profile = await profileOf(entry, settings, sources);
           } catch (error) {
             if (error instanceof DirectoryDataError) profile = { error: error.message };
             else throw error; // the directory stopped answering: the export fails rather than drop users

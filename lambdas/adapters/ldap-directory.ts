@@ -24,7 +24,7 @@ export interface ServiceCredentialsSource {
   refresh(): Promise<ServiceCredentials | undefined>;
 }
 
-export interface LdapDirectoryOptions extends LdapEndpoints {
+export interface LdapDirectoryOptions extends Omit<LdapEndpoints, 'stats'> {
   baseDN: string;
   credentials: ServiceCredentialsSource;
   /** Attributes every user search asks for (the profile mapping's, account state, groups). */
@@ -84,18 +84,26 @@ export function bindOutcomeOf(code: number, diagnosticMessage: string): BindOutc
   return BIND_RESULTS.get(code);
 }
 
+/** What the benchmarks and tests count: sockets opened, and the operations sent for logins and lookups. */
+export interface DirectoryStats extends ConnectionStats {
+  userSearches: number;
+  groupSearches: number;
+  /** User binds (the service account's binds on new connections are not counted). */
+  binds: number;
+}
+
 export class LdapDirectory implements UserDirectory {
   private readonly search: LdapConnection;
   private readonly binds: BoundedPool<LdapConnection>;
   private readonly allBindConnections: LdapConnection[];
   private readonly logger: Logger;
   private readonly endpoints: LdapEndpoints;
-  /** Sockets opened so far, across the search connection and the bind pool. */
-  readonly stats: ConnectionStats;
+  /** Sockets opened and operations sent so far, across the search connection and the bind pool. */
+  readonly stats: DirectoryStats;
 
   constructor(private readonly options: LdapDirectoryOptions) {
     this.logger = options.logger;
-    this.stats = options.stats ?? { socketsOpened: 0 };
+    this.stats = { socketsOpened: 0, userSearches: 0, groupSearches: 0, binds: 0 };
     const endpoints = { ...options, stats: this.stats, health: options.health ?? new ServerHealth(options.failoverCooldownMs ?? 30_000) };
     this.endpoints = endpoints;
     this.search = new LdapConnection(endpoints, (client) => this.bindServiceAccount(client), (client) => client.isBound, 'search');
@@ -107,6 +115,7 @@ export class LdapDirectory implements UserDirectory {
   }
 
   async findUsers(filter: string, limit: number): Promise<DirectoryEntry[]> {
+    this.stats.userSearches += 1;
     try {
       const result = await this.search.run((client) =>
         client.search(this.options.baseDN, {
@@ -132,6 +141,7 @@ export class LdapDirectory implements UserDirectory {
    * limit, because OpenLDAP keeps one paged search per connection and concurrent logins share it.
    */
   async findGroupDNs(baseDN: string, filter: string, limit: number): Promise<GroupSearchResult> {
+    this.stats.groupSearches += 1;
     const common = {
       scope: 'sub' as const,
       filter,
@@ -187,6 +197,7 @@ export class LdapDirectory implements UserDirectory {
 
   async verifyPassword(dn: string, password: string): Promise<BindOutcome> {
     const connection = await this.binds.acquire();
+    this.stats.binds += 1;
     try {
       await connection.run((client) => client.bind(dn, password));
       return { kind: 'ok' };

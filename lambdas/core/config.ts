@@ -197,6 +197,7 @@ function readGroupSettings(reader: EnvReader, baseDN: string, defaults: Director
     filter,
     maxDepth: reader.integer('LDAP_GROUP_MAX_DEPTH', 10, 1, 100, 'levels'),
     maxCount: reader.integer('LDAP_GROUP_MAX_COUNT', 1000, 1, 10_000, 'groups'),
+    cacheSeconds: reader.integer('LDAP_GROUP_CACHE_SECONDS', 60, 0, 3600, 'seconds'),
   };
 }
 

@@ -6,6 +6,10 @@
 // - in-chain: Active Directory walks the nesting itself (LDAP_MATCHING_RULE_IN_CHAIN).
 // The core builds every filter (values escaped) and does the walking; the directory only runs
 // searches, so one algorithm serves every server.
+// The nested walk reads the user's own memberships fresh on every call; what lies above them
+// (which groups contain a group) can be remembered for a short time by a GroupParentsCache,
+// because the hierarchy changes rarely and is shared by many users: a warm login then costs
+// one group search instead of one per level.
 import { escapeFilterValue } from './ldap-filter.ts';
 import type { DirectoryEntry } from './profile.ts';
 
@@ -31,6 +35,8 @@ export interface GroupSettings {
   maxDepth: number;
   /** Groups collected at most; beyond it the walk stops and says so. */
   maxCount: number;
+  /** nested: seconds the groups containing a group may be remembered (0: never); the user's own memberships are always read. */
+  cacheSeconds: number;
 }
 
 /** The searches the group walk needs from a directory. */
@@ -58,12 +64,49 @@ export interface GroupMembership {
 /** How many DNs go into one OR filter: keeps filters well under servers' request size limits. */
 const DNS_PER_SEARCH = 50;
 
+/** Group searches one walk keeps in flight at once when the parents cache misses. */
+const PARALLEL_GROUP_SEARCHES = 8;
+
 /** The attributes a user search must ask for so the groups can be found. */
 export function groupAttributes(settings: GroupSettings): string[] {
   return settings.mode === 'member-of' ? [settings.memberOfAttribute] : [];
 }
 
-export async function resolveGroups(entry: DirectoryEntry, settings: GroupSettings, directory: GroupDirectory): Promise<GroupMembership> {
+/**
+ * Which groups contain a group, remembered for `ttlMs` (at most `maxEntries` groups, the oldest
+ * forgotten first). One cache serves one GroupSettings: the answers depend on its base DN,
+ * object filter and member attributes. Concurrent walks that need the same group share one search; a failed search
+ * is not remembered. The clock is passed in, so the core stays free of hidden time.
+ */
+export class GroupParentsCache {
+  private readonly entries = new Map<string, { expiresAt: number; parents: Promise<string[] | undefined> }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The parents of the group with this normalised DN: remembered, or loaded (and remembered). */
+  parentsOf(groupKey: string, load: () => Promise<string[] | undefined>): Promise<string[] | undefined> {
+    const remembered = this.entries.get(groupKey);
+    if (remembered && remembered.expiresAt > this.now()) return remembered.parents;
+    this.entries.delete(groupKey);
+    const parents = load();
+    this.entries.set(groupKey, { expiresAt: this.now() + this.ttlMs, parents });
+    parents.catch(() => {
+      if (this.entries.get(groupKey)?.parents === parents) this.entries.delete(groupKey);
+    });
+    while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
+    return parents;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+export async function resolveGroups(entry: DirectoryEntry, settings: GroupSettings, directory: GroupDirectory, parentsCache?: GroupParentsCache): Promise<GroupMembership> {
   switch (settings.mode) {
     case 'none':
       return { dns: [] };
@@ -76,11 +119,11 @@ export async function resolveGroups(entry: DirectoryEntry, settings: GroupSettin
       return result.complete ? limited : { dns: limited.dns, truncated: 'count' };
     }
     case 'nested':
-      return walkNestedGroups(entry.dn, settings, directory);
+      return walkNestedGroups(entry.dn, settings, directory, parentsCache);
   }
 }
 
-async function walkNestedGroups(userDN: string, settings: GroupSettings, directory: GroupDirectory): Promise<GroupMembership> {
+async function walkNestedGroups(userDN: string, settings: GroupSettings, directory: GroupDirectory, parentsCache: GroupParentsCache | undefined): Promise<GroupMembership> {
   const found = new Map<string, string>(); // normalised DN -> DN as the server wrote it
   const userKey = normaliseDN(userDN);
   let frontier = [userDN];
@@ -90,7 +133,11 @@ async function walkNestedGroups(userDN: string, settings: GroupSettings, directo
       truncated = 'depth';
       break;
     }
-    const parents = await groupsListingAny(frontier, settings.objectFilter, settings, directory);
+    // Level 1 lists the user and is always read fresh; higher levels list groups only.
+    const parents =
+      depth > 1 && parentsCache
+        ? await parentsOfEach(frontier, settings, directory, parentsCache)
+        : await groupsListingAny(frontier, settings.objectFilter, settings, directory);
     if (parents === undefined) {
       truncated = 'count'; // one level alone holds more groups than the limit
       break;
@@ -121,17 +168,50 @@ async function walkNestedGroups(userDN: string, settings: GroupSettings, directo
   return { dns: uniqueSorted(dns), ...(truncated ? { truncated } : {}) };
 }
 
-/** Groups (matching `groupFilter`) that list any of `memberDNs`; undefined when more than the count limit match. */
+/**
+ * Groups (matching `groupFilter`) that list any of `memberDNs`, each once; undefined when more
+ * than the count limit match. The same answer whether searched in batches or group by group.
+ */
 async function groupsListingAny(memberDNs: string[], groupFilter: string, settings: GroupSettings, directory: GroupDirectory): Promise<string[] | undefined> {
   const results: string[] = [];
   for (let start = 0; start < memberDNs.length; start += DNS_PER_SEARCH) {
-    const batch = memberDNs.slice(start, start + DNS_PER_SEARCH);
-    const members = batch.flatMap((dn) => settings.memberAttributes.map((attribute) => `(${attribute}=${escapeFilterValue(dn)})`));
-    const result = await directory.findGroupDNs(settings.baseDN, and(groupFilter, `(|${members.join('')})`), settings.maxCount);
+    const result = await directory.findGroupDNs(settings.baseDN, and(groupFilter, listingAny(memberDNs.slice(start, start + DNS_PER_SEARCH), settings)), settings.maxCount);
     if (!result.complete) return undefined;
     results.push(...result.dns);
   }
-  return results;
+  return withinCount(results, settings.maxCount);
+}
+
+/** Groups that list any of `groupDNs`, one cached search per group; undefined when more than the count limit. */
+async function parentsOfEach(groupDNs: string[], settings: GroupSettings, directory: GroupDirectory, cache: GroupParentsCache): Promise<string[] | undefined> {
+  const results: string[] = [];
+  // A few groups at a time: a cold cache must not put hundreds of searches on the connection at once.
+  for (let start = 0; start < groupDNs.length; start += PARALLEL_GROUP_SEARCHES) {
+    const batch = groupDNs.slice(start, start + PARALLEL_GROUP_SEARCHES);
+    const parentLists = await Promise.all(
+      batch.map((dn) =>
+        cache.parentsOf(normaliseDN(dn), async () => {
+          const result = await directory.findGroupDNs(settings.baseDN, and(settings.objectFilter, listingAny([dn], settings)), settings.maxCount);
+          return result.complete ? result.dns : undefined;
+        }),
+      ),
+    );
+    for (const parents of parentLists) {
+      if (parents === undefined) return undefined;
+      results.push(...parents);
+    }
+  }
+  return withinCount(results, settings.maxCount);
+}
+
+/** `(|(member=dn1)(uniqueMember=dn1)...)`, every DN escaped. */
+function listingAny(memberDNs: string[], settings: GroupSettings): string {
+  return `(|${memberDNs.flatMap((dn) => settings.memberAttributes.map((attribute) => `(${attribute}=${escapeFilterValue(dn)})`)).join('')})`;
+}
+
+function withinCount(dns: string[], maxCount: number): string[] | undefined {
+  const unique = uniqueSorted(dns);
+  return unique.length > maxCount ? undefined : unique;
 }
 
 function and(...filters: Array<string | undefined>): string {

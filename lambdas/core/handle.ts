@@ -18,6 +18,7 @@ import {
   UserNotFound,
 } from './errors.ts';
 import { accountStateOf } from './account-state.ts';
+import type { GroupParentsCache } from './groups.ts';
 import { buildUserFilter } from './ldap-filter.ts';
 import type { Logger, UserDirectory } from './ports.ts';
 import type { Auth0Profile, DirectoryEntry } from './profile.ts';
@@ -58,6 +59,8 @@ export interface HandlerDeps {
   directory: UserDirectory;
   authorizer: CallerAuthorizer;
   logger: Logger;
+  /** Which groups contain which, remembered across requests (see GroupParentsCache); optional. */
+  groupParents?: GroupParentsCache | undefined;
   /** The id every response and log line carries; entry points pass API Gateway's, else one is made. */
   requestId?: string;
 }
@@ -157,7 +160,7 @@ async function login(body: Record<string, string>, deps: HandlerDeps, trace: Req
       // disabled or expired account bind (no password policy module), the bridge does not.
       const state = accountStateOf(entry, deps.settings.accountStates, new Date());
       if (state !== undefined) throw new AccountState(state);
-      return profileOf(entry, deps.settings, deps.directory, deps.logger);
+      return profileOf(entry, deps.settings, deps);
     }
     case 'invalid_credentials':
       throw new InvalidCredentials();
@@ -172,7 +175,7 @@ async function getUser(body: Record<string, string>, deps: HandlerDeps, trace: R
   trace.userDn = entry.dn;
   const hidden = hiddenStateOf(entry, deps.settings, new Date());
   if (hidden !== undefined) throw new UserNotFound(`${hidden}: inactive accounts are hidden (LDAP_HIDE_INACTIVE_USERS)`);
-  return profileOf(entry, deps.settings, deps.directory, deps.logger);
+  return profileOf(entry, deps.settings, deps);
 }
 
 /** The one entry a username names, undefined for none; two or more is a data problem, never "pick the first". */

@@ -3,7 +3,7 @@
 // profile and groups whichever way they migrate, and an inactive account is kept out the same way.
 import { accountStateOf, INACTIVE_STATES, type AccountStateRules } from './account-state.ts';
 import type { AccountStateCode } from './errors.ts';
-import { resolveGroups, type GroupDirectory, type GroupSettings } from './groups.ts';
+import { resolveGroups, type GroupDirectory, type GroupParentsCache, type GroupSettings } from './groups.ts';
 import type { Logger } from './ports.ts';
 import { mapEntryToProfile, type Auth0Profile, type DirectoryEntry, type ProfileMapping } from './profile.ts';
 
@@ -15,9 +15,17 @@ export interface UserProfileSettings {
   hideInactiveUsers: boolean;
 }
 
+/** Where a profile's groups come from, and where a cut-short group walk is reported. */
+export interface ProfileSources {
+  directory: GroupDirectory;
+  logger: Logger;
+  /** The process's memory of which groups contain which (nested groups); none: every level is searched. */
+  groupParents?: GroupParentsCache | undefined;
+}
+
 /** The profile with the user's groups. Throws DirectoryUnavailable when the group lookup cannot be answered. */
-export async function profileOf(entry: DirectoryEntry, settings: UserProfileSettings, directory: GroupDirectory, logger: Logger): Promise<Auth0Profile> {
-  const groups = await resolveGroups(entry, settings.groups, directory);
+export async function profileOf(entry: DirectoryEntry, settings: UserProfileSettings, { directory, logger, groupParents }: ProfileSources): Promise<Auth0Profile> {
+  const groups = await resolveGroups(entry, settings.groups, directory, groupParents);
   if (groups.truncated) {
     const limit = groups.truncated === 'depth' ? 'LDAP_GROUP_MAX_DEPTH' : 'LDAP_GROUP_MAX_COUNT';
     logger.warn('group lookup stopped at a limit; the profile lists the groups found so far', { user_dn: entry.dn, limit, groups: groups.dns.length });

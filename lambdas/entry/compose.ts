@@ -6,7 +6,7 @@ import type { CallerAuthorizer, HandlerDeps, HandlerSettings } from '../core/han
 import type { Logger } from '../core/ports.ts';
 import type { UserProfileSettings } from '../core/user-profile.ts';
 import { accountStateAttributes } from '../core/account-state.ts';
-import { groupAttributes } from '../core/groups.ts';
+import { groupAttributes, GroupParentsCache, type GroupSettings } from '../core/groups.ts';
 import { attributesForProfile } from '../core/profile.ts';
 import { LdapDirectory, type LdapDirectoryOptions, type ServiceCredentialsSource } from '../adapters/ldap-directory.ts';
 import { createSecretsManagerReader, SecretsManagerServiceCredentials, StaticServiceCredentials } from '../adapters/service-credentials.ts';
@@ -44,10 +44,15 @@ export function userProfileSettings(directory: DirectoryConfig): UserProfileSett
 export function createBridge(config: BridgeConfig, logger: Logger, authorizer: CallerAuthorizer): Bridge {
   const directory = createLdapDirectory(config.directory, logger);
   return {
-    deps: { settings: handlerSettings(config), directory, authorizer, logger },
+    deps: { settings: handlerSettings(config), directory, authorizer, logger, groupParents: groupParentsCache(config.directory.groups) },
     directory,
     close: () => directory.close(),
   };
+}
+
+/** The memory of the group hierarchy for a nested walk, when LDAP_GROUP_CACHE_SECONDS allows one. */
+export function groupParentsCache(groups: GroupSettings): GroupParentsCache | undefined {
+  return groups.mode === 'nested' && groups.cacheSeconds > 0 ? new GroupParentsCache(groups.cacheSeconds * 1000) : undefined;
 }
 
 /**

@@ -156,7 +156,8 @@ describe('directory kinds: presets, account states, groups', () => {
       LDAP_GROUP_MAX_DEPTH: '3',
     });
     expect(directory.mapping.userIdAttribute).toBe('nsUniqueId');
-    expect(directory.groups).toMatchObject({ mode: 'member-of', memberOfAttribute: 'isMemberOf', maxDepth: 3 });
+    expect(directory.groups).toMatchObject({ mode: 'member-of', memberOfAttribute: 'isMemberOf', maxDepth: 3, cacheSeconds: 60 });
+    expect(loadConfig({ ...VALID, LDAP_GROUP_CACHE_SECONDS: '0' }).directory.groups.cacheSeconds).toBe(0);
     expect(directory).toMatchObject({ accountStates: 'none', hideInactiveUsers: false });
   });
 
@@ -174,6 +175,8 @@ describe('directory kinds: presets, account states, groups', () => {
     [{ LDAP_GROUP_OBJECT_FILTER: '(objectClass=group' }, 'LDAP_GROUP_OBJECT_FILTER: "(objectClass=group" must be enclosed in parentheses'],
     [{ LDAP_GROUP_MEMBER_ATTRIBUTES: 'member,bad attr' }, 'LDAP_GROUP_MEMBER_ATTRIBUTES: "bad attr" is not an LDAP attribute name'],
     [{ LDAP_GROUP_MAX_COUNT: '0' }, 'LDAP_GROUP_MAX_COUNT: "0" expected a whole number of groups from 1 to 10000'],
+    [{ LDAP_GROUP_CACHE_SECONDS: '-1' }, 'LDAP_GROUP_CACHE_SECONDS: "-1" expected a whole number of seconds from 0 to 3600'],
+    [{ LDAP_GROUP_CACHE_SECONDS: '1h' }, 'LDAP_GROUP_CACHE_SECONDS: "1h" expected a whole number of seconds from 0 to 3600'],
     [{ LDAP_ACCOUNT_STATES: 'novell' }, 'LDAP_ACCOUNT_STATES: "novell" expected one of active-directory, 389ds, openldap, none'],
     [{ LDAP_HIDE_INACTIVE_USERS: 'yes' }, 'LDAP_HIDE_INACTIVE_USERS: "yes" expected true or false'],
   ])('rejects %j', (overrides, problem) => {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { accountStateOf, parseGeneralizedTime } from '../../lambdas/core/account-state.ts';
 import { formatWindowsGuid } from '../../lambdas/core/guid.ts';
-import { resolveGroups, type GroupDirectory, type GroupSearchResult, type GroupSettings } from '../../lambdas/core/groups.ts';
+import { GroupParentsCache, resolveGroups, type GroupDirectory, type GroupSearchResult, type GroupSettings } from '../../lambdas/core/groups.ts';
 import type { DirectoryEntry } from '../../lambdas/core/profile.ts';
 import { bindOutcomeOf } from '../../lambdas/adapters/ldap-directory.ts';
 
@@ -124,6 +124,7 @@ const settings = (overrides: Partial<GroupSettings> = {}): GroupSettings => ({
   filter: undefined,
   maxDepth: 10,
   maxCount: 1000,
+  cacheSeconds: 60,
   ...overrides,
 });
 
@@ -187,6 +188,74 @@ describe('resolveGroups', () => {
     const many = Object.fromEntries(Array.from({ length: 5 }, (_, index) => [g(`wide-${index}`), [g('staff')]]));
     const directory = new GroupGraph({ [g('staff')]: [USER], ...many });
     expect(await resolveGroups({ dn: USER, attributes: {} }, settings({ maxCount: 3 }), directory)).toEqual({ dns: [g('staff')], truncated: 'count' });
+  });
+
+  it('nested with a parents cache: the same answer as without, for every limit and filter', async () => {
+    const filtered = () => new GroupGraph({ [g('staff')]: [USER], [g('app-wiki')]: [g('staff')], [g('app-mail')]: [g('app-wiki')], [g('other')]: [g('app-mail')] }, (dn) => dn.startsWith('cn=app-'));
+    const wide = () => new GroupGraph({ [g('staff')]: [USER], [g('team')]: [USER], ...Object.fromEntries(Array.from({ length: 3 }, (_, index) => [g(`wide-${index}`), [g('staff')]])), [g('wide-3')]: [g('team')] });
+    const cases: Array<[() => GroupGraph, Partial<GroupSettings>]> = [
+      [graph, {}], [graph, { maxDepth: 1 }], [graph, { maxDepth: 2 }], [graph, { maxCount: 3 }], [graph, { maxCount: 4 }],
+      [filtered, { filter: '(cn=app-*)' }], [filtered, { filter: '(cn=app-*)', maxDepth: 2 }],
+      // Each group's parents fit the limit, the level's together do not: both ways stop before the level.
+      [wide, { maxCount: 3 }], [wide, { maxCount: 4 }], [wide, { maxCount: 6 }],
+    ];
+    for (const [directory, overrides] of cases) {
+      const uncached = await resolveGroups({ dn: USER, attributes: {} }, settings(overrides), directory());
+      const cache = new GroupParentsCache(60_000);
+      const cold = await resolveGroups({ dn: USER, attributes: {} }, settings(overrides), directory(), cache);
+      const warm = await resolveGroups({ dn: USER, attributes: {} }, settings(overrides), directory(), cache);
+      expect(cold, JSON.stringify(overrides)).toEqual(uncached);
+      expect(warm, JSON.stringify(overrides)).toEqual(uncached);
+    }
+  });
+
+  it('nested with a parents cache: a warm walk searches only the user\'s own groups', async () => {
+    const cache = new GroupParentsCache(60_000);
+    const cold = graph();
+    await resolveGroups({ dn: USER, attributes: {} }, settings(), cold, cache);
+    // Level 1 for the user, then one search per group reached: engineering, staff, everyone, platform, app-wiki.
+    expect(cold.searches).toHaveLength(6);
+    expect(cold.searches.slice(1).every((filter) => !filter.includes('uid='))).toBe(true);
+    const warm = graph();
+    expect(await resolveGroups({ dn: USER, attributes: {} }, settings(), warm, cache)).toEqual({ dns: [g('app-wiki'), g('engineering'), g('everyone'), g('platform'), g('staff')] });
+    expect(warm.searches).toEqual([cold.searches[0]]);
+    // Another user in the same groups: only their own level is searched.
+    const bob = 'uid=bob,ou=people,dc=x';
+    const other = new GroupGraph({ [g('staff')]: [bob], [g('everyone')]: [g('staff')] });
+    expect(await resolveGroups({ dn: bob, attributes: {} }, settings(), other, cache)).toEqual({ dns: [g('everyone'), g('staff')] });
+    expect(other.searches).toHaveLength(1);
+  });
+
+  it('nested with a parents cache: concurrent walks share one search per group', async () => {
+    const cache = new GroupParentsCache(60_000);
+    const directory = graph();
+    const results = await Promise.all(Array.from({ length: 10 }, () => resolveGroups({ dn: USER, attributes: {} }, settings(), directory, cache)));
+    expect(new Set(results.map((result) => JSON.stringify(result))).size).toBe(1);
+    // 10 user-level searches, and each of the five groups searched once for all ten walks.
+    expect(directory.searches.filter((filter) => filter.includes('uid='))).toHaveLength(10);
+    expect(directory.searches.filter((filter) => !filter.includes('uid='))).toHaveLength(5);
+  });
+
+  it('parents cache: forgets after its time-to-live, does not remember failures, keeps at most its size', async () => {
+    let now = 0;
+    const cache = new GroupParentsCache(1000, 2, () => now);
+    let loads = 0;
+    const load = (parents: string[]) => async () => {
+      loads += 1;
+      return parents;
+    };
+    expect(await cache.parentsOf('a', load(['p']))).toEqual(['p']);
+    expect(await cache.parentsOf('a', load(['changed']))).toEqual(['p']);
+    now = 1001;
+    expect(await cache.parentsOf('a', load(['changed']))).toEqual(['changed']);
+    expect(loads).toBe(2);
+
+    await expect(cache.parentsOf('b', async () => { throw new Error('directory down'); })).rejects.toThrow('directory down');
+    expect(await cache.parentsOf('b', load(['q']))).toEqual(['q']);
+
+    await cache.parentsOf('c', load([]));
+    expect(cache.size).toBe(2);
+    expect(await cache.parentsOf('a', load(['reloaded']))).toEqual(['reloaded']); // the oldest, a, was forgotten
   });
 
   it('member-of reads the entry; none asks nothing', async () => {
