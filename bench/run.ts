@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --soak N]`: one run, side by side, on this machine:
+// `npm run bench [-- --quick] [-- --soak N] [-- --rounds N]`: one run, side by side, on this machine:
 //   raw        ldapts search + bind on kept-open connections (the floor), and the same plus the
 //              search for the user's groups (the directory work of a warm proxy login),
 //   proxy      /login and /get-user through the local server over HTTP keep-alive (1, 8, 64),
@@ -22,6 +22,8 @@ const quick = process.argv.includes('--quick');
 const soakIndex = process.argv.indexOf('--soak');
 const soakLogins = soakIndex >= 0 ? Number(process.argv[soakIndex + 1]) : quick ? 5_000 : 100_000;
 const logins = quick ? 1_000 : 5_000;
+const roundsIndex = process.argv.indexOf('--rounds');
+const rounds = roundsIndex >= 0 ? Number(process.argv[roundsIndex + 1]) : quick ? 3 : 5;
 
 const users: SeedUser[] = Array.from({ length: 200 }, (_, index) => ({ uid: `bench${index}`, password: `bench-password-${index}`, cn: `Bench ${index}`, sn: `${index}`, mail: `bench${index}@example.test` }));
 // Groups as a company has them: each user in a department, a third also in vpn-users; departments
@@ -43,14 +45,15 @@ interface Result {
   p99: number;
 }
 
-function runScenario(scenario: Scenario): Promise<{ latencies: number[]; elapsedMs: number }> {
+/** One run of a scenario on a fresh worker thread: timed latencies, elapsed time, and every request it sent (warm-up included). */
+function runScenario(scenario: Scenario): Promise<{ latencies: number[]; elapsedMs: number; requests: number }> {
   return new Promise((resolve, reject) => {
     // The worker runs TypeScript through tsx, as this file does.
     const worker = new Worker(new URL('./load-worker-entry.mjs', import.meta.url), { workerData: scenario });
-    worker.once('message', (message: { latencies?: number[]; elapsedMs?: number; error?: string }) => {
+    worker.once('message', (message: { latencies?: number[]; elapsedMs?: number; requests?: number; error?: string }) => {
       void worker.terminate();
       if (message.error) reject(new Error(message.error));
-      else resolve({ latencies: message.latencies!, elapsedMs: message.elapsedMs! });
+      else resolve({ latencies: message.latencies!, elapsedMs: message.elapsedMs!, requests: message.requests! });
     });
     worker.once('error', reject);
   });
@@ -74,8 +77,11 @@ const proxyEnv = {
   LDAP_BIND_POOL_SIZE: '8', MAX_IN_FLIGHT: '1024', AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: issuer.audience, AUTH_ALLOWED_CLIENT_IDS: client.clientId, PORT: '0', LOG_LEVEL: 'error',
 };
 const stack = await startLocalStack({ env: proxyEnv, writeLog: () => undefined });
-// The same proxy with every level of the group walk searched on every login.
+// The same proxy with every level of the group walk searched on every login, and one that takes
+// groups from memberOf (the overlay keeps it), so it does what raw does: one search, one bind.
 const uncachedStack = await startLocalStack({ env: { ...proxyEnv, LDAP_GROUP_CACHE_SECONDS: '0' }, writeLog: () => undefined });
+const memberOfStack = await startLocalStack({ env: { ...proxyEnv, LDAP_GROUPS: 'member-of' }, writeLog: () => undefined });
+const stacks = [stack, uncachedStack, memberOfStack];
 
 // The HTTP floor: a server that answers a fixed JSON body at once, reached the same way as the
 // proxy. What this machine charges for one HTTP exchange, whatever the server does.
@@ -97,64 +103,99 @@ try {
     const { userSearches, groupSearches, binds } = stack.bridge.directory.stats;
     return { userSearches, groupSearches, binds };
   };
-  const results: Result[] = [];
-  const run = async (name: string, scenario: Scenario) => {
-    const result = summarise(name, await runScenario(scenario));
-    results.push(result);
-    return result;
-  };
+  const results = new Map<string, Result>();
+  const proxyBase = { kind: 'proxy' as const, token, ...base };
+  const plans: Array<{ key: string; name: string; logins: number; scenario: Omit<Scenario, 'logins'> }> = [
+    { key: 'raw1', name: 'raw ldapts, kept-open LDAPS, c=1', logins, scenario: { kind: 'raw', concurrency: 1, ldapUrl: slapd.ldapsUrl, ...base } },
+    { key: 'raw8', name: 'raw ldapts, kept-open LDAPS, c=8', logins, scenario: { kind: 'raw', concurrency: 8, ldapUrl: slapd.ldapsUrl, ...base } },
+    { key: 'rawGroups1', name: "raw + the user's group search, c=1", logins, scenario: { kind: 'raw', concurrency: 1, ldapUrl: slapd.ldapsUrl, groupBaseDN: slapd.suffix, ...base } },
+    { key: 'rawGroups8', name: "raw + the user's group search, c=8", logins, scenario: { kind: 'raw', concurrency: 8, ldapUrl: slapd.ldapsUrl, groupBaseDN: slapd.suffix, ...base } },
+    { key: 'floor1', name: 'HTTP floor (fixed answer), c=1', logins, scenario: { ...proxyBase, concurrency: 1, proxyUrl: echoUrl } },
+    { key: 'floor8', name: 'HTTP floor (fixed answer), c=8', logins, scenario: { ...proxyBase, concurrency: 8, proxyUrl: echoUrl } },
+    { key: 'proxy1', name: 'proxy /login, c=1', logins, scenario: { ...proxyBase, concurrency: 1, proxyUrl: stack.url } },
+    { key: 'proxy8', name: 'proxy /login, c=8', logins, scenario: { ...proxyBase, concurrency: 8, proxyUrl: stack.url } },
+    { key: 'proxy64', name: 'proxy /login, c=64', logins, scenario: { ...proxyBase, concurrency: 64, proxyUrl: stack.url } },
+    { key: 'getUser8', name: 'proxy /get-user, c=8', logins, scenario: { ...proxyBase, concurrency: 8, proxyUrl: stack.url, path: '/get-user' } },
+    { key: 'uncached8', name: 'proxy /login, c=8, no group cache', logins, scenario: { ...proxyBase, concurrency: 8, proxyUrl: uncachedStack.url } },
+    { key: 'memberOf1', name: 'proxy /login, c=1, groups from memberOf', logins, scenario: { ...proxyBase, concurrency: 1, proxyUrl: memberOfStack.url } },
+    { key: 'memberOf8', name: 'proxy /login, c=8, groups from memberOf', logins, scenario: { ...proxyBase, concurrency: 8, proxyUrl: memberOfStack.url } },
+    { key: 'perLoginPlain8', name: 'new plain connection per login, c=8', logins: Math.min(logins, 2000), scenario: { kind: 'per-login', concurrency: 8, ldapUrl: slapd.ldapUrl, ...base } },
+    { key: 'perLoginTls1', name: 'new LDAPS connection per login, c=1', logins: Math.min(logins, 1000), scenario: { kind: 'per-login', concurrency: 1, ldapUrl: slapd.ldapsUrl, ...base } },
+    { key: 'perLoginTls8', name: 'new LDAPS connection per login, c=8', logins: Math.min(logins, 2000), scenario: { kind: 'per-login', concurrency: 8, ldapUrl: slapd.ldapsUrl, ...base } },
+  ];
 
-  console.log(`auth0-ldap-bridge benchmark: ${logins} logins per scenario, slapd over LDAPS on 127.0.0.1, Node ${process.version}, ${quick ? 'quick' : 'full'} run\n`);
+  console.log(`auth0-ldap-bridge benchmark: ${logins} logins per scenario in ${rounds} interleaved rounds, slapd over LDAPS on 127.0.0.1, Node ${process.version}, ${quick ? 'quick' : 'full'} run\n`);
   // Warm-up: JIT, TLS sessions, the JWKS fetch, the kept-open connections.
-  await runScenario({ kind: 'proxy', concurrency: 8, logins: 500, token, proxyUrl: stack.url, ...base });
-  await runScenario({ kind: 'proxy', concurrency: 8, logins: 500, token, proxyUrl: uncachedStack.url, ...base });
+  await runScenario({ ...proxyBase, concurrency: 8, logins: 500, proxyUrl: stack.url });
+  for (const each of stacks.slice(1)) await runScenario({ ...proxyBase, concurrency: 8, logins: 500, proxyUrl: each.url });
   await runScenario({ kind: 'raw', concurrency: 1, logins: 500, ldapUrl: slapd.ldapsUrl, ...base });
 
-  const raw1 = await run('raw ldapts, kept-open LDAPS, c=1', { kind: 'raw', concurrency: 1, logins, ldapUrl: slapd.ldapsUrl, ...base });
-  const raw8 = await run('raw ldapts, kept-open LDAPS, c=8', { kind: 'raw', concurrency: 8, logins, ldapUrl: slapd.ldapsUrl, ...base });
-  const rawGroups8 = await run('raw + the user\'s group search, c=8', { kind: 'raw', concurrency: 8, logins, ldapUrl: slapd.ldapsUrl, groupBaseDN: slapd.suffix, ...base });
-  const floor1 = await run('HTTP floor (fixed answer), c=1', { kind: 'proxy', concurrency: 1, logins, token, proxyUrl: echoUrl, ...base });
-  const floor8 = await run('HTTP floor (fixed answer), c=8', { kind: 'proxy', concurrency: 8, logins, token, proxyUrl: echoUrl, ...base });
-  const socketsBefore = stack.bridge.directory.stats.socketsOpened;
-  let proxyRequests = 0;
-  const proxy: Record<number, Result> = {};
-  let operationsPerLogin = directoryOperations();
-  for (const concurrency of [1, 8, 64]) {
-    const before = directoryOperations();
-    proxy[concurrency] = await run(`proxy /login, c=${concurrency}`, { kind: 'proxy', concurrency, logins, token, proxyUrl: stack.url, ...base });
-    proxyRequests += logins;
-    if (concurrency === 8) {
-      const after = directoryOperations();
-      operationsPerLogin = { userSearches: (after.userSearches - before.userSearches) / logins, groupSearches: (after.groupSearches - before.groupSearches) / logins, binds: (after.binds - before.binds) / logins };
+  // Every scenario runs a share of its logins in each round, in turn, so a slow spell of this
+  // shared machine lands on all of them instead of on whichever ran at that moment. The
+  // per-login scenarios go last: thousands of closed connections slow this sandbox's loopback
+  // for a while after them (measured: the kept-open scenarios lost a third when interleaved).
+  /** Per scenario: timed latencies and time; requests also counts each run's untimed warm-up. */
+  const collected = new Map<string, { latencies: number[]; elapsedMs: number; requests: number }>();
+  const operations = new Map<string, { userSearches: number; groupSearches: number; binds: number; socketsOpened: number }>();
+  const countersOf = (url: string | undefined) => stacks.find((each) => each.url === url)?.bridge.directory.stats;
+  const inRounds = (selected: typeof plans) => Array.from({ length: rounds }, () => selected).flat();
+  const schedule = [...inRounds(plans.filter((plan) => plan.scenario.kind !== 'per-login')), ...inRounds(plans.filter((plan) => plan.scenario.kind === 'per-login'))];
+  for (const plan of schedule) {
+    const counters = countersOf(plan.scenario.proxyUrl);
+    const before = counters ? { ...counters } : undefined;
+    const { latencies, elapsedMs, requests } = await runScenario({ ...plan.scenario, logins: Math.ceil(plan.logins / rounds) } as Scenario);
+    const sofar = collected.get(plan.key) ?? { latencies: [], elapsedMs: 0, requests: 0 };
+    collected.set(plan.key, { latencies: [...sofar.latencies, ...latencies], elapsedMs: sofar.elapsedMs + elapsedMs, requests: sofar.requests + requests });
+    if (counters && before) {
+      const total = operations.get(plan.key) ?? { userSearches: 0, groupSearches: 0, binds: 0, socketsOpened: 0 };
+      for (const name of ['userSearches', 'groupSearches', 'binds', 'socketsOpened'] as const) total[name] += counters[name] - before[name];
+      operations.set(plan.key, total);
     }
   }
-  await run('proxy /get-user, c=8', { kind: 'proxy', concurrency: 8, logins, token, proxyUrl: stack.url, path: '/get-user', ...base });
-  proxyRequests += logins;
-  const newSockets = stack.bridge.directory.stats.socketsOpened - socketsBefore;
-  const uncachedGroupsBefore = uncachedStack.bridge.directory.stats.groupSearches;
-  const uncached8 = await run('proxy /login, c=8, no group cache', { kind: 'proxy', concurrency: 8, logins, token, proxyUrl: uncachedStack.url, ...base });
-  const uncachedGroupSearches = (uncachedStack.bridge.directory.stats.groupSearches - uncachedGroupsBefore) / logins;
-  const perLoginPlain = await run('new plain connection per login, c=8', { kind: 'per-login', concurrency: 8, logins: Math.min(logins, 2000), ldapUrl: slapd.ldapUrl, ...base });
-  const perLoginTls = await run('new LDAPS connection per login, c=8', { kind: 'per-login', concurrency: 8, logins: Math.min(logins, 2000), ldapUrl: slapd.ldapsUrl, ...base });
+  for (const plan of plans) results.set(plan.key, summarise(plan.name, collected.get(plan.key)!));
+  const result = (key: string) => results.get(key)!;
+  const [raw1, raw8, rawGroups1, rawGroups8, floor1, floor8] = ['raw1', 'raw8', 'rawGroups1', 'rawGroups8', 'floor1', 'floor8'].map(result) as [Result, Result, Result, Result, Result, Result];
+  const [proxy1, proxy8, uncached8, memberOf1, memberOf8] = ['proxy1', 'proxy8', 'uncached8', 'memberOf1', 'memberOf8'].map(result) as [Result, Result, Result, Result, Result];
+  const [perLoginPlain, perLoginTls1, perLoginTls] = ['perLoginPlain8', 'perLoginTls1', 'perLoginTls8'].map(result) as [Result, Result, Result];
+  const warmKeys = ['proxy1', 'proxy8', 'proxy64', 'getUser8', 'uncached8', 'memberOf1', 'memberOf8'];
+  const proxyRequests = warmKeys.reduce((sum, key) => sum + collected.get(key)!.requests, 0);
+  const newSockets = warmKeys.reduce((sum, key) => sum + operations.get(key)!.socketsOpened, 0);
+  const perRequest = (key: string) => {
+    const counted = operations.get(key)!;
+    const count = collected.get(key)!.requests;
+    return { userSearches: counted.userSearches / count, groupSearches: counted.groupSearches / count, binds: counted.binds / count };
+  };
 
   console.log('scenario                                   logins/s      p50 ms   p95 ms   p99 ms');
-  for (const result of results) {
+  for (const result of results.values()) {
     console.log(`${result.name.padEnd(42)} ${result.loginsPerSecond.toFixed(0).padStart(8)}   ${result.p50.toFixed(2).padStart(7)}  ${result.p95.toFixed(2).padStart(7)}  ${result.p99.toFixed(2).padStart(7)}`);
   }
   const ratio = (a: number, b: number) => (a / b).toFixed(2);
-  const warmWithoutNewConnection = 1 - newSockets / proxyRequests;
+  const throughput = (a: Result, b: Result) => ratio(a.loginsPerSecond, b.loginsPerSecond);
+  const serial = (...parts: Result[]) => 1 / parts.reduce((sum, part) => sum + 1 / part.loginsPerSecond, 0);
+  const line = (label: string, value: string, note = '') => console.log(`  ${label.padEnd(60)} ${value.padStart(7)}  ${note}`.trimEnd());
   console.log('\nratios (same run)');
-  console.log(`  proxy c=1 / raw c=1 throughput             ${ratio(proxy[1]!.loginsPerSecond, raw1.loginsPerSecond)}   (target >= 0.5)`);
-  console.log(`  proxy c=8 / raw c=8 throughput             ${ratio(proxy[8]!.loginsPerSecond, raw8.loginsPerSecond)}   (target >= 0.5)`);
-  console.log(`  proxy overhead over raw at c=1, p50        +${(proxy[1]!.p50 - raw1.p50).toFixed(2)} ms, of which the HTTP floor is ${floor1.p50.toFixed(2)} ms`);
-  console.log(`  proxy's own cost at c=1, p50               ${(proxy[1]!.p50 - raw1.p50 - floor1.p50).toFixed(2)} ms (proxy - raw - HTTP floor)`);
-  console.log(`  proxy c=8 / serial(raw + group search c=8, HTTP floor c=8) ${ratio(proxy[8]!.loginsPerSecond, 1 / (1 / rawGroups8.loginsPerSecond + 1 / floor8.loginsPerSecond))}   (1.00 = nothing lost beyond the same LDAP work and HTTP)`);
-  console.log(`  proxy c=8 / proxy c=8 without group cache  ${ratio(proxy[8]!.loginsPerSecond, uncached8.loginsPerSecond)}x`);
-  console.log(`  proxy c=8 / new LDAPS per login c=8        ${ratio(proxy[8]!.loginsPerSecond, perLoginTls.loginsPerSecond)}x  (target >= 5)`);
-  console.log(`  proxy c=8 / new plain per login c=8        ${ratio(proxy[8]!.loginsPerSecond, perLoginPlain.loginsPerSecond)}x`);
-  console.log(`  warm requests that opened no directory connection: ${(warmWithoutNewConnection * 100).toFixed(2)}% (${newSockets} sockets for ${proxyRequests} requests; target >= 95%)`);
-  const perLogin = (value: number) => value.toFixed(2);
-  console.log(`  directory operations per login (c=8): ${perLogin(operationsPerLogin.userSearches)} user search, ${perLogin(operationsPerLogin.binds)} bind, ${perLogin(operationsPerLogin.groupSearches)} group search (${perLogin(uncachedGroupSearches)} without the group cache)`);
+  console.log(' proxy vs raw LDAP doing the same directory work (target >= 0.5):');
+  line('groups from memberOf (search + bind) / raw, c=1', throughput(memberOf1, raw1));
+  line('groups from memberOf (search + bind) / raw, c=8', throughput(memberOf8, raw8));
+  line('nested groups (+ group search) / raw + group search, c=1', throughput(proxy1, rawGroups1));
+  line('nested groups / raw + group search, c=8', throughput(proxy8, rawGroups8));
+  console.log(' the default proxy (nested groups) vs raw search + bind alone:');
+  line('c=1', throughput(proxy1, raw1));
+  line('c=8', throughput(proxy8, raw8));
+  console.log(' where the time goes:');
+  line('proxy c=8 / serial(raw + group search c=8, HTTP floor c=8)', ratio(proxy8.loginsPerSecond, serial(rawGroups8, floor8)), '(1.00 = nothing lost beyond the same LDAP work and HTTP)');
+  line("proxy's own cost at c=1, p50 ms (proxy - raw+group - floor)", (proxy1.p50 - rawGroups1.p50 - floor1.p50).toFixed(2));
+  line('proxy c=8 / the same without the group cache', `${throughput(proxy8, uncached8)}x`);
+  console.log(' vs a new connection per login:');
+  line('proxy c=8 / new LDAPS connection per login c=8', `${throughput(proxy8, perLoginTls)}x`, '(target >= 5)');
+  line('new LDAPS per login / proxy, p50 at c=1', `${ratio(perLoginTls1.p50, proxy1.p50)}x`, '(how much longer one login takes that way)');
+  line('proxy c=8 / new plain connection per login c=8', `${throughput(proxy8, perLoginPlain)}x`);
+  console.log(' connections and operations:');
+  line('warm requests that opened no directory connection', `${((1 - newSockets / proxyRequests) * 100).toFixed(2)}%`, `(${newSockets} sockets for ${proxyRequests} requests; target >= 95%)`);
+  const operationsPerLogin = perRequest('proxy8');
+  const fixed = (value: number) => value.toFixed(2);
+  console.log(`  directory operations per login (c=8): ${fixed(operationsPerLogin.userSearches)} user search, ${fixed(operationsPerLogin.binds)} bind, ${fixed(operationsPerLogin.groupSearches)} group search (${fixed(perRequest('uncached8').groupSearches)} without the group cache, ${fixed(perRequest('memberOf8').groupSearches)} from memberOf)`);
 
   // The token check: full jose verification against the cached-result path.
   const verifierOptions = { issuer: issuer.issuer, audience: issuer.audience, jwksUrl: issuer.jwksUrl, allowedClientIds: [client.clientId], clockToleranceSeconds: 30 };
@@ -182,8 +223,7 @@ try {
   console.log(`  open file descriptors ${before.fds} -> ${after.fds}, directory sockets opened during the soak: ${after.sockets - before.sockets}`);
 } finally {
   echo.close();
-  await uncachedStack.stop();
-  await stack.stop();
+  for (const each of stacks) await each.stop();
   await issuer.stop();
   await seeded.stop();
 }
