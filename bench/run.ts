@@ -185,6 +185,7 @@ try {
   line('c=8', throughput(proxy8, raw8));
   console.log(' where the time goes:');
   line('proxy c=8 / serial(raw + group search c=8, HTTP floor c=8)', ratio(proxy8.loginsPerSecond, serial(rawGroups8, floor8)), '(1.00 = nothing lost beyond the same LDAP work and HTTP)');
+  line('proxy overhead over raw + group search at c=1, p50 ms', `+${(proxy1.p50 - rawGroups1.p50).toFixed(2)}`, `(of which the HTTP floor: ${floor1.p50.toFixed(2)} ms)`);
   line("proxy's own cost at c=1, p50 ms (proxy - raw+group - floor)", (proxy1.p50 - rawGroups1.p50 - floor1.p50).toFixed(2));
   line('proxy c=8 / the same without the group cache', `${throughput(proxy8, uncached8)}x`);
   console.log(' vs a new connection per login:');
