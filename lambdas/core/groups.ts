@@ -75,8 +75,9 @@ export function groupAttributes(settings: GroupSettings): string[] {
 /**
  * Which groups contain a group, remembered for `ttlMs` (at most `maxEntries` groups, the oldest
  * forgotten first). One cache serves one GroupSettings: the answers depend on its base DN,
- * object filter and member attributes. Concurrent walks that need the same group share one search; a failed search
- * is not remembered. The clock is passed in, so the core stays free of hidden time.
+ * object filter and member attributes. Concurrent walks that need the same group share one
+ * search; a failed search is not remembered. The clock is passed in, so the core stays free of
+ * hidden time.
  */
 export class GroupParentsCache {
   private readonly entries = new Map<string, { expiresAt: number; parents: Promise<string[] | undefined> }>();

@@ -33,11 +33,16 @@ export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayPr
 export function toBridgeRequest(event: APIGatewayProxyEvent): BridgeRequest {
   // API Gateway keeps header names as sent: lower-cased here, repeated values joined as HTTP does.
   const headers: Record<string, string> = {};
+  const add = (name: string, value: string) => {
+    const key = name.toLowerCase();
+    headers[key] = headers[key] === undefined ? value : `${headers[key]}, ${value}`;
+  };
   for (const [name, values] of Object.entries(event.multiValueHeaders ?? {})) {
-    if (values && values.length > 0) headers[name.toLowerCase()] = [headers[name.toLowerCase()], ...values].filter((value) => value !== undefined).join(', ');
+    for (const value of values ?? []) add(name, value);
   }
+  // An event with only `headers` (no multiValueHeaders) still counts.
   for (const [name, value] of Object.entries(event.headers ?? {})) {
-    if (value !== undefined && headers[name.toLowerCase()] === undefined) headers[name.toLowerCase()] = value;
+    if (value !== undefined && headers[name.toLowerCase()] === undefined) add(name, value);
   }
   const body = event.body === null ? new Uint8Array() : event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
   // `resource` is the route as declared (/login), whatever the stage or custom-domain base path.
