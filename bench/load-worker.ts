@@ -4,6 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
 import { Client } from 'ldapts';
 import { Pool } from 'undici';
+import { cpuMs } from './cpu.ts';
 
 export interface Scenario {
   kind: 'proxy' | 'raw' | 'per-login';
@@ -98,13 +99,17 @@ async function drive(logins: Login[], count: number): Promise<{ latencies: numbe
   return { latencies, elapsedMs: performance.now() - started };
 }
 
-async function run(): Promise<{ latencies: number[]; elapsedMs: number; requests: number }> {
+async function run(): Promise<{ latencies: number[]; elapsedMs: number; requests: number; clientCpuMs: number }> {
   const clients = await openClients();
   try {
     // Each run is a fresh thread: its first logins pay for the JIT, not for the server.
     const warmUp = Math.min(200, Math.ceil(scenario.logins / 5));
     await drive(clients.logins, warmUp);
-    return { ...(await drive(clients.logins, scenario.logins)), requests: warmUp + scenario.logins };
+    // Tell the main thread the timed part starts, so it can read its own and slapd's CPU time too.
+    parentPort!.postMessage({ timing: 'start' });
+    const cpuBefore = cpuMs('/proc/thread-self/stat');
+    const timed = await drive(clients.logins, scenario.logins);
+    return { ...timed, requests: warmUp + scenario.logins, clientCpuMs: cpuMs('/proc/thread-self/stat') - cpuBefore };
   } finally {
     await clients.close();
   }

@@ -17,6 +17,7 @@ import { startLocalStack } from '../scripts/local-stack.ts';
 import { randomSecret } from '../scripts/throwaway-slapd.ts';
 import { JwksAccessTokenVerifier } from '../lambdas/adapters/jwks-token-verifier.ts';
 import type { Scenario } from './load-worker.ts';
+import { cpuMs } from './cpu.ts';
 
 const quick = process.argv.includes('--quick');
 const soakIndex = process.argv.indexOf('--soak');
@@ -45,15 +46,40 @@ interface Result {
   p99: number;
 }
 
-/** One run of a scenario on a fresh worker thread: timed latencies, elapsed time, and every request it sent (warm-up included). */
-function runScenario(scenario: Scenario): Promise<{ latencies: number[]; elapsedMs: number; requests: number }> {
+/** CPU time used during a run's timed part, in ms: the load generator, this thread (the proxy or the HTTP floor), slapd. */
+interface CpuUse {
+  client: number;
+  server: number;
+  directory: number;
+}
+
+interface Run {
+  latencies: number[];
+  elapsedMs: number;
+  /** Every request the run sent, warm-up included (for per-request operation counts). */
+  requests: number;
+  cpu: CpuUse;
+}
+
+/** One run of a scenario on a fresh worker thread, with the CPU each party used while it was timed. */
+function runScenario(scenario: Scenario): Promise<Run> {
   return new Promise((resolve, reject) => {
     // The worker runs TypeScript through tsx, as this file does.
     const worker = new Worker(new URL('./load-worker-entry.mjs', import.meta.url), { workerData: scenario });
-    worker.once('message', (message: { latencies?: number[]; elapsedMs?: number; requests?: number; error?: string }) => {
+    let atStart = { server: 0, directory: 0 };
+    const now = () => ({ server: cpuMs('/proc/thread-self/stat'), directory: cpuMs(`/proc/${slapdPid}/stat`) });
+    worker.on('message', (message: { timing?: 'start'; latencies?: number[]; elapsedMs?: number; requests?: number; clientCpuMs?: number; error?: string }) => {
+      if (message.timing === 'start') {
+        atStart = now();
+        return;
+      }
+      const atEnd = now();
       void worker.terminate();
       if (message.error) reject(new Error(message.error));
-      else resolve({ latencies: message.latencies!, elapsedMs: message.elapsedMs!, requests: message.requests! });
+      else {
+        const cpu = { client: message.clientCpuMs!, server: atEnd.server - atStart.server, directory: atEnd.directory - atStart.directory };
+        resolve({ latencies: message.latencies!, elapsedMs: message.elapsedMs!, requests: message.requests!, cpu });
+      }
     });
     worker.once('error', reject);
   });
@@ -70,6 +96,7 @@ const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 const seeded = await startSeededSlapd({ users, groups });
 const { slapd, servicePassword } = seeded;
+const slapdPid = slapd.pid;
 const client = { clientId: 'bench-client', clientSecret: randomSecret(), scopes: ['users:login', 'users:read'] };
 const issuer = await startDevTokenIssuer({ audience: 'https://bench.local/', clients: [client] });
 const proxyEnv = {
@@ -134,8 +161,8 @@ try {
   // shared machine lands on all of them instead of on whichever ran at that moment. The
   // per-login scenarios go last: thousands of closed connections slow this sandbox's loopback
   // for a while after them (measured: the kept-open scenarios lost a third when interleaved).
-  /** Per scenario: timed latencies and time; requests also counts each run's untimed warm-up. */
-  const collected = new Map<string, { latencies: number[]; elapsedMs: number; requests: number }>();
+  /** Per scenario, summed over its runs. */
+  const collected = new Map<string, Run>();
   const operations = new Map<string, { userSearches: number; groupSearches: number; binds: number; socketsOpened: number }>();
   const countersOf = (url: string | undefined) => stacks.find((each) => each.url === url)?.bridge.directory.stats;
   const inRounds = (selected: typeof plans) => Array.from({ length: rounds }, () => selected).flat();
@@ -143,9 +170,14 @@ try {
   for (const plan of schedule) {
     const counters = countersOf(plan.scenario.proxyUrl);
     const before = counters ? { ...counters } : undefined;
-    const { latencies, elapsedMs, requests } = await runScenario({ ...plan.scenario, logins: Math.ceil(plan.logins / rounds) } as Scenario);
-    const sofar = collected.get(plan.key) ?? { latencies: [], elapsedMs: 0, requests: 0 };
-    collected.set(plan.key, { latencies: [...sofar.latencies, ...latencies], elapsedMs: sofar.elapsedMs + elapsedMs, requests: sofar.requests + requests });
+    const run = await runScenario({ ...plan.scenario, logins: Math.ceil(plan.logins / rounds) } as Scenario);
+    const sofar = collected.get(plan.key) ?? { latencies: [], elapsedMs: 0, requests: 0, cpu: { client: 0, server: 0, directory: 0 } };
+    collected.set(plan.key, {
+      latencies: [...sofar.latencies, ...run.latencies],
+      elapsedMs: sofar.elapsedMs + run.elapsedMs,
+      requests: sofar.requests + run.requests,
+      cpu: { client: sofar.cpu.client + run.cpu.client, server: sofar.cpu.server + run.cpu.server, directory: sofar.cpu.directory + run.cpu.directory },
+    });
     if (counters && before) {
       const total = operations.get(plan.key) ?? { userSearches: 0, groupSearches: 0, binds: 0, socketsOpened: 0 };
       for (const name of ['userSearches', 'groupSearches', 'binds', 'socketsOpened'] as const) total[name] += counters[name] - before[name];
@@ -169,6 +201,12 @@ try {
   console.log('scenario                                   logins/s      p50 ms   p95 ms   p99 ms');
   for (const result of results.values()) {
     console.log(`${result.name.padEnd(42)} ${result.loginsPerSecond.toFixed(0).padStart(8)}   ${result.p50.toFixed(2).padStart(7)}  ${result.p95.toFixed(2).padStart(7)}  ${result.p99.toFixed(2).padStart(7)}`);
+  }
+  console.log('\nCPU per login, µs (load generator thread / proxy or HTTP-floor thread / slapd; 10 ms ticks)');
+  for (const plan of plans) {
+    const { cpu, latencies } = collected.get(plan.key)!;
+    const each = (ms: number) => ((ms * 1000) / latencies.length).toFixed(0).padStart(6);
+    console.log(`${plan.name.padEnd(42)} ${each(cpu.client)} ${each(cpu.server)} ${each(cpu.directory)}   total ${each(cpu.client + cpu.server + cpu.directory)}`);
   }
   const ratio = (a: number, b: number) => (a / b).toFixed(2);
   const throughput = (a: Result, b: Result) => ratio(a.loginsPerSecond, b.loginsPerSecond);
