@@ -32,7 +32,7 @@ export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayPr
 
 export function toBridgeRequest(event: APIGatewayProxyEvent): BridgeRequest {
   // API Gateway keeps header names as sent: lower-cased here, repeated values joined as HTTP does.
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>; // a header named __proto__ stays a header
   const add = (name: string, value: string) => {
     const key = name.toLowerCase();
     headers[key] = headers[key] === undefined ? value : `${headers[key]}, ${value}`;

@@ -68,7 +68,7 @@ function readCappedBody(incoming: http.IncomingMessage): Promise<Buffer | 'too-l
 function toBridgeRequest(incoming: http.IncomingMessage, body: Buffer): BridgeRequest {
   // headersDistinct keeps every value of a repeated header (node:http would otherwise keep only
   // the first Authorization): joined, a doubled Authorization is refused instead of half-read.
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>; // a header named __proto__ stays a header
   for (const [name, values] of Object.entries(incoming.headersDistinct)) {
     if (values !== undefined) headers[name] = values.join(', ');
   }

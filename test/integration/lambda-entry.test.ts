@@ -67,6 +67,17 @@ describe('login / get-user Lambda handler', () => {
     expect(result.statusCode).toBe(401);
   });
 
+  it('hands the core lower-cased headers, repeated values joined, names like __proto__ kept as headers', async () => {
+    const { toBridgeRequest } = await import('../../lambdas/entry/lambda.ts');
+    const event = proxyEvent('/login', {}, null);
+    event.multiValueHeaders = Object.fromEntries([['Content-Type', ['application/json']], ['X-Forwarded-For', ['198.51.100.1', '203.0.113.9']], ['__proto__', ['x']]]);
+    event.headers = { 'Content-Type': 'application/json', 'X-Only-Single': 'yes' };
+    const request = toBridgeRequest(event);
+    expect({ ...request.headers }).toEqual(Object.fromEntries([['content-type', 'application/json'], ['x-forwarded-for', '198.51.100.1, 203.0.113.9'], ['__proto__', 'x'], ['x-only-single', 'yes']]));
+    expect(Object.hasOwn(request.headers, '__proto__')).toBe(true);
+    expect(request).toMatchObject({ method: 'POST', path: '/login' });
+  });
+
   it('re-checks the route scope from the authorizer context', async () => {
     const { handler } = await import('../../lambdas/entry/lambda.ts');
     const result = await handler(proxyEvent('/login', { username: alice.uid, password: alice.password }, { ...context, scope: 'users:read' }));
