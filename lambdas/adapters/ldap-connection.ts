@@ -65,6 +65,8 @@ export class LdapConnection {
   private clientUrl: string | undefined;
   private opening: Promise<Client> | undefined;
   private lastUsedAt = 0;
+  /** Which server each client was opened to (for marking it when the connection dies at once). */
+  private readonly urlOf = new WeakMap<Client, string>();
 
   constructor(
     private readonly endpoints: LdapEndpoints,
@@ -94,8 +96,26 @@ export class LdapConnection {
     } else if (kept) {
       this.discard(kept);
     }
+    return this.runOnNewConnection(operation, true);
+  }
+
+  /**
+   * A new connection that dies on its first operation belongs to a server that is going away (a
+   * killed server's listening socket can still accept for a moment): that server is marked as
+   * not answering, so the one further try goes to the next server in LDAP_URLS.
+   */
+  private async runOnNewConnection<T>(operation: (client: Client) => Promise<T>, mayTryAnother: boolean): Promise<T> {
     const fresh = await this.open();
-    return this.track(operation(fresh));
+    try {
+      return await this.track(operation(fresh));
+    } catch (error) {
+      if (!mayTryAnother || !isDeadConnection(error)) throw error;
+      const url = this.urlOf.get(fresh);
+      this.endpoints.logger.warn('directory server closed a new connection', { role: this.role, url, reason: describeError(error) });
+      if (url !== undefined) this.endpoints.health?.markFailed(url);
+      this.discard(fresh);
+      return this.runOnNewConnection(operation, false);
+    }
   }
 
   async close(): Promise<void> {
@@ -148,6 +168,7 @@ export class LdapConnection {
         await this.prepare(client);
         this.client = client;
         this.clientUrl = url;
+        this.urlOf.set(client, url);
         this.lastUsedAt = Date.now();
         return client;
       } catch (error) {
@@ -175,7 +196,9 @@ export class LdapConnection {
     // ldapts asks for a socket on its first operation; it gets ours, once. Asked again (its
     // socket died), it fails instead of reconnecting anonymously.
     const handOver = () => {
-      if (handedOver) throw new Error('ldap connection lost');
+      // A socket the server closed before its first use would leave ldapts waiting for a
+      // 'connect' event that never comes (until the connect timeout): say so at once.
+      if (handedOver || socket.destroyed || socket.readyState !== 'open') throw new Error('ldap connection lost');
       handedOver = true;
       return socket;
     };

@@ -1,6 +1,7 @@
 // Several directory servers: a server that stops answering is paid for once per cool-down, the
 // next one serves meanwhile, and the first comes back when the cool-down has passed. Two real
 // slapds stand in for replicas; their `cn` differs so each answer says which one served it.
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { peopleDN, type SeedUser } from '../../scripts/directory-data.ts';
 import { startSeededSlapd, type SeededSlapd } from '../../scripts/seeded-slapd.ts';
@@ -91,6 +92,46 @@ describe('failover across LDAP_URLS', () => {
     await primary.slapd.restart();
     expect(before).toBeGreaterThan(0);
     expect(statuses.length - before).toBeGreaterThan(5); // logins went on after the stop
-    expect(statuses.every((status) => status === 200)).toBe(true);
+    // On failure, say which answers and what the bridge logged meanwhile.
+    const refusals = statuses.filter((status) => status !== 200);
+    expect(refusals, stack.logs.filter((line) => !line.includes('"request handled"')).slice(-10).join('\n')).toEqual([]);
+  });
+});
+
+describe('a server that accepts a connection and drops it at once (a server going away)', () => {
+  // A relay to the secondary that forwards the first connection (the search connection) and
+  // drops every later one the moment it is accepted, as a killed server's listener can.
+  let relay: net.Server;
+  let viaRelay: TestStack;
+  beforeAll(async () => {
+    let accepted = 0;
+    relay = net.createServer((incoming) => {
+      accepted += 1;
+      if (accepted > 1) return void incoming.destroy();
+      const outgoing = net.connect(Number(new URL(secondary.slapd.ldapUrl).port), '127.0.0.1');
+      incoming.pipe(outgoing).pipe(incoming);
+      incoming.on('error', () => outgoing.destroy());
+      outgoing.on('error', () => incoming.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    viaRelay = await startTestStack({
+      LDAP_URLS: `ldap://127.0.0.1:${(relay.address() as net.AddressInfo).port},${secondary.slapd.ldapUrl}`,
+      LDAP_CA_CERT: undefined,
+      LDAP_BASE_DN: peopleDN(secondary.slapd.suffix),
+      LDAP_BIND_DN: secondary.slapd.serviceDN,
+      LDAP_BIND_PASSWORD: secondary.servicePassword,
+    });
+  });
+  afterAll(async () => {
+    await viaRelay?.stop();
+    relay?.close();
+  });
+
+  it('sends the bind on to the next server instead of answering 503', async () => {
+    const response = await viaRelay.post('/login', { username: 'replicated', password: 'replicated-password-1' });
+    expect(response.status, viaRelay.logs.filter((line) => line.includes('"warn"')).join('\n')).toBe(200);
+    // The bind connection found its new connection dropped on the first operation, marked that
+    // server and bound on the next one.
+    expect(viaRelay.logs.some((line) => line.includes('directory server closed a new connection') && line.includes('"role":"bind-'))).toBe(true);
   });
 });
