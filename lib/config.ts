@@ -46,7 +46,7 @@ export interface DeploymentConfig {
     /** LDAP_ACCOUNT_STATES, LDAP_HIDE_INACTIVE_USERS and the LDAP_GROUP* variables; checked by the runtime's loadConfig at synth. */
     accountStates?: string;
     hideInactiveUsers?: boolean;
-    groups?: { mode?: string; attribute?: string; baseDN?: string; objectFilter?: string; memberAttributes?: string[]; filter?: string; maxDepth?: number; maxCount?: number; cacheSeconds?: number };
+    groups?: { mode?: string; attribute?: string; baseDN?: string; objectFilter?: string; memberAttributes?: string[]; filter?: string; maxDepth?: number; maxCount?: number; cacheSeconds?: number; memberUidAttribute?: string };
   };
   network: { kind: 'demo' } | ({ kind: 'existing' } & ExistingVpcConfig);
   /** Create the Secrets Manager interface endpoint in the VPC (skip when the VPC already has one). */
@@ -223,6 +223,7 @@ function readGroups(groups: ContextReader): NonNullable<DeploymentConfig['direct
     ...text('baseDN'),
     ...text('objectFilter'),
     ...text('filter'),
+    ...text('memberUidAttribute'),
     ...optional('memberAttributes', groups.optionalStringList('memberAttributes')),
     ...whole('maxDepth', 100),
     ...whole('maxCount', 10_000),
@@ -239,6 +240,7 @@ function groupEnvironment(groups: DeploymentConfig['directory']['groups']): Reco
     ['LDAP_GROUP_BASE_DN', groups.baseDN],
     ['LDAP_GROUP_OBJECT_FILTER', groups.objectFilter],
     ['LDAP_GROUP_MEMBER_ATTRIBUTES', groups.memberAttributes?.join(',')],
+    ['LDAP_GROUP_MEMBER_UID_ATTRIBUTE', groups.memberUidAttribute],
     ['LDAP_GROUP_FILTER', groups.filter],
     ['LDAP_GROUP_MAX_DEPTH', groups.maxDepth],
     ['LDAP_GROUP_MAX_COUNT', groups.maxCount],

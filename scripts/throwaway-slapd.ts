@@ -139,7 +139,7 @@ rootpw ${rootPassword}
 directory ${directory}/data
 index objectClass eq
 index uid,mail,cn eq
-index member,uniqueMember,memberOf eq
+index member,uniqueMember,memberUid,memberOf eq
 
 overlay memberof
 memberof-refint TRUE

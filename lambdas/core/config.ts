@@ -188,12 +188,18 @@ function readGroupSettings(reader: EnvReader, baseDN: string, defaults: Director
     if (!ATTRIBUTE_NAME.test(name)) reader.problem(`LDAP_GROUP_MEMBER_ATTRIBUTES: "${name}" is not an LDAP attribute name`);
   }
   if (memberAttributes.length === 0) reader.problem('LDAP_GROUP_MEMBER_ATTRIBUTES: needs at least one attribute (e.g. member)');
+  const memberUid = reader.optional('LDAP_GROUP_MEMBER_UID_ATTRIBUTE');
+  if (memberUid !== undefined && memberUid !== 'none' && !ATTRIBUTE_NAME.test(memberUid)) {
+    reader.problem(`LDAP_GROUP_MEMBER_UID_ATTRIBUTE: "${memberUid}" is not an LDAP attribute name (or none)`);
+  }
+  const memberUidAttribute = memberUid === undefined ? defaults.memberUidAttribute : memberUid === 'none' ? undefined : memberUid;
   return {
     mode,
     memberOfAttribute,
     baseDN: reader.string('LDAP_GROUP_BASE_DN', domainPartOf(baseDN)),
     objectFilter,
     memberAttributes,
+    memberUidAttribute,
     filter,
     maxDepth: reader.integer('LDAP_GROUP_MAX_DEPTH', 10, 1, 100, 'levels'),
     maxCount: reader.integer('LDAP_GROUP_MAX_COUNT', 1000, 1, 10_000, 'groups'),

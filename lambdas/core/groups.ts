@@ -1,8 +1,9 @@
 // A user's groups, direct and nested, the same way on every path (/login, /get-user, export).
 // Three ways to find them, chosen per directory:
 // - member-of: the DNs in one attribute of the user entry (memberOf), as the server keeps it;
-// - nested: group entries that list the user (member / uniqueMember), then the groups that list
-//   those groups, level by level, with a depth and a count limit and loops ignored;
+// - nested: group entries that list the user (member / uniqueMember by DN, RFC 2307 memberUid by
+//   uid), then the groups that list those groups, level by level, with a depth and a count limit
+//   and loops ignored;
 // - in-chain: Active Directory walks the nesting itself (LDAP_MATCHING_RULE_IN_CHAIN).
 // The core builds every filter (values escaped) and does the walking; the directory only runs
 // searches, so one algorithm serves every server.
@@ -29,6 +30,8 @@ export interface GroupSettings {
   objectFilter: string;
   /** nested: attributes of a group that hold member DNs. */
   memberAttributes: string[];
+  /** nested: an attribute of a group that holds members' user names (RFC 2307 posixGroup memberUid), matched against the user's `uid`; undefined: none. */
+  memberUidAttribute: string | undefined;
   /** Optional extra filter: only groups matching it are exported (the walk still goes through the others). */
   filter: string | undefined;
   /** nested: levels walked, direct membership being level 1. */
@@ -61,15 +64,20 @@ export interface GroupMembership {
   truncated?: 'depth' | 'count';
 }
 
-/** How many DNs go into one OR filter: keeps filters well under servers' request size limits. */
-const DNS_PER_SEARCH = 50;
+/** How many member tests go into one OR filter: keeps filters well under servers' request size limits. */
+const TERMS_PER_SEARCH = 100;
+
+/** The user attribute RFC 2307 groups name their members by. */
+export const USER_NAME_ATTRIBUTE = 'uid';
 
 /** Group searches one walk keeps in flight at once when the parents cache misses. */
 const PARALLEL_GROUP_SEARCHES = 8;
 
 /** The attributes a user search must ask for so the groups can be found. */
 export function groupAttributes(settings: GroupSettings): string[] {
-  return settings.mode === 'member-of' ? [settings.memberOfAttribute] : [];
+  if (settings.mode === 'member-of') return [settings.memberOfAttribute];
+  if (settings.mode === 'nested' && settings.memberUidAttribute !== undefined) return [USER_NAME_ATTRIBUTE];
+  return [];
 }
 
 /**
@@ -120,14 +128,16 @@ export async function resolveGroups(entry: DirectoryEntry, settings: GroupSettin
       return result.complete ? limited : { dns: limited.dns, truncated: 'count' };
     }
     case 'nested':
-      return walkNestedGroups(entry.dn, settings, directory, parentsCache);
+      return walkNestedGroups(entry, settings, directory, parentsCache);
   }
 }
 
-async function walkNestedGroups(userDN: string, settings: GroupSettings, directory: GroupDirectory, parentsCache: GroupParentsCache | undefined): Promise<GroupMembership> {
+async function walkNestedGroups(user: DirectoryEntry, settings: GroupSettings, directory: GroupDirectory, parentsCache: GroupParentsCache | undefined): Promise<GroupMembership> {
   const found = new Map<string, string>(); // normalised DN -> DN as the server wrote it
-  const userKey = normaliseDN(userDN);
-  let frontier = [userDN];
+  const userKey = normaliseDN(user.dn);
+  // How a group lists this user: by DN, and by uid where the groups are RFC 2307 posixGroups.
+  const userTerms = [...memberTerms([user.dn], settings), ...userNameTerms(user, settings)];
+  let frontier = [user.dn];
   let truncated: GroupMembership['truncated'];
   for (let depth = 1; frontier.length > 0; depth += 1) {
     if (depth > settings.maxDepth) {
@@ -136,9 +146,11 @@ async function walkNestedGroups(userDN: string, settings: GroupSettings, directo
     }
     // Level 1 lists the user and is always read fresh; higher levels list groups only.
     const parents =
-      depth > 1 && parentsCache
-        ? await parentsOfEach(frontier, settings, directory, parentsCache)
-        : await groupsListingAny(frontier, settings.objectFilter, settings, directory);
+      depth === 1
+        ? await groupsMatchingAny(userTerms, settings.objectFilter, settings, directory)
+        : parentsCache
+          ? await parentsOfEach(frontier, settings, directory, parentsCache)
+          : await groupsMatchingAny(memberTerms(frontier, settings), settings.objectFilter, settings, directory);
     if (parents === undefined) {
       truncated = 'count'; // one level alone holds more groups than the limit
       break;
@@ -161,7 +173,7 @@ async function walkNestedGroups(userDN: string, settings: GroupSettings, directo
   let dns = [...found.values()];
   if (settings.filter !== undefined && dns.length > 0) {
     // Which of the groups found match the filter: those listing the user or one of the groups.
-    const listing = await groupsListingAny([userDN, ...dns], and(settings.objectFilter, settings.filter), settings, directory);
+    const listing = await groupsMatchingAny([...userTerms, ...memberTerms(dns, settings)], and(settings.objectFilter, settings.filter), settings, directory);
     const matching = new Set((listing ?? []).map(normaliseDN));
     dns = dns.filter((dn) => matching.has(normaliseDN(dn)));
     if (listing === undefined) truncated = 'count';
@@ -170,13 +182,14 @@ async function walkNestedGroups(userDN: string, settings: GroupSettings, directo
 }
 
 /**
- * Groups (matching `groupFilter`) that list any of `memberDNs`, each once; undefined when more
- * than the count limit match. The same answer whether searched in batches or group by group.
+ * Groups (matching `groupFilter`) that satisfy any of the member tests, each once; undefined
+ * when more than the count limit match. The same answer whether searched in batches or group by
+ * group.
  */
-async function groupsListingAny(memberDNs: string[], groupFilter: string, settings: GroupSettings, directory: GroupDirectory): Promise<string[] | undefined> {
+async function groupsMatchingAny(terms: string[], groupFilter: string, settings: GroupSettings, directory: GroupDirectory): Promise<string[] | undefined> {
   const results: string[] = [];
-  for (let start = 0; start < memberDNs.length; start += DNS_PER_SEARCH) {
-    const result = await directory.findGroupDNs(settings.baseDN, and(groupFilter, listingAny(memberDNs.slice(start, start + DNS_PER_SEARCH), settings)), settings.maxCount);
+  for (let start = 0; start < terms.length; start += TERMS_PER_SEARCH) {
+    const result = await directory.findGroupDNs(settings.baseDN, and(groupFilter, `(|${terms.slice(start, start + TERMS_PER_SEARCH).join('')})`), settings.maxCount);
     if (!result.complete) return undefined;
     results.push(...result.dns);
   }
@@ -192,7 +205,7 @@ async function parentsOfEach(groupDNs: string[], settings: GroupSettings, direct
     const parentLists = await Promise.all(
       batch.map((dn) =>
         cache.parentsOf(normaliseDN(dn), async () => {
-          const result = await directory.findGroupDNs(settings.baseDN, and(settings.objectFilter, listingAny([dn], settings)), settings.maxCount);
+          const result = await directory.findGroupDNs(settings.baseDN, and(settings.objectFilter, `(|${memberTerms([dn], settings).join('')})`), settings.maxCount);
           return result.complete ? result.dns : undefined;
         }),
       ),
@@ -205,9 +218,16 @@ async function parentsOfEach(groupDNs: string[], settings: GroupSettings, direct
   return withinCount(results, settings.maxCount);
 }
 
-/** `(|(member=dn1)(uniqueMember=dn1)...)`, every DN escaped. */
-function listingAny(memberDNs: string[], settings: GroupSettings): string {
-  return `(|${memberDNs.flatMap((dn) => settings.memberAttributes.map((attribute) => `(${attribute}=${escapeFilterValue(dn)})`)).join('')})`;
+/** `(member=dn1)(uniqueMember=dn1)...`: a group lists one of these DNs; every value escaped. */
+function memberTerms(memberDNs: string[], settings: GroupSettings): string[] {
+  return memberDNs.flatMap((dn) => settings.memberAttributes.map((attribute) => `(${attribute}=${escapeFilterValue(dn)})`));
+}
+
+/** `(memberUid=alice)`: an RFC 2307 group lists the user by name (each of the entry's uid values). */
+function userNameTerms(user: DirectoryEntry, settings: GroupSettings): string[] {
+  if (settings.memberUidAttribute === undefined) return [];
+  const names = user.attributes[USER_NAME_ATTRIBUTE] ?? [];
+  return names.filter((name) => name !== '').map((name) => `(${settings.memberUidAttribute}=${escapeFilterValue(name)})`);
 }
 
 function withinCount(dns: string[], maxCount: number): string[] | undefined {

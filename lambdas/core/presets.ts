@@ -16,10 +16,13 @@ export interface DirectoryPreset {
     mode: GroupMode;
     objectFilter: string;
     memberAttributes: string[];
+    memberUidAttribute: string | undefined;
   };
 }
 
-const LDAP_GROUP_CLASSES = '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))';
+// groupOfNames / groupOfUniqueNames list members by DN; RFC 2307 posixGroup lists them by uid in
+// memberUid (and, with the rfc2307bis schema, may also carry member).
+const LDAP_GROUP_CLASSES = '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))';
 
 const inetOrgPersonFields: ProfileMapping['fields'] = {
   email: 'mail',
@@ -44,7 +47,7 @@ export const PRESETS: Record<PresetName, DirectoryPreset> = {
       userMetadata: {},
     },
     accountStates: 'openldap',
-    groups: { mode: 'nested', objectFilter: LDAP_GROUP_CLASSES, memberAttributes: ['member', 'uniqueMember'] },
+    groups: { mode: 'nested', objectFilter: LDAP_GROUP_CLASSES, memberAttributes: ['member', 'uniqueMember'], memberUidAttribute: 'memberUid' },
   },
   // 389 Directory Server: nsUniqueId is its stable identifier, nsAccountLock its "disabled".
   '389ds': {
@@ -60,7 +63,7 @@ export const PRESETS: Record<PresetName, DirectoryPreset> = {
       userMetadata: {},
     },
     accountStates: '389ds',
-    groups: { mode: 'nested', objectFilter: LDAP_GROUP_CLASSES, memberAttributes: ['member', 'uniqueMember'] },
+    groups: { mode: 'nested', objectFilter: LDAP_GROUP_CLASSES, memberAttributes: ['member', 'uniqueMember'], memberUidAttribute: 'memberUid' },
   },
   // Active Directory (and Samba AD): log in with sAMAccountName, userPrincipalName or mail;
   // objectGUID as the identifier; nesting resolved by the server's in-chain matching rule.
@@ -84,6 +87,6 @@ export const PRESETS: Record<PresetName, DirectoryPreset> = {
       userMetadata: {},
     },
     accountStates: 'active-directory',
-    groups: { mode: 'in-chain', objectFilter: '(objectClass=group)', memberAttributes: ['member'] },
+    groups: { mode: 'in-chain', objectFilter: '(objectClass=group)', memberAttributes: ['member'], memberUidAttribute: undefined },
   },
 };

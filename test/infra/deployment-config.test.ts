@@ -85,7 +85,7 @@ describe('deployment configuration', () => {
       baseDN: 'DC=corp,DC=example',
       accountStates: 'active-directory',
       hideInactiveUsers: false,
-      groups: { filter: '(cn=auth0-*)', maxCount: 200, memberAttributes: ['member'], cacheSeconds: 0 },
+      groups: { filter: '(cn=auth0-*)', maxCount: 200, memberAttributes: ['member'], cacheSeconds: 0, memberUidAttribute: 'none' },
     };
     const config = readDeploymentConfig({ demo: env }, 'demo');
     const functionEnv = lambdaEnvironment(config, 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf');
@@ -96,6 +96,7 @@ describe('deployment configuration', () => {
       LDAP_GROUP_FILTER: '(cn=auth0-*)',
       LDAP_GROUP_MAX_COUNT: '200',
       LDAP_GROUP_CACHE_SECONDS: '0',
+      LDAP_GROUP_MEMBER_UID_ATTRIBUTE: 'none',
       LDAP_GROUP_MEMBER_ATTRIBUTES: 'member',
     });
     env.directory = { ...(env.directory as object), groups: { mode: 'member-of', filter: 'cn=x' } };

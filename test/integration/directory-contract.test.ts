@@ -10,6 +10,7 @@ import { exportDirectory } from '../../scripts/export.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 import {
   ALICE_NESTED_GROUPS,
+  BOB_GROUPS,
   PEOPLE,
   STATE_PEOPLE,
   start389dsUnderTest,
@@ -80,9 +81,9 @@ describe.each(SERVERS)('directory contract: %s', (_name, kind, start) => {
     expect((await bridge.post('/get-user', { username: 'nobody-here' })).status).toBe(404);
   });
 
-  it('lists direct groups without nesting for a user outside the nest, and only matching groups with LDAP_GROUP_FILTER', async () => {
+  it('lists direct groups without nesting for a user outside the nest (RFC 2307 memberUid groups too), and only matching groups with LDAP_GROUP_FILTER', async () => {
     const bob = await (await bridge.post('/get-user', { username: PEOPLE.bob.uid })).json();
-    expect(bob.app_metadata.groups).toEqual(['staff']);
+    expect(bob.app_metadata.groups).toEqual(BOB_GROUPS[directory.kind]);
     const alice = await (await filtered.post('/login', { username: PEOPLE.alice.uid, password: PEOPLE.alice.password })).json();
     expect(alice.app_metadata.groups).toEqual(['app-wiki']);
     const bobFiltered = await (await filtered.post('/get-user', { username: PEOPLE.bob.uid })).json();

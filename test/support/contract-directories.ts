@@ -59,6 +59,13 @@ export const GROUPS: Array<{ cn: string; users: PersonKey[]; groups: string[] }>
 ];
 export const ALICE_NESTED_GROUPS = ['app-wiki', 'engineering', 'everyone', 'platform'];
 
+/**
+ * An RFC 2307 group on the servers that have them (OpenLDAP, 389-ds): it lists bob by uid in
+ * memberUid, not by DN. Bob's groups are staff, and there also this one.
+ */
+export const POSIX_GROUP = { cn: 'unix-staff', gidNumber: '5001', memberUid: ['bob'] };
+export const BOB_GROUPS: Record<PresetName, string[]> = { openldap: ['staff', POSIX_GROUP.cn], '389ds': ['staff', POSIX_GROUP.cn], 'active-directory': ['staff'] };
+
 /** What logging in with the right password answers for a person in a state, on one server. */
 export interface StateExpectation {
   /** 401: the server does not prove the password for this state (it refuses right and wrong alike). */
@@ -128,6 +135,8 @@ export async function startOpenLdapUnderTest(): Promise<DirectoryUnderTest> {
   try {
     await addLdapGroups(admin, (key) => userDN(PEOPLE[key].uid, suffix), `ou=groups,${suffix}`, 'groupOfNames', 'member');
     await withAdmin(admin, async (client) => {
+      // nis.schema: posixGroup is structural.
+      await client.add(`cn=${POSIX_GROUP.cn},ou=groups,${suffix}`, { objectClass: ['top', 'posixGroup'], cn: POSIX_GROUP.cn, gidNumber: POSIX_GROUP.gidNumber, memberUid: POSIX_GROUP.memberUid });
       // Policies of their own: lou's locks after failures (and lou is locked out), mike's forces a
       // change after an administrator's reset (and mike's password was reset).
       await client.add(`cn=lockout,ou=policies,${suffix}`, { objectClass: ['top', 'device', 'pwdPolicy'], cn: 'lockout', pwdAttribute: 'userPassword', pwdLockout: 'TRUE', pwdMaxFailure: '3' });
@@ -189,6 +198,13 @@ export async function start389dsUnderTest(): Promise<DirectoryUnderTest> {
     });
     await addLdapGroups(admin, dnOf, `ou=groups,${ds.suffix}`, 'groupOfUniqueNames', 'uniqueMember');
     await withAdmin(admin, async (client) => {
+      // 389-ds (rfc2307compat): posixGroup is auxiliary, carried by a group entry without members by DN.
+      await client.add(`cn=${POSIX_GROUP.cn},ou=groups,${ds.suffix}`, {
+        objectClass: ['top', 'groupOfUniqueNames', 'posixGroup'],
+        cn: POSIX_GROUP.cn,
+        gidNumber: POSIX_GROUP.gidNumber,
+        memberUid: POSIX_GROUP.memberUid,
+      });
       await client.modify(dnOf('dora'), [replace('nsAccountLock', ['true'])]);
       // Passwords an administrator sets must be changed: 389-ds marks the entry pwdReset.
       await client.modify('cn=config', [replace('passwordMustChange', ['on'])]);

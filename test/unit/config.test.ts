@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../lambdas/core/config.ts';
+import { groupAttributes } from '../../lambdas/core/groups.ts';
 
 const VALID = {
   LDAP_URLS: 'ldaps://dc1.corp.example:636, ldaps://dc2.corp.example:636',
@@ -158,6 +159,13 @@ describe('directory kinds: presets, account states, groups', () => {
     expect(directory.mapping.userIdAttribute).toBe('nsUniqueId');
     expect(directory.groups).toMatchObject({ mode: 'member-of', memberOfAttribute: 'isMemberOf', maxDepth: 3, cacheSeconds: 60 });
     expect(loadConfig({ ...VALID, LDAP_GROUP_CACHE_SECONDS: '0' }).directory.groups.cacheSeconds).toBe(0);
+    // RFC 2307 groups (memberUid) by default on OpenLDAP and 389-ds, not on AD; none turns them off.
+    expect(loadConfig(VALID).directory.groups).toMatchObject({ memberUidAttribute: 'memberUid', objectFilter: expect.stringContaining('(objectClass=posixGroup)') });
+    expect(loadConfig({ ...VALID, LDAP_GROUP_MEMBER_UID_ATTRIBUTE: 'none' }).directory.groups.memberUidAttribute).toBeUndefined();
+    expect(loadConfig({ ...VALID, LDAP_PRESET: 'active-directory' }).directory.groups.memberUidAttribute).toBeUndefined();
+    // The user search then asks for uid, whatever the profile mapping needs.
+    expect(groupAttributes(loadConfig(VALID).directory.groups)).toEqual(['uid']);
+    expect(groupAttributes(loadConfig({ ...VALID, LDAP_GROUP_MEMBER_UID_ATTRIBUTE: 'none' }).directory.groups)).toEqual([]);
     expect(directory).toMatchObject({ accountStates: 'none', hideInactiveUsers: false });
   });
 
@@ -175,6 +183,7 @@ describe('directory kinds: presets, account states, groups', () => {
     [{ LDAP_GROUP_OBJECT_FILTER: '(objectClass=group' }, 'LDAP_GROUP_OBJECT_FILTER: "(objectClass=group" must be enclosed in parentheses'],
     [{ LDAP_GROUP_MEMBER_ATTRIBUTES: 'member,bad attr' }, 'LDAP_GROUP_MEMBER_ATTRIBUTES: "bad attr" is not an LDAP attribute name'],
     [{ LDAP_GROUP_MAX_COUNT: '0' }, 'LDAP_GROUP_MAX_COUNT: "0" expected a whole number of groups from 1 to 10000'],
+    [{ LDAP_GROUP_MEMBER_UID_ATTRIBUTE: 'member uid' }, 'LDAP_GROUP_MEMBER_UID_ATTRIBUTE: "member uid" is not an LDAP attribute name (or none)'],
     [{ LDAP_GROUP_CACHE_SECONDS: '-1' }, 'LDAP_GROUP_CACHE_SECONDS: "-1" expected a whole number of seconds from 0 to 3600'],
     [{ LDAP_GROUP_CACHE_SECONDS: '1h' }, 'LDAP_GROUP_CACHE_SECONDS: "1h" expected a whole number of seconds from 0 to 3600'],
     [{ LDAP_ACCOUNT_STATES: 'novell' }, 'LDAP_ACCOUNT_STATES: "novell" expected one of active-directory, 389ds, openldap, none'],

@@ -93,7 +93,10 @@ describe('bindOutcomeOf (AD sub-codes, one table)', () => {
   });
 });
 
-/** An in-memory directory of groups: group DN -> member DNs. Answers the filters groups.ts builds. */
+/**
+ * An in-memory directory of groups: group DN -> member DNs, or `memberUid:<name>` for a member
+ * listed by name. Answers the filters groups.ts builds.
+ */
 class GroupGraph implements GroupDirectory {
   readonly searches: string[] = [];
   constructor(
@@ -102,7 +105,9 @@ class GroupGraph implements GroupDirectory {
   ) {}
   async findGroupDNs(baseDN: string, filter: string, limit: number): Promise<GroupSearchResult> {
     this.searches.push(filter);
-    const wanted = [...filter.matchAll(/\((?:member|uniqueMember)=([^)]*)\)/g)].map((match) => unescape(match[1] as string).toLowerCase());
+    const wanted = [...filter.matchAll(/\((member|uniqueMember|memberUid)=([^)]*)\)/g)].map(([, attribute, value]) =>
+      `${attribute === 'memberUid' ? 'memberUid:' : ''}${unescape(value as string)}`.toLowerCase(),
+    );
     const filtered = filter.includes('(cn=app-*)');
     const matches = Object.entries(this.members)
       .filter(([dn, members]) => dn.endsWith(baseDN) && members.some((member) => wanted.includes(member.toLowerCase())))
@@ -121,6 +126,7 @@ const settings = (overrides: Partial<GroupSettings> = {}): GroupSettings => ({
   baseDN: 'dc=x',
   objectFilter: '(objectClass=groupOfNames)',
   memberAttributes: ['member', 'uniqueMember'],
+  memberUidAttribute: undefined,
   filter: undefined,
   maxDepth: 10,
   maxCount: 1000,
@@ -256,6 +262,23 @@ describe('resolveGroups', () => {
     await cache.parentsOf('c', load([]));
     expect(cache.size).toBe(2);
     expect(await cache.parentsOf('a', load(['reloaded']))).toEqual(['reloaded']); // the oldest, a, was forgotten
+  });
+
+  it('nested with memberUid: finds RFC 2307 groups that list the user by uid (escaped), and walks on from them by DN', async () => {
+    const directory = new GroupGraph({
+      [g('unix-admins')]: ['memberUid:al*ice'],
+      [g('staff')]: [USER],
+      [g('it')]: [g('unix-admins')], // a groupOfNames containing the posixGroup
+      [g('someone-else')]: ['memberUid:bob'],
+    });
+    const alice = { dn: USER, attributes: { uid: ['al*ice'] } };
+    expect(await resolveGroups(alice, settings({ memberUidAttribute: 'memberUid' }), directory)).toEqual({ dns: [g('it'), g('staff'), g('unix-admins')] });
+    expect(directory.searches[0]).toBe('(&(objectClass=groupOfNames)(|(member=uid=al\\5c,ice,ou=people,dc=x)(uniqueMember=uid=al\\5c,ice,ou=people,dc=x)(memberUid=al\\2aice)))');
+    // Without the setting, only DN membership counts.
+    expect(await resolveGroups(alice, settings(), new GroupGraph({ [g('unix-admins')]: ['memberUid:al*ice'], [g('staff')]: [USER] }))).toEqual({ dns: [g('staff')] });
+    // With a group filter, a group listing the user by uid is kept when it matches.
+    const filtered = new GroupGraph({ [g('app-unix')]: ['memberUid:al*ice'], [g('app-wiki')]: [g('app-unix')] }, (dn) => dn.startsWith('cn=app-'));
+    expect(await resolveGroups(alice, settings({ memberUidAttribute: 'memberUid', filter: '(cn=app-*)' }), filtered)).toEqual({ dns: [g('app-unix'), g('app-wiki')] });
   });
 
   it('member-of reads the entry; none asks nothing', async () => {

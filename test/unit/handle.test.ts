@@ -42,7 +42,7 @@ function deps(directory: UserDirectory, authorizer: CallerAuthorizer = allowAll)
     settings: {
       userFilter: '(uid={username})',
       mapping: PRESETS.openldap.mapping,
-      groups: { mode: 'member-of', memberOfAttribute: 'memberOf', baseDN: 'dc=x', objectFilter: '(objectClass=groupOfNames)', memberAttributes: ['member'], filter: undefined, maxDepth: 5, maxCount: 100, cacheSeconds: 0 },
+      groups: { mode: 'member-of', memberOfAttribute: 'memberOf', baseDN: 'dc=x', objectFilter: '(objectClass=groupOfNames)', memberAttributes: ['member'], memberUidAttribute: undefined, filter: undefined, maxDepth: 5, maxCount: 100, cacheSeconds: 0 },
       accountStates: 'openldap',
       hideInactiveUsers: true,
       scopes: { login: 'users:login', getUser: 'users:read' }, timingDecoyDN: 'cn=decoy,dc=x' },
