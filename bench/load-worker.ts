@@ -32,8 +32,10 @@ async function searchAndBind(search: Client, bind: Client, user: { uid: string; 
   const dn = searchEntries[0]!.dn;
   await bind.bind(dn, user.password);
   if (scenario.groupBaseDN) {
-    // The bench DNs hold no characters that need escaping in a filter.
-    await search.search(scenario.groupBaseDN, { scope: 'sub', filter: `(&(objectClass=groupOfNames)(|(member=${dn})(uniqueMember=${dn})))`, sizeLimit: 1001, attributes: ['1.1'] });
+    // The filter the proxy's OpenLDAP preset sends for a user's own groups (the bench's DNs and
+    // uids hold no characters that need escaping).
+    const classes = '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))';
+    await search.search(scenario.groupBaseDN, { scope: 'sub', filter: `(&${classes}(|(member=${dn})(uniqueMember=${dn})(memberUid=${user.uid})))`, sizeLimit: 1001, attributes: ['1.1'] });
   }
 }
 
