@@ -24,6 +24,9 @@ export interface DirectoryPreset {
 // memberUid (and, with the rfc2307bis schema, may also carry member).
 const LDAP_GROUP_CLASSES = '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))';
 
+/** OpenLDAP and 389-ds keep groups the same way: walked by the bridge, by DN and by memberUid. */
+const NESTED_LDAP_GROUPS: DirectoryPreset['groups'] = { mode: 'nested', objectFilter: LDAP_GROUP_CLASSES, memberAttributes: ['member', 'uniqueMember'], memberUidAttribute: 'memberUid' };
+
 const inetOrgPersonFields: ProfileMapping['fields'] = {
   email: 'mail',
   username: 'uid',
@@ -47,7 +50,7 @@ export const PRESETS: Record<PresetName, DirectoryPreset> = {
       userMetadata: {},
     },
     accountStates: 'openldap',
-    groups: { mode: 'nested', objectFilter: LDAP_GROUP_CLASSES, memberAttributes: ['member', 'uniqueMember'], memberUidAttribute: 'memberUid' },
+    groups: NESTED_LDAP_GROUPS,
   },
   // 389 Directory Server: nsUniqueId is its stable identifier, nsAccountLock its "disabled".
   '389ds': {
@@ -63,7 +66,7 @@ export const PRESETS: Record<PresetName, DirectoryPreset> = {
       userMetadata: {},
     },
     accountStates: '389ds',
-    groups: { mode: 'nested', objectFilter: LDAP_GROUP_CLASSES, memberAttributes: ['member', 'uniqueMember'], memberUidAttribute: 'memberUid' },
+    groups: NESTED_LDAP_GROUPS,
   },
   // Active Directory (and Samba AD): log in with sAMAccountName, userPrincipalName or mail;
   // objectGUID as the identifier; nesting resolved by the server's in-chain matching rule.
