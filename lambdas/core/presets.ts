@@ -36,38 +36,32 @@ const inetOrgPersonFields: ProfileMapping['fields'] = {
   nickname: 'uid',
 };
 
+/**
+ * OpenLDAP and 389-ds keep people the same way (inetOrgPerson, groups walked by the bridge);
+ * they differ in the stable identifier and in how an account is switched off.
+ */
+function inetOrgPersonPreset(userIdAttribute: string, accountStates: AccountStateRules): DirectoryPreset {
+  return {
+    userFilter: '(&(objectClass=inetOrgPerson)(|(uid={username})(mail={username})))',
+    mapping: {
+      userIdAttribute,
+      userIdFormat: 'text',
+      userIdPrefix: '',
+      fields: inetOrgPersonFields,
+      emailVerified: false,
+      groupsAs: 'name',
+      appMetadata: {},
+      userMetadata: {},
+    },
+    accountStates,
+    groups: NESTED_LDAP_GROUPS,
+  };
+}
+
 export const PRESETS: Record<PresetName, DirectoryPreset> = {
-  openldap: {
-    userFilter: '(&(objectClass=inetOrgPerson)(|(uid={username})(mail={username})))',
-    mapping: {
-      userIdAttribute: 'entryUUID',
-      userIdFormat: 'text',
-      userIdPrefix: '',
-      fields: inetOrgPersonFields,
-      emailVerified: false,
-      groupsAs: 'name',
-      appMetadata: {},
-      userMetadata: {},
-    },
-    accountStates: 'openldap',
-    groups: NESTED_LDAP_GROUPS,
-  },
+  openldap: inetOrgPersonPreset('entryUUID', 'openldap'),
   // 389 Directory Server: nsUniqueId is its stable identifier, nsAccountLock its "disabled".
-  '389ds': {
-    userFilter: '(&(objectClass=inetOrgPerson)(|(uid={username})(mail={username})))',
-    mapping: {
-      userIdAttribute: 'nsUniqueId',
-      userIdFormat: 'text',
-      userIdPrefix: '',
-      fields: inetOrgPersonFields,
-      emailVerified: false,
-      groupsAs: 'name',
-      appMetadata: {},
-      userMetadata: {},
-    },
-    accountStates: '389ds',
-    groups: NESTED_LDAP_GROUPS,
-  },
+  '389ds': inetOrgPersonPreset('nsUniqueId', '389ds'),
   // Active Directory (and Samba AD): log in with sAMAccountName, userPrincipalName or mail;
   // objectGUID as the identifier; nesting resolved by the server's in-chain matching rule.
   'active-directory': {
