@@ -12,13 +12,16 @@
  * change both together.
  */
 function getByEmail(email, callback) {
-  callBridge('/get-user', { username: email }).then(function (result) {
-    if (result.status === 200) return callback(null, toAuth0Profile(result.body));
-    if (result.status === 404 && result.body && result.body.error === 'user_not_found') return callback(null);
-    return callback(new Error(unavailableMessage(result)));
-  }, function (err) {
-    callback(new Error('The user directory is unavailable: ' + err.message));
-  });
+  callBridge('/get-user', { username: email }).then(
+    function (result) {
+      if (result.status === 200) return callback(null, toAuth0Profile(result.body));
+      if (result.status === 404 && result.body && result.body.error === 'user_not_found') return callback(null);
+      return callback(new Error(unavailableMessage(result)));
+    },
+    function (err) {
+      callback(new Error('The user directory is unavailable: ' + err.message));
+    },
+  );
 
   // ---- shared with login.js ----------------------------------------------------------
 
@@ -34,22 +37,30 @@ function getByEmail(email, callback) {
 
   function unavailableMessage(result) {
     var code = (result.body && result.body.error) || 'no error code';
-    return 'The user directory is unavailable (bridge answered HTTP ' + result.status + ' ' + code +
-      (result.requestId ? ', request ' + result.requestId : '') + ')';
+    return (
+      'The user directory is unavailable (bridge answered HTTP ' +
+      result.status +
+      ' ' +
+      code +
+      (result.requestId ? ', request ' + result.requestId : '') +
+      ')'
+    );
   }
 
   function callBridge(path, body) {
     var deadline = Date.now() + Number(configuration.BRIDGE_TIMEOUT_MS || 15000);
-    return accessToken(deadline).then(function (token) {
-      return postToBridge(path, body, token, deadline);
-    }).then(function (result) {
-      if (result.status !== 401 || !result.body || result.body.error !== 'invalid_token') return result;
-      // The cached token was refused (revoked, or the bridge's keys rotated): one new token, one retry.
-      forgetToken();
-      return accessToken(deadline).then(function (token) {
+    return accessToken(deadline)
+      .then(function (token) {
         return postToBridge(path, body, token, deadline);
+      })
+      .then(function (result) {
+        if (result.status !== 401 || !result.body || result.body.error !== 'invalid_token') return result;
+        // The cached token was refused (revoked, or the bridge's keys rotated): one new token, one retry.
+        forgetToken();
+        return accessToken(deadline).then(function (token) {
+          return postToBridge(path, body, token, deadline);
+        });
       });
-    });
   }
 
   function postToBridge(path, body, token, deadline) {
@@ -58,11 +69,15 @@ function getByEmail(email, callback) {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer ' + token },
       body: JSON.stringify(body),
-      signal: AbortSignal.timeout(remaining(deadline))
+      signal: AbortSignal.timeout(remaining(deadline)),
     }).then(function (response) {
       return response.text().then(function (text) {
         var parsed = null;
-        try { parsed = JSON.parse(text); } catch (e) { parsed = null; }
+        try {
+          parsed = JSON.parse(text);
+        } catch (e) {
+          parsed = null;
+        }
         return { status: response.status, body: parsed, requestId: response.headers.get('x-request-id') };
       });
     });
@@ -83,23 +98,31 @@ function getByEmail(email, callback) {
         grant_type: 'client_credentials',
         client_id: configuration.BRIDGE_CLIENT_ID,
         client_secret: configuration.BRIDGE_CLIENT_SECRET,
-        audience: configuration.BRIDGE_AUDIENCE
+        audience: configuration.BRIDGE_AUDIENCE,
       }),
-      signal: AbortSignal.timeout(remaining(deadline))
+      signal: AbortSignal.timeout(remaining(deadline)),
     }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (json) {
-        if (response.status !== 200 || typeof json.access_token !== 'string') {
-          throw new Error('could not get an access token for the bridge (HTTP ' + response.status + ' ' + (json.error || '') + ')');
-        }
-        var lifetimeMs = Number(json.expires_in || 0) * 1000;
-        var margin = Math.min(5 * 60 * 1000, lifetimeMs / 10);
-        global.ldapBridgeToken = { key: key, token: json.access_token, refreshAt: Date.now() + lifetimeMs - margin };
-        return json.access_token;
-      });
+      return response
+        .json()
+        .catch(function () {
+          return {};
+        })
+        .then(function (json) {
+          if (response.status !== 200 || typeof json.access_token !== 'string') {
+            throw new Error(
+              'could not get an access token for the bridge (HTTP ' + response.status + ' ' + (json.error || '') + ')',
+            );
+          }
+          var lifetimeMs = Number(json.expires_in || 0) * 1000;
+          var margin = Math.min(5 * 60 * 1000, lifetimeMs / 10);
+          global.ldapBridgeToken = { key: key, token: json.access_token, refreshAt: Date.now() + lifetimeMs - margin };
+          return json.access_token;
+        });
     });
     global.ldapBridgeTokenPending = { key: key, promise: promise };
     var clear = function () {
-      if (global.ldapBridgeTokenPending && global.ldapBridgeTokenPending.promise === promise) global.ldapBridgeTokenPending = undefined;
+      if (global.ldapBridgeTokenPending && global.ldapBridgeTokenPending.promise === promise)
+        global.ldapBridgeTokenPending = undefined;
     };
     promise.then(clear, clear);
     return promise;

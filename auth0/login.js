@@ -21,23 +21,26 @@ function login(userNameOrEmail, password, callback) {
     account_expired: 'Your account has expired. Contact your administrator.',
     account_locked: 'Your account is locked. Contact your administrator.',
     password_expired: 'Your password has expired. Change it in your company directory, then log in again.',
-    password_change_required: 'You must change your password in your company directory before you can log in.'
+    password_change_required: 'You must change your password in your company directory before you can log in.',
   };
 
-  callBridge('/login', { username: userNameOrEmail, password: password }).then(function (result) {
-    var error = result.body && result.body.error;
-    if (result.status === 200) return callback(null, toAuth0Profile(result.body));
-    if (result.status === 401 && error === 'invalid_credentials') {
-      return callback(new WrongUsernameOrPasswordError(userNameOrEmail, 'Wrong username or password.'));
-    }
-    if (result.status === 403 && ACCOUNT_STATE_MESSAGES[error]) {
-      return callback(new UnauthorizedError(ACCOUNT_STATE_MESSAGES[error]));
-    }
-    // Anything else is an outage, never "wrong password": Auth0 counts those toward brute-force protection.
-    return callback(new Error(unavailableMessage(result)));
-  }, function (err) {
-    callback(new Error('The user directory is unavailable: ' + err.message));
-  });
+  callBridge('/login', { username: userNameOrEmail, password: password }).then(
+    function (result) {
+      var error = result.body && result.body.error;
+      if (result.status === 200) return callback(null, toAuth0Profile(result.body));
+      if (result.status === 401 && error === 'invalid_credentials') {
+        return callback(new WrongUsernameOrPasswordError(userNameOrEmail, 'Wrong username or password.'));
+      }
+      if (result.status === 403 && ACCOUNT_STATE_MESSAGES[error]) {
+        return callback(new UnauthorizedError(ACCOUNT_STATE_MESSAGES[error]));
+      }
+      // Anything else is an outage, never "wrong password": Auth0 counts those toward brute-force protection.
+      return callback(new Error(unavailableMessage(result)));
+    },
+    function (err) {
+      callback(new Error('The user directory is unavailable: ' + err.message));
+    },
+  );
 
   // ---- shared with get_user.js ----------------------------------------------------------
 
@@ -53,22 +56,30 @@ function login(userNameOrEmail, password, callback) {
 
   function unavailableMessage(result) {
     var code = (result.body && result.body.error) || 'no error code';
-    return 'The user directory is unavailable (bridge answered HTTP ' + result.status + ' ' + code +
-      (result.requestId ? ', request ' + result.requestId : '') + ')';
+    return (
+      'The user directory is unavailable (bridge answered HTTP ' +
+      result.status +
+      ' ' +
+      code +
+      (result.requestId ? ', request ' + result.requestId : '') +
+      ')'
+    );
   }
 
   function callBridge(path, body) {
     var deadline = Date.now() + Number(configuration.BRIDGE_TIMEOUT_MS || 15000);
-    return accessToken(deadline).then(function (token) {
-      return postToBridge(path, body, token, deadline);
-    }).then(function (result) {
-      if (result.status !== 401 || !result.body || result.body.error !== 'invalid_token') return result;
-      // The cached token was refused (revoked, or the bridge's keys rotated): one new token, one retry.
-      forgetToken();
-      return accessToken(deadline).then(function (token) {
+    return accessToken(deadline)
+      .then(function (token) {
         return postToBridge(path, body, token, deadline);
+      })
+      .then(function (result) {
+        if (result.status !== 401 || !result.body || result.body.error !== 'invalid_token') return result;
+        // The cached token was refused (revoked, or the bridge's keys rotated): one new token, one retry.
+        forgetToken();
+        return accessToken(deadline).then(function (token) {
+          return postToBridge(path, body, token, deadline);
+        });
       });
-    });
   }
 
   function postToBridge(path, body, token, deadline) {
@@ -77,11 +88,15 @@ function login(userNameOrEmail, password, callback) {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer ' + token },
       body: JSON.stringify(body),
-      signal: AbortSignal.timeout(remaining(deadline))
+      signal: AbortSignal.timeout(remaining(deadline)),
     }).then(function (response) {
       return response.text().then(function (text) {
         var parsed = null;
-        try { parsed = JSON.parse(text); } catch (e) { parsed = null; }
+        try {
+          parsed = JSON.parse(text);
+        } catch (e) {
+          parsed = null;
+        }
         return { status: response.status, body: parsed, requestId: response.headers.get('x-request-id') };
       });
     });
@@ -102,23 +117,31 @@ function login(userNameOrEmail, password, callback) {
         grant_type: 'client_credentials',
         client_id: configuration.BRIDGE_CLIENT_ID,
         client_secret: configuration.BRIDGE_CLIENT_SECRET,
-        audience: configuration.BRIDGE_AUDIENCE
+        audience: configuration.BRIDGE_AUDIENCE,
       }),
-      signal: AbortSignal.timeout(remaining(deadline))
+      signal: AbortSignal.timeout(remaining(deadline)),
     }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (json) {
-        if (response.status !== 200 || typeof json.access_token !== 'string') {
-          throw new Error('could not get an access token for the bridge (HTTP ' + response.status + ' ' + (json.error || '') + ')');
-        }
-        var lifetimeMs = Number(json.expires_in || 0) * 1000;
-        var margin = Math.min(5 * 60 * 1000, lifetimeMs / 10);
-        global.ldapBridgeToken = { key: key, token: json.access_token, refreshAt: Date.now() + lifetimeMs - margin };
-        return json.access_token;
-      });
+      return response
+        .json()
+        .catch(function () {
+          return {};
+        })
+        .then(function (json) {
+          if (response.status !== 200 || typeof json.access_token !== 'string') {
+            throw new Error(
+              'could not get an access token for the bridge (HTTP ' + response.status + ' ' + (json.error || '') + ')',
+            );
+          }
+          var lifetimeMs = Number(json.expires_in || 0) * 1000;
+          var margin = Math.min(5 * 60 * 1000, lifetimeMs / 10);
+          global.ldapBridgeToken = { key: key, token: json.access_token, refreshAt: Date.now() + lifetimeMs - margin };
+          return json.access_token;
+        });
     });
     global.ldapBridgeTokenPending = { key: key, promise: promise };
     var clear = function () {
-      if (global.ldapBridgeTokenPending && global.ldapBridgeTokenPending.promise === promise) global.ldapBridgeTokenPending = undefined;
+      if (global.ldapBridgeTokenPending && global.ldapBridgeTokenPending.promise === promise)
+        global.ldapBridgeTokenPending = undefined;
     };
     promise.then(clear, clear);
     return promise;

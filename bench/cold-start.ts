@@ -19,15 +19,25 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'bridge-cold-start-'));
 async function bundle(name: string, entry: string): Promise<string> {
   const outfile = path.join(work, name, 'index.mjs');
   await esbuild.build({
-    entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', outfile,
-    minify: BUNDLING.minify, target: BUNDLING.target, mainFields: BUNDLING.mainFields, external: BUNDLING.externalModules, banner: { js: BUNDLING.banner },
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile,
+    minify: BUNDLING.minify,
+    target: BUNDLING.target,
+    mainFields: BUNDLING.mainFields,
+    external: BUNDLING.externalModules,
+    banner: { js: BUNDLING.banner },
   });
   return outfile;
 }
 
 // Each measurement is a new process: what a new Lambda container pays (minus the runtime's own init).
 const driver = path.join(work, 'driver.mjs');
-writeFileSync(driver, `
+writeFileSync(
+  driver,
+  `
 const [bundlePath, eventJson] = process.argv.slice(2);
 const started = performance.now();
 const { handler } = await import(bundlePath);
@@ -37,7 +47,8 @@ try { result = await handler(JSON.parse(eventJson)); } catch (error) { result = 
 const answered = performance.now();
 console.log(JSON.stringify({ loadMs: loaded - started, firstRequestMs: answered - loaded, status: result.statusCode ?? (result.policyDocument ? 'policy' : result.error) }));
 process.exit(0);
-`);
+`,
+);
 
 const seeded = await startSeededSlapd({ users: DEMO_USERS });
 const client = { clientId: 'cold-start-client', clientSecret: randomSecret(), scopes: ['users:login', 'users:read'] };
@@ -53,15 +64,31 @@ try {
   const env = {
     ...process.env,
     ...seeded.bridgeEnv(),
-    AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: issuer.audience, AUTH_ALLOWED_CLIENT_IDS: client.clientId, LOG_LEVEL: 'error', LDAP_BIND_POOL_SIZE: '1',
+    AUTH_ISSUER: issuer.issuer,
+    AUTH_AUDIENCE: issuer.audience,
+    AUTH_ALLOWED_CLIENT_IDS: client.clientId,
+    LOG_LEVEL: 'error',
+    LDAP_BIND_POOL_SIZE: '1',
   };
   const user = DEMO_USERS[0]!;
   const loginEvent = {
-    resource: '/login', path: '/login', httpMethod: 'POST', headers: { 'content-type': 'application/json' }, multiValueHeaders: {}, isBase64Encoded: false,
+    resource: '/login',
+    path: '/login',
+    httpMethod: 'POST',
+    headers: { 'content-type': 'application/json' },
+    multiValueHeaders: {},
+    isBase64Encoded: false,
     body: JSON.stringify({ username: user.uid, password: user.password }),
-    requestContext: { requestId: 'cold-start', authorizer: { clientId: client.clientId, scope: 'users:login users:read', expiresAt: 2_000_000_000 } },
+    requestContext: {
+      requestId: 'cold-start',
+      authorizer: { clientId: client.clientId, scope: 'users:login users:read', expiresAt: 2_000_000_000 },
+    },
   };
-  const authorizerEvent = { type: 'TOKEN', authorizationToken: `Bearer ${await issuer.mint({ clientId: client.clientId })}`, methodArn: 'arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/v1/POST/login' };
+  const authorizerEvent = {
+    type: 'TOKEN',
+    authorizationToken: `Bearer ${await issuer.mint({ clientId: client.clientId })}`,
+    methodArn: 'arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/v1/POST/login',
+  };
   const events = { empty: {}, login: loginEvent, authorizer: authorizerEvent };
 
   // Asynchronous: the token issuer lives in this process and must keep answering the JWKS.
@@ -69,24 +96,39 @@ try {
   const measure = async (name: keyof typeof bundles) => {
     const samples: Array<{ loadMs: number; firstRequestMs: number; status: unknown }> = [];
     for (let index = 0; index < runs; index += 1) {
-      const { stdout } = await run(process.execPath, [driver, bundles[name], JSON.stringify(events[name])], { env, encoding: 'utf8' });
+      const { stdout } = await run(process.execPath, [driver, bundles[name], JSON.stringify(events[name])], {
+        env,
+        encoding: 'utf8',
+      });
       samples.push(JSON.parse(stdout));
     }
     const bad = samples.find((sample) => sample.status !== 200 && sample.status !== 'policy');
     if (bad) throw new Error(`${name}: first request answered ${String(bad.status)}`);
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-    return { load: median(samples.map((sample) => sample.loadMs)), first: median(samples.map((sample) => sample.firstRequestMs)), size: statSync(bundles[name]).size };
+    return {
+      load: median(samples.map((sample) => sample.loadMs)),
+      first: median(samples.map((sample) => sample.firstRequestMs)),
+      size: statSync(bundles[name]).size,
+    };
   };
-  const results = { empty: await measure('empty'), login: await measure('login'), authorizer: await measure('authorizer') };
+  const results = {
+    empty: await measure('empty'),
+    login: await measure('login'),
+    authorizer: await measure('authorizer'),
+  };
   console.log(`cold start, median of ${runs} fresh Node ${process.version} processes (ms; ratio to the empty handler)`);
   console.log('handler       bundle     module load        first request (total)');
   for (const [name, result] of Object.entries(results)) {
     const total = result.load + result.first;
     const emptyTotal = results.empty.load + results.empty.first;
-    console.log(`${name.padEnd(12)} ${(result.size / 1024).toFixed(1).padStart(6)} kB  ${result.load.toFixed(1).padStart(7)} (x${(result.load / results.empty.load).toFixed(1)})  ${result.first.toFixed(1).padStart(8)} (${total.toFixed(1)}, x${(total / emptyTotal).toFixed(1)})`);
+    console.log(
+      `${name.padEnd(12)} ${(result.size / 1024).toFixed(1).padStart(6)} kB  ${result.load.toFixed(1).padStart(7)} (x${(result.load / results.empty.load).toFixed(1)})  ${result.first.toFixed(1).padStart(8)} (${total.toFixed(1)}, x${(total / emptyTotal).toFixed(1)})`,
+    );
   }
-  console.log('\nThe first login includes the TLS connection to slapd, the service bind, the search and the user bind;');
-  console.log('the authorizer\'s first request includes the JWKS fetch. On Lambda add the runtime\'s own init.');
+  console.log(
+    '\nThe first login includes the TLS connection to slapd, the service bind, the search and the user bind;',
+  );
+  console.log("the authorizer's first request includes the JWKS fetch. On Lambda add the runtime's own init.");
 } finally {
   await issuer.stop();
   await seeded.stop();

@@ -25,17 +25,33 @@ export interface Scenario {
 
 const scenario = workerData as Scenario;
 const tlsOptions = scenario.caCertPath ? { ca: [readFileSync(scenario.caCertPath, 'utf8')] } : undefined;
-const newClient = () => new Client({ url: scenario.ldapUrl!, timeout: 5000, connectTimeout: 5000, ...(tlsOptions && scenario.ldapUrl!.startsWith('ldaps') ? { tlsOptions } : {}) });
+const newClient = () =>
+  new Client({
+    url: scenario.ldapUrl!,
+    timeout: 5000,
+    connectTimeout: 5000,
+    ...(tlsOptions && scenario.ldapUrl!.startsWith('ldaps') ? { tlsOptions } : {}),
+  });
 
 async function searchAndBind(search: Client, bind: Client, user: { uid: string; password: string }) {
-  const { searchEntries } = await search.search(scenario.baseDN!, { scope: 'sub', filter: `(uid=${user.uid})`, sizeLimit: 2, attributes: ['entryUUID', 'mail', 'cn', 'memberOf'] });
+  const { searchEntries } = await search.search(scenario.baseDN!, {
+    scope: 'sub',
+    filter: `(uid=${user.uid})`,
+    sizeLimit: 2,
+    attributes: ['entryUUID', 'mail', 'cn', 'memberOf'],
+  });
   const dn = searchEntries[0]!.dn;
   await bind.bind(dn, user.password);
   if (scenario.groupBaseDN) {
     // The filter the proxy's OpenLDAP preset sends for a user's own groups (the bench's DNs and
     // uids hold no characters that need escaping).
     const classes = '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))';
-    await search.search(scenario.groupBaseDN, { scope: 'sub', filter: `(&${classes}(|(member=${dn})(uniqueMember=${dn})(memberUid=${user.uid})))`, sizeLimit: 1001, attributes: ['1.1'] });
+    await search.search(scenario.groupBaseDN, {
+      scope: 'sub',
+      filter: `(&${classes}(|(member=${dn})(uniqueMember=${dn})(memberUid=${user.uid})))`,
+      sizeLimit: 1001,
+      attributes: ['1.1'],
+    });
   }
 }
 
@@ -48,7 +64,11 @@ async function openClients(): Promise<{ logins: Login[]; close(): Promise<void> 
   if (scenario.kind === 'proxy') {
     // undici's request API on a keep-alive pool: the cheapest Node HTTP client, so the figures
     // say what the server costs rather than what fetch's streams cost the load generator.
-    const pool = new Pool(scenario.proxyUrl!, { keepAliveTimeout: 30_000, connections: scenario.concurrency, pipelining: 1 });
+    const pool = new Pool(scenario.proxyUrl!, {
+      keepAliveTimeout: 30_000,
+      connections: scenario.concurrency,
+      pipelining: 1,
+    });
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${scenario.token}` };
     const path = scenario.path ?? '/login';
     const login: Login = async (user) => {
@@ -70,8 +90,13 @@ async function openClients(): Promise<{ logins: Login[]; close(): Promise<void> 
       }),
     );
     return {
-      logins: clients.map(({ search, bind }) => (user: User) => searchAndBind(search, bind, user)),
-      close: async () => void (await Promise.all(clients.flatMap(({ search, bind }) => [search.unbind(), bind.unbind()]))),
+      logins: clients.map(
+        ({ search, bind }) =>
+          (user: User) =>
+            searchAndBind(search, bind, user),
+      ),
+      close: async () =>
+        void (await Promise.all(clients.flatMap(({ search, bind }) => [search.unbind(), bind.unbind()]))),
     };
   }
   // What most hand-written Auth0 LDAP scripts do: a new connection for every login.

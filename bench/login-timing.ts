@@ -15,7 +15,11 @@ try {
     'unknown user': { username: 'no-such-user-anywhere', password: 'definitely-wrong' },
     'right password': { username: user.uid, password: user.password },
   } as const;
-  const samples: Record<keyof typeof kinds, number[]> = { 'wrong password': [], 'unknown user': [], 'right password': [] };
+  const samples: Record<keyof typeof kinds, number[]> = {
+    'wrong password': [],
+    'unknown user': [],
+    'right password': [],
+  };
 
   const once = async (kind: keyof typeof kinds) => {
     const started = performance.now();
@@ -27,7 +31,8 @@ try {
     await response.arrayBuffer();
     return performance.now() - started;
   };
-  for (const kind of Object.keys(kinds) as Array<keyof typeof kinds>) for (let index = 0; index < 50; index += 1) await once(kind); // warm-up
+  for (const kind of Object.keys(kinds) as Array<keyof typeof kinds>)
+    for (let index = 0; index < 50; index += 1) await once(kind); // warm-up
   for (let index = 0; index < perKind; index += 1) {
     for (const kind of Object.keys(kinds) as Array<keyof typeof kinds>) samples[kind].push(await once(kind));
   }
@@ -41,7 +46,9 @@ try {
   for (const [kind, values] of Object.entries(samples)) {
     const p50 = quantile(values, 0.5);
     const p95 = quantile(values, 0.95);
-    console.log(`  ${kind.padEnd(15)} p50 ${p50.toFixed(3)} (x${(p50 / quantile(baseline, 0.5)).toFixed(2)})  p95 ${p95.toFixed(3)} (x${(p95 / quantile(baseline, 0.95)).toFixed(2)})`);
+    console.log(
+      `  ${kind.padEnd(15)} p50 ${p50.toFixed(3)} (x${(p50 / quantile(baseline, 0.5)).toFixed(2)})  p95 ${p95.toFixed(3)} (x${(p95 / quantile(baseline, 0.95)).toFixed(2)})`,
+    );
   }
 } finally {
   await stack.stop();

@@ -15,16 +15,36 @@ interface CfnResource {
 export interface AuditReport {
   environment: string;
   stack: string;
-  routes: Array<{ method: string; path: string; authorization: string; authorizer?: string; requiredScope?: string; requestModel?: unknown; throttling: string }>;
+  routes: Array<{
+    method: string;
+    path: string;
+    authorization: string;
+    authorizer?: string;
+    requiredScope?: string;
+    requestModel?: unknown;
+    throttling: string;
+  }>;
   api: {
     endpointTypes: string[];
     executeApiEndpoint: 'enabled' | 'disabled';
     tls: string;
     resourcePolicy: unknown;
-    stage: { name: string; executionLogging: string; dataTrace: boolean; throttling: string; accessLogFields: string[] };
+    stage: {
+      name: string;
+      executionLogging: string;
+      dataTrace: boolean;
+      throttling: string;
+      accessLogFields: string[];
+    };
     gatewayResponses: Array<{ type: string; status: string; body: string }>;
   };
-  authorizers: Array<{ name: string; type: string; identitySource: string; cacheSeconds: number; validationRegex?: string }>;
+  authorizers: Array<{
+    name: string;
+    type: string;
+    identitySource: string;
+    cacheSeconds: number;
+    validationRegex?: string;
+  }>;
   waf: Array<{ priority: number; name: string; rule: string; action: string }>;
   functions: Array<{
     name: string;
@@ -59,11 +79,17 @@ export function auditApp(built: BuiltApp): AuditReport {
   for (const construct of built.stack.node.findAll()) {
     if (!CfnElement.isCfnElement(construct)) continue;
     const logicalId = built.stack.resolve(construct.logicalId) as string;
-    paths.set(logicalId, construct.node.path.replace(`${built.stack.stackName}/`, '').replace(/\/(Resource|Default)$/, ''));
+    paths.set(
+      logicalId,
+      construct.node.path.replace(`${built.stack.stackName}/`, '').replace(/\/(Resource|Default)$/, ''),
+    );
   }
   const nameOf = (logicalId: string) => paths.get(logicalId) ?? logicalId;
   const show = (value: unknown) => describeValue(value, nameOf);
-  const ofType = (type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type).sort(([a], [b]) => nameOf(a).localeCompare(nameOf(b)));
+  const ofType = (type: string) =>
+    Object.entries(resources)
+      .filter(([, resource]) => resource.Type === type)
+      .sort(([a], [b]) => nameOf(a).localeCompare(nameOf(b)));
   const props = (resource: CfnResource) => resource.Properties ?? {};
 
   const [restApiId, restApi] = ofType('AWS::ApiGateway::RestApi')[0] ?? ['', { Type: '' }];
@@ -78,20 +104,33 @@ export function auditApp(built: BuiltApp): AuditReport {
     const resource = props(resources[ref]!);
     return `${pathOf(resource.ParentId)}/${String(resource.PathPart)}`;
   };
-  const functionsEnv = (logicalId: string) => ((props(resources[logicalId]!).Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+  const functionsEnv = (logicalId: string) =>
+    ((props(resources[logicalId]!).Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
+      {}) as Record<string, unknown>;
 
   // The authorizer function is the one with the scope settings and no directory: its environment says which scope each route needs.
-  const authorizerFunction = Object.keys(resources).find((id) => resources[id]!.Type === 'AWS::Lambda::Function' && functionsEnv(id).AUTH_SCOPE_LOGIN !== undefined && functionsEnv(id).LDAP_URLS === undefined);
+  const authorizerFunction = Object.keys(resources).find(
+    (id) =>
+      resources[id]!.Type === 'AWS::Lambda::Function' &&
+      functionsEnv(id).AUTH_SCOPE_LOGIN !== undefined &&
+      functionsEnv(id).LDAP_URLS === undefined,
+  );
   const routes = ofType('AWS::ApiGateway::Method')
     .map(([, method]) => {
       const properties = props(method);
       const path = pathOf(properties.ResourceId) || '/';
       const authorizerRef = (properties.AuthorizerId as { Ref?: string } | undefined)?.Ref;
       const integrationUri = JSON.stringify(properties.Integration ?? {});
-      const target = Object.keys(resources).find((id) => resources[id]!.Type === 'AWS::Lambda::Function' && integrationUri.includes(`"${id}"`));
-      const scopeVariable = path === '/login' ? 'AUTH_SCOPE_LOGIN' : path === '/get-user' ? 'AUTH_SCOPE_GET_USER' : undefined;
-      const requiredScope = scopeVariable && authorizerFunction ? String(functionsEnv(authorizerFunction)[scopeVariable]) : undefined;
-      const modelRef = Object.values((properties.RequestModels as Record<string, { Ref?: string }> | undefined) ?? {})[0]?.Ref;
+      const target = Object.keys(resources).find(
+        (id) => resources[id]!.Type === 'AWS::Lambda::Function' && integrationUri.includes(`"${id}"`),
+      );
+      const scopeVariable =
+        path === '/login' ? 'AUTH_SCOPE_LOGIN' : path === '/get-user' ? 'AUTH_SCOPE_GET_USER' : undefined;
+      const requiredScope =
+        scopeVariable && authorizerFunction ? String(functionsEnv(authorizerFunction)[scopeVariable]) : undefined;
+      const modelRef = Object.values(
+        (properties.RequestModels as Record<string, { Ref?: string }> | undefined) ?? {},
+      )[0]?.Ref;
       return {
         method: String(properties.HttpMethod),
         path,
@@ -116,8 +155,14 @@ export function auditApp(built: BuiltApp): AuditReport {
     return {
       name: nameOf(id),
       description: String(properties.GroupDescription),
-      ingress: [...inline(properties.SecurityGroupIngress, 'from'), ...standalone('AWS::EC2::SecurityGroupIngress', 'from')].sort(),
-      egress: [...inline(properties.SecurityGroupEgress, 'to'), ...standalone('AWS::EC2::SecurityGroupEgress', 'to')].sort(),
+      ingress: [
+        ...inline(properties.SecurityGroupIngress, 'from'),
+        ...standalone('AWS::EC2::SecurityGroupIngress', 'from'),
+      ].sort(),
+      egress: [
+        ...inline(properties.SecurityGroupEgress, 'to'),
+        ...standalone('AWS::EC2::SecurityGroupEgress', 'to'),
+      ].sort(),
     };
   });
 
@@ -129,14 +174,21 @@ export function auditApp(built: BuiltApp): AuditReport {
     const groupNames = (vpc?.SecurityGroupIds ?? []).map((group) => show(group));
     const permissions = policies
       .filter(([, policy]) => JSON.stringify(props(policy).Roles ?? []).includes(`"${roleId}"`))
-      .flatMap(([, policy]) => ((props(policy).PolicyDocument as { Statement: Json[] }).Statement ?? []))
+      .flatMap(([, policy]) => (props(policy).PolicyDocument as { Statement: Json[] }).Statement ?? [])
       .map((statement) => ({
         effect: String(statement.Effect),
         actions: [statement.Action].flat().map(String).sort(),
-        resources: [statement.Resource].flat().map((resource) => show(resource)).sort(),
+        resources: [statement.Resource]
+          .flat()
+          .map((resource) => show(resource))
+          .sort(),
         ...(statement.Condition ? { conditions: JSON.parse(show(statement.Condition)) as unknown } : {}),
       }));
-    const environment = Object.fromEntries(Object.entries(functionsEnv(id)).map(([key, value]) => [key, show(value)]).sort(([a], [b]) => a!.localeCompare(b!)));
+    const environment = Object.fromEntries(
+      Object.entries(functionsEnv(id))
+        .map(([key, value]) => [key, show(value)])
+        .sort(([a], [b]) => a!.localeCompare(b!)),
+    );
     return {
       name: nameOf(id),
       description: String(properties.Description ?? ''),
@@ -144,8 +196,14 @@ export function auditApp(built: BuiltApp): AuditReport {
       architecture: String([properties.Architectures].flat()[0] ?? 'x86_64'),
       timeoutSeconds: Number(properties.Timeout ?? 3),
       reservedConcurrency: (properties.ReservedConcurrentExecutions as number | undefined) ?? ('unreserved' as const),
-      network: vpc ? `in VPC subnets ${(vpc.SubnetIds ?? []).map((subnet) => show(subnet)).join(', ')}` : 'outside any VPC: AWS-managed network with internet egress',
-      egress: vpc ? securityGroups.filter((group) => groupNames.some((name) => name.startsWith(`<${group.name}.`))).flatMap((group) => group.egress) : ['any (not in a VPC)'],
+      network: vpc
+        ? `in VPC subnets ${(vpc.SubnetIds ?? []).map((subnet) => show(subnet)).join(', ')}`
+        : 'outside any VPC: AWS-managed network with internet egress',
+      egress: vpc
+        ? securityGroups
+            .filter((group) => groupNames.some((name) => name.startsWith(`<${group.name}.`)))
+            .flatMap((group) => group.egress)
+        : ['any (not in a VPC)'],
       environment,
       permissions,
     };
@@ -156,7 +214,13 @@ export function auditApp(built: BuiltApp): AuditReport {
     .flatMap((construct) =>
       construct.node.metadata
         .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-        .flatMap((entry) => Object.entries(entry.data as Record<string, string>).map(([rule, reason]) => ({ rule: rule.replace(/^annotation::/i, ''), scope: construct.node.path.replace(`${built.stack.stackName}/`, ''), reason }))),
+        .flatMap((entry) =>
+          Object.entries(entry.data as Record<string, string>).map(([rule, reason]) => ({
+            rule: rule.replace(/^annotation::/i, ''),
+            scope: construct.node.path.replace(`${built.stack.stackName}/`, ''),
+            reason,
+          })),
+        ),
     )
     .sort((a, b) => `${a.rule} ${a.scope}`.localeCompare(`${b.rule} ${b.scope}`));
 
@@ -165,7 +229,9 @@ export function auditApp(built: BuiltApp): AuditReport {
     stack: built.stack.stackName,
     routes,
     api: {
-      endpointTypes: ((props(restApi).EndpointConfiguration as { Types?: string[] } | undefined)?.Types ?? []).slice().sort(),
+      endpointTypes: ((props(restApi).EndpointConfiguration as { Types?: string[] } | undefined)?.Types ?? [])
+        .slice()
+        .sort(),
       executeApiEndpoint: props(restApi).DisableExecuteApiEndpoint === true ? 'disabled' : 'enabled',
       tls: domain
         ? `custom domain ${String(props(domain[1]).DomainName)} with security policy ${String(props(domain[1]).SecurityPolicy)}`
@@ -176,10 +242,16 @@ export function auditApp(built: BuiltApp): AuditReport {
         executionLogging: String(methodSettings.LoggingLevel ?? 'OFF'),
         dataTrace: methodSettings.DataTraceEnabled === true,
         throttling,
-        accessLogFields: Object.keys(JSON.parse(String((stage.AccessLogSetting as { Format?: string } | undefined)?.Format ?? '{}')) as Json).sort(),
+        accessLogFields: Object.keys(
+          JSON.parse(String((stage.AccessLogSetting as { Format?: string } | undefined)?.Format ?? '{}')) as Json,
+        ).sort(),
       },
       gatewayResponses: ofType('AWS::ApiGateway::GatewayResponse')
-        .map(([, response]) => ({ type: String(props(response).ResponseType), status: String(props(response).StatusCode), body: String(Object.values((props(response).ResponseTemplates as Json) ?? {})[0] ?? '') }))
+        .map(([, response]) => ({
+          type: String(props(response).ResponseType),
+          status: String(props(response).StatusCode),
+          body: String(Object.values((props(response).ResponseTemplates as Json) ?? {})[0] ?? ''),
+        }))
         .sort((a, b) => a.type.localeCompare(b.type)),
     },
     authorizers: ofType('AWS::ApiGateway::Authorizer').map(([id, authorizer]) => ({
@@ -187,7 +259,9 @@ export function auditApp(built: BuiltApp): AuditReport {
       type: String(props(authorizer).Type),
       identitySource: String(props(authorizer).IdentitySource),
       cacheSeconds: Number(props(authorizer).AuthorizerResultTtlInSeconds ?? 300),
-      ...(props(authorizer).IdentityValidationExpression ? { validationRegex: String(props(authorizer).IdentityValidationExpression) } : {}),
+      ...(props(authorizer).IdentityValidationExpression
+        ? { validationRegex: String(props(authorizer).IdentityValidationExpression) }
+        : {}),
     })),
     waf: ofType('AWS::WAFv2::WebACL').flatMap(([, acl]) =>
       ((props(acl).Rules as Json[] | undefined) ?? [])
@@ -198,27 +272,48 @@ export function auditApp(built: BuiltApp): AuditReport {
           return {
             priority: Number(rule.Priority),
             name: String(rule.Name),
-            rule: managed ? `managed rule group ${String(managed.VendorName)}/${String(managed.Name)}` : rate ? `rate limit ${String(rate.Limit)} requests per 5 minutes per ${String(rate.AggregateKeyType)}` : JSON.stringify(statement),
-            action: rule.OverrideAction ? 'as the rule group says (block)' : Object.keys((rule.Action as Json) ?? {})[0] ?? '',
+            rule: managed
+              ? `managed rule group ${String(managed.VendorName)}/${String(managed.Name)}`
+              : rate
+                ? `rate limit ${String(rate.Limit)} requests per 5 minutes per ${String(rate.AggregateKeyType)}`
+                : JSON.stringify(statement),
+            action: rule.OverrideAction
+              ? 'as the rule group says (block)'
+              : (Object.keys((rule.Action as Json) ?? {})[0] ?? ''),
           };
         })
         .sort((a, b) => a.priority - b.priority),
     ),
     functions,
     securityGroups,
-    vpcEndpoints: ofType('AWS::EC2::VPCEndpoint').map(([id, endpoint]) => ({ name: nameOf(id), service: show(props(endpoint).ServiceName), privateDns: props(endpoint).PrivateDnsEnabled === true })),
-    logs: ofType('AWS::Logs::LogGroup').map(([id, group]) => ({ name: nameOf(id), retentionDays: (props(group).RetentionInDays as number | undefined) ?? ('never expires' as const) })),
+    vpcEndpoints: ofType('AWS::EC2::VPCEndpoint').map(([id, endpoint]) => ({
+      name: nameOf(id),
+      service: show(props(endpoint).ServiceName),
+      privateDns: props(endpoint).PrivateDnsEnabled === true,
+    })),
+    logs: ofType('AWS::Logs::LogGroup').map(([id, group]) => ({
+      name: nameOf(id),
+      retentionDays: (props(group).RetentionInDays as number | undefined) ?? ('never expires' as const),
+    })),
     alarms: ofType('AWS::CloudWatch::Alarm').map(([id, alarm]) => ({
       name: nameOf(id),
       description: String(props(alarm).AlarmDescription ?? ''),
       threshold: Number(props(alarm).Threshold),
       notifies: ((props(alarm).AlarmActions as unknown[] | undefined) ?? []).map((action) => show(action)),
     })),
-    secrets: ofType('AWS::SecretsManager::Secret').map(([id, secret]) => ({ name: nameOf(id), description: String(props(secret).Description ?? '') })),
+    secrets: ofType('AWS::SecretsManager::Secret').map(([id, secret]) => ({
+      name: nameOf(id),
+      description: String(props(secret).Description ?? ''),
+    })),
     cdkNag: {
       pack: 'AwsSolutions',
       unacknowledged: violations
-        .map((violation) => ({ rule: violation.ruleName, resources: violation.violatingResources.map((resource) => String(resource.constructPath ?? '?').replace(`${built.stack.stackName}/`, '')).sort() }))
+        .map((violation) => ({
+          rule: violation.ruleName,
+          resources: violation.violatingResources
+            .map((resource) => String(resource.constructPath ?? '?').replace(`${built.stack.stackName}/`, ''))
+            .sort(),
+        }))
         .sort((a, b) => a.rule.localeCompare(b.rule)),
       acknowledged,
     },
@@ -227,9 +322,17 @@ export function auditApp(built: BuiltApp): AuditReport {
 
 function describeRule(rule: Json, direction: 'to' | 'from', show: (value: unknown) => string): string {
   // CDK's stand-in for "no egress at all" when allowAllOutbound is false and no rule was added.
-  if (rule.CidrIp === '255.255.255.255/32' && rule.IpProtocol === 'icmp' && rule.FromPort === 252 && rule.ToPort === 86) return 'none (placeholder rule that matches no traffic)';
-  const peer = rule.CidrIp ?? rule.CidrIpv6 ?? rule.DestinationSecurityGroupId ?? rule.SourceSecurityGroupId ?? rule.DestinationPrefixListId ?? '?';
-  const ports = rule.FromPort === rule.ToPort ? String(rule.FromPort) : `${String(rule.FromPort)}-${String(rule.ToPort)}`;
+  if (rule.CidrIp === '255.255.255.255/32' && rule.IpProtocol === 'icmp' && rule.FromPort === 252 && rule.ToPort === 86)
+    return 'none (placeholder rule that matches no traffic)';
+  const peer =
+    rule.CidrIp ??
+    rule.CidrIpv6 ??
+    rule.DestinationSecurityGroupId ??
+    rule.SourceSecurityGroupId ??
+    rule.DestinationPrefixListId ??
+    '?';
+  const ports =
+    rule.FromPort === rule.ToPort ? String(rule.FromPort) : `${String(rule.FromPort)}-${String(rule.ToPort)}`;
   return `${String(rule.IpProtocol)} ${ports} ${direction} ${show(peer)}`;
 }
 
@@ -240,11 +343,15 @@ function describeValue(value: unknown, nameOf: (logicalId: string) => string): s
   return JSON.stringify(value, (_key, item: unknown) => {
     if (item && typeof item === 'object' && !Array.isArray(item)) {
       const record = item as Json;
-      if (typeof record.Ref === 'string') return record.Ref.startsWith('AWS::') ? `<${record.Ref}>` : `<${nameOf(record.Ref)}>`;
+      if (typeof record.Ref === 'string')
+        return record.Ref.startsWith('AWS::') ? `<${record.Ref}>` : `<${nameOf(record.Ref)}>`;
       const getAtt = record['Fn::GetAtt'] as string[] | undefined;
       if (getAtt) return `<${nameOf(getAtt[0]!)}.${getAtt[1]}>`;
       const join = record['Fn::Join'] as [string, unknown[]] | undefined;
-      if (join) return join[1].map((part) => (typeof part === 'string' ? part : describeValue(part, nameOf).replace(/^"|"$/g, ''))).join(join[0]);
+      if (join)
+        return join[1]
+          .map((part) => (typeof part === 'string' ? part : describeValue(part, nameOf).replace(/^"|"$/g, '')))
+          .join(join[0]);
     }
     return item;
   }).replace(/^"(.*)"$/, '$1');
@@ -254,59 +361,152 @@ export function renderMarkdown(report: AuditReport): string {
   const lines: string[] = [];
   const table = (head: string[], rows: string[][]) => {
     lines.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
-    for (const row of rows) lines.push(`| ${row.map((cell) => cell.replace(/\|/g, '\\|').replace(/\n/g, ' ')).join(' | ')} |`);
+    for (const row of rows)
+      lines.push(`| ${row.map((cell) => cell.replace(/\|/g, '\\|').replace(/\n/g, ' ')).join(' | ')} |`);
     lines.push('');
   };
   lines.push(`# Exposed surface of ${report.stack} (environment \`${report.environment}\`)`, '');
-  lines.push('Generated by `npm run audit` from the synthesized CloudFormation template and cdk-nag. Do not edit by hand.', '');
+  lines.push(
+    'Generated by `npm run audit` from the synthesized CloudFormation template and cdk-nag. Do not edit by hand.',
+    '',
+  );
   lines.push('## Routes', '');
-  table(['method', 'path', 'authorization', 'required scope', 'request body', 'throttling'], report.routes.map((route) => [
-    route.method,
-    route.path,
-    `${route.authorization}${route.authorizer ? ` (${route.authorizer})` : ''}`,
-    route.requiredScope ?? '—',
-    route.requestModel ? summariseSchema(route.requestModel) : 'not validated',
-    route.throttling,
-  ]));
+  table(
+    ['method', 'path', 'authorization', 'required scope', 'request body', 'throttling'],
+    report.routes.map((route) => [
+      route.method,
+      route.path,
+      `${route.authorization}${route.authorizer ? ` (${route.authorizer})` : ''}`,
+      route.requiredScope ?? '—',
+      route.requestModel ? summariseSchema(route.requestModel) : 'not validated',
+      route.throttling,
+    ]),
+  );
   lines.push('## API', '');
-  lines.push(`- Endpoint: ${report.api.endpointTypes.join(', ')}; default execute-api endpoint ${report.api.executeApiEndpoint}.`);
+  lines.push(
+    `- Endpoint: ${report.api.endpointTypes.join(', ')}; default execute-api endpoint ${report.api.executeApiEndpoint}.`,
+  );
   lines.push(`- TLS: ${report.api.tls}.`);
-  lines.push(`- Resource policy: ${report.api.resourcePolicy ? '`' + JSON.stringify(report.api.resourcePolicy) + '`' : 'none (any source address)'}.`);
-  lines.push(`- Stage \`${report.api.stage.name}\`: execution logging ${report.api.stage.executionLogging}, data trace ${report.api.stage.dataTrace ? 'ON (bodies logged!)' : 'off'}, throttling ${report.api.stage.throttling}.`);
+  lines.push(
+    `- Resource policy: ${report.api.resourcePolicy ? '`' + JSON.stringify(report.api.resourcePolicy) + '`' : 'none (any source address)'}.`,
+  );
+  lines.push(
+    `- Stage \`${report.api.stage.name}\`: execution logging ${report.api.stage.executionLogging}, data trace ${report.api.stage.dataTrace ? 'ON (bodies logged!)' : 'off'}, throttling ${report.api.stage.throttling}.`,
+  );
   lines.push(`- Access log fields: ${report.api.stage.accessLogFields.join(', ')} (no bodies, no headers).`, '');
   lines.push('### Authorizers', '');
-  table(['name', 'type', 'identity source', 'cache (s)', 'token pattern'], report.authorizers.map((authorizer) => [authorizer.name, authorizer.type, authorizer.identitySource, String(authorizer.cacheSeconds), authorizer.validationRegex ?? '—']));
+  table(
+    ['name', 'type', 'identity source', 'cache (s)', 'token pattern'],
+    report.authorizers.map((authorizer) => [
+      authorizer.name,
+      authorizer.type,
+      authorizer.identitySource,
+      String(authorizer.cacheSeconds),
+      authorizer.validationRegex ?? '—',
+    ]),
+  );
   lines.push('### Answers API Gateway gives itself', '');
-  table(['type', 'status', 'body'], report.api.gatewayResponses.map((response) => [response.type, response.status, '`' + response.body + '`']));
+  table(
+    ['type', 'status', 'body'],
+    report.api.gatewayResponses.map((response) => [response.type, response.status, '`' + response.body + '`']),
+  );
   lines.push('## WAF', '');
-  table(['priority', 'name', 'rule', 'action'], report.waf.map((rule) => [String(rule.priority), rule.name, rule.rule, rule.action]));
+  table(
+    ['priority', 'name', 'rule', 'action'],
+    report.waf.map((rule) => [String(rule.priority), rule.name, rule.rule, rule.action]),
+  );
   lines.push('## Functions', '');
   for (const fn of report.functions) {
     lines.push(`### ${fn.name}`, '', fn.description, '');
-    lines.push(`- ${fn.runtime}, ${fn.architecture}, timeout ${fn.timeoutSeconds} s, reserved concurrency ${fn.reservedConcurrency}.`);
+    lines.push(
+      `- ${fn.runtime}, ${fn.architecture}, timeout ${fn.timeoutSeconds} s, reserved concurrency ${fn.reservedConcurrency}.`,
+    );
     lines.push(`- Network: ${fn.network}.`);
     lines.push(`- May connect to: ${fn.egress.length ? fn.egress.join('; ') : 'nothing'}.`);
-    lines.push(`- Environment: ${Object.entries(fn.environment).map(([key, value]) => `\`${key}=${value}\``).join(', ')}.`, '');
-    table(['effect', 'actions', 'resources', 'conditions'], fn.permissions.map((permission) => [permission.effect, permission.actions.join(', '), permission.resources.join(', '), permission.conditions ? '`' + JSON.stringify(permission.conditions) + '`' : '—']));
+    lines.push(
+      `- Environment: ${Object.entries(fn.environment)
+        .map(([key, value]) => `\`${key}=${value}\``)
+        .join(', ')}.`,
+      '',
+    );
+    table(
+      ['effect', 'actions', 'resources', 'conditions'],
+      fn.permissions.map((permission) => [
+        permission.effect,
+        permission.actions.join(', '),
+        permission.resources.join(', '),
+        permission.conditions ? '`' + JSON.stringify(permission.conditions) + '`' : '—',
+      ]),
+    );
   }
   lines.push('## Network', '');
-  table(['security group', 'description', 'ingress', 'egress'], report.securityGroups.map((group) => [group.name, group.description, group.ingress.join('; ') || 'none', group.egress.join('; ') || 'none']));
-  table(['VPC endpoint', 'service', 'private DNS'], report.vpcEndpoints.map((endpoint) => [endpoint.name, endpoint.service, String(endpoint.privateDns)]));
+  table(
+    ['security group', 'description', 'ingress', 'egress'],
+    report.securityGroups.map((group) => [
+      group.name,
+      group.description,
+      group.ingress.join('; ') || 'none',
+      group.egress.join('; ') || 'none',
+    ]),
+  );
+  table(
+    ['VPC endpoint', 'service', 'private DNS'],
+    report.vpcEndpoints.map((endpoint) => [endpoint.name, endpoint.service, String(endpoint.privateDns)]),
+  );
   lines.push('## Secrets', '');
-  table(['secret', 'description'], report.secrets.length ? report.secrets.map((secret) => [secret.name, secret.description]) : [['(imported)', 'the bind secret is an existing secret; see the functions\' permissions']]);
+  table(
+    ['secret', 'description'],
+    report.secrets.length
+      ? report.secrets.map((secret) => [secret.name, secret.description])
+      : [['(imported)', "the bind secret is an existing secret; see the functions' permissions"]],
+  );
   lines.push('## Logs and retention', '');
-  table(['log group', 'retention (days)'], report.logs.map((group) => [group.name, String(group.retentionDays)]));
+  table(
+    ['log group', 'retention (days)'],
+    report.logs.map((group) => [group.name, String(group.retentionDays)]),
+  );
   lines.push('## Alarms', '');
-  table(['alarm', 'fires when', 'threshold', 'notifies'], report.alarms.map((alarm) => [alarm.name, alarm.description, String(alarm.threshold), alarm.notifies.join(', ') || 'nobody']));
+  table(
+    ['alarm', 'fires when', 'threshold', 'notifies'],
+    report.alarms.map((alarm) => [
+      alarm.name,
+      alarm.description,
+      String(alarm.threshold),
+      alarm.notifies.join(', ') || 'nobody',
+    ]),
+  );
   lines.push('## cdk-nag (AwsSolutions)', '');
-  lines.push(report.cdkNag.unacknowledged.length === 0 ? 'Unacknowledged findings: **none**.' : `Unacknowledged findings: **${report.cdkNag.unacknowledged.length}** (synthesis fails until they are fixed or acknowledged).`, '');
-  if (report.cdkNag.unacknowledged.length) table(['rule', 'resources'], report.cdkNag.unacknowledged.map((finding) => [finding.rule, finding.resources.join(', ')]));
-  table(['acknowledged rule', 'where', 'reason'], report.cdkNag.acknowledged.map((entry) => [entry.rule, entry.scope, entry.reason]));
+  lines.push(
+    report.cdkNag.unacknowledged.length === 0
+      ? 'Unacknowledged findings: **none**.'
+      : `Unacknowledged findings: **${report.cdkNag.unacknowledged.length}** (synthesis fails until they are fixed or acknowledged).`,
+    '',
+  );
+  if (report.cdkNag.unacknowledged.length)
+    table(
+      ['rule', 'resources'],
+      report.cdkNag.unacknowledged.map((finding) => [finding.rule, finding.resources.join(', ')]),
+    );
+  table(
+    ['acknowledged rule', 'where', 'reason'],
+    report.cdkNag.acknowledged.map((entry) => [entry.rule, entry.scope, entry.reason]),
+  );
   return `${lines.join('\n').trimEnd()}\n`;
 }
 
 function summariseSchema(schema: unknown): string {
-  const { required = [], properties = {}, additionalProperties } = schema as { required?: string[]; properties?: Record<string, { type: string; minLength?: number; maxLength?: number }>; additionalProperties?: boolean };
-  const fields = Object.entries(properties).map(([name, rule]) => `${name}${required.includes(name) ? '' : '?'}: ${rule.type} ${rule.minLength ?? 0}–${rule.maxLength ?? '∞'}`);
+  const {
+    required = [],
+    properties = {},
+    additionalProperties,
+  } = schema as {
+    required?: string[];
+    properties?: Record<string, { type: string; minLength?: number; maxLength?: number }>;
+    additionalProperties?: boolean;
+  };
+  const fields = Object.entries(properties).map(
+    ([name, rule]) =>
+      `${name}${required.includes(name) ? '' : '?'}: ${rule.type} ${rule.minLength ?? 0}–${rule.maxLength ?? '∞'}`,
+  );
   return `${fields.join(', ')}${additionalProperties === false ? '; nothing else' : '; other fields allowed'}`;
 }

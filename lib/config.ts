@@ -46,7 +46,18 @@ export interface DeploymentConfig {
     /** LDAP_ACCOUNT_STATES, LDAP_HIDE_INACTIVE_USERS and the LDAP_GROUP* variables; checked by the runtime's loadConfig at synth. */
     accountStates?: string;
     hideInactiveUsers?: boolean;
-    groups?: { mode?: string; attribute?: string; baseDN?: string; objectFilter?: string; memberAttributes?: string[]; filter?: string; maxDepth?: number; maxCount?: number; cacheSeconds?: number; memberUidAttribute?: string };
+    groups?: {
+      mode?: string;
+      attribute?: string;
+      baseDN?: string;
+      objectFilter?: string;
+      memberAttributes?: string[];
+      filter?: string;
+      maxDepth?: number;
+      maxCount?: number;
+      cacheSeconds?: number;
+      memberUidAttribute?: string;
+    };
   };
   network: { kind: 'demo' } | ({ kind: 'existing' } & ExistingVpcConfig);
   /** Create the Secrets Manager interface endpoint in the VPC (skip when the VPC already has one). */
@@ -72,7 +83,9 @@ export class DeploymentConfigError extends Error {
 }
 
 /** CloudWatch Logs accepts only these retention periods. */
-const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
 const SECRET_ARN = /^arn:aws[\w-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/;
 /** A placeholder that satisfies the runtime's ARN check while the real one is a deploy-time token. */
 const PLACEHOLDER_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:000000000000:secret:placeholder-AbCdEf';
@@ -87,7 +100,9 @@ export function readDeploymentConfig(environments: unknown, envName: string | un
   }
   const names = Object.keys(environments);
   if (!envName || !Object.hasOwn(environments, envName)) {
-    throw new DeploymentConfigError([`context "env": ${JSON.stringify(envName ?? null)} expected one of ${names.join(', ')} (cdk synth -c env=NAME)`]);
+    throw new DeploymentConfigError([
+      `context "env": ${JSON.stringify(envName ?? null)} expected one of ${names.join(', ')} (cdk synth -c env=NAME)`,
+    ]);
   }
   const raw = (environments as Raw)[envName];
   const at = (path: string) => `environments.${envName}.${path}`;
@@ -101,11 +116,15 @@ export function readDeploymentConfig(environments: unknown, envName: string | un
 
   const issuer = auth0.string('issuer');
   if (issuer && !/^https:\/\/[a-z0-9.-]+\/$/i.test(issuer)) {
-    problems.push(`${at('auth0.issuer')}: ${JSON.stringify(issuer)} expected https://<tenant domain>/ with the trailing slash`);
+    problems.push(
+      `${at('auth0.issuer')}: ${JSON.stringify(issuer)} expected https://<tenant domain>/ with the trailing slash`,
+    );
   }
   const urls = directory.stringList('urls');
   const startTls = directory.boolean('startTls', false);
-  const derivedPorts = [...new Set(urls.map((url) => portOf(url)).filter((port): port is number => port !== undefined))];
+  const derivedPorts = [
+    ...new Set(urls.map((url) => portOf(url)).filter((port): port is number => port !== undefined)),
+  ];
   const ports = directory.numberList('ports', derivedPorts, 1, 65535);
   const networkRanges = directory.stringList('networkRanges');
   for (const range of networkRanges) {
@@ -117,7 +136,10 @@ export function readDeploymentConfig(environments: unknown, envName: string | un
     envName,
     stackName: reader.string('stackName', `LdapBridge-${envName}`),
     ...optional('account', reader.optionalString('account', /^\d{12}$/, 'a 12-digit AWS account id')),
-    ...optional('region', reader.optionalString('region', /^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1')),
+    ...optional(
+      'region',
+      reader.optionalString('region', /^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1'),
+    ),
     auth0: {
       issuer,
       audience: auth0.string('audience'),
@@ -132,14 +154,19 @@ export function readDeploymentConfig(environments: unknown, envName: string | un
       ...optional('userFilter', directory.optionalString('userFilter')),
       ...optional('profileMapping', directory.optionalObject('profileMapping')),
       ...optional('userIdPrefix', directory.optionalString('userIdPrefix')),
-      ...optional('caCertificateFile', directory.optionalString('caCertificateFile', /\.pem$/, 'a path to a .pem file')),
+      ...optional(
+        'caCertificateFile',
+        directory.optionalString('caCertificateFile', /\.pem$/, 'a path to a .pem file'),
+      ),
       startTls,
       networkRanges,
       ports,
       connectTimeoutMs: directory.number('connectTimeoutMs', 2000, 100, 10_000),
       operationTimeoutMs: directory.number('operationTimeoutMs', 3000, 100, 10_000),
       ...optional('accountStates', directory.optionalString('accountStates')),
-      ...(directory.has('hideInactiveUsers') ? { hideInactiveUsers: directory.boolean('hideInactiveUsers', true) } : {}),
+      ...(directory.has('hideInactiveUsers')
+        ? { hideInactiveUsers: directory.boolean('hideInactiveUsers', true) }
+        : {}),
       ...(directory.has('groups') ? { groups: readGroups(directory.object('groups')) } : {}),
     },
     network: readNetwork(network, at, problems),
@@ -167,14 +194,23 @@ export function readDeploymentConfig(environments: unknown, envName: string | un
     if (problem) problems.push(`${at('allowedSourceIps')}: ${JSON.stringify(ip)} ${problem}`);
   }
   // The directory timeouts must fit in the function's, which must fit in Auth0's ~20 s script budget.
-  if ((config.directory.connectTimeoutMs + 2 * config.directory.operationTimeoutMs) / 1000 >= config.functionTimeoutSeconds) {
-    problems.push(`${at('functionTimeoutSeconds')}: ${config.functionTimeoutSeconds} must exceed connectTimeoutMs + 2 x operationTimeoutMs (a search and a bind)`);
+  if (
+    (config.directory.connectTimeoutMs + 2 * config.directory.operationTimeoutMs) / 1000 >=
+    config.functionTimeoutSeconds
+  ) {
+    problems.push(
+      `${at('functionTimeoutSeconds')}: ${config.functionTimeoutSeconds} must exceed connectTimeoutMs + 2 x operationTimeoutMs (a search and a bind)`,
+    );
   }
   if (!config.createSecretsManagerEndpoint && (config.network.kind !== 'existing' || !config.network.vpcCidrBlock)) {
-    problems.push(`${at('createSecretsManagerEndpoint')}: false needs network.kind "existing" with network.vpcCidrBlock (egress 443 to the VPC's own endpoint)`);
+    problems.push(
+      `${at('createSecretsManagerEndpoint')}: false needs network.kind "existing" with network.vpcCidrBlock (egress 443 to the VPC's own endpoint)`,
+    );
   }
   if (config.throttling.burstLimit < config.throttling.rateLimit / 10) {
-    problems.push(`${at('throttling.burstLimit')}: ${config.throttling.burstLimit} is too small for rateLimit ${config.throttling.rateLimit}`);
+    problems.push(
+      `${at('throttling.burstLimit')}: ${config.throttling.burstLimit} is too small for rateLimit ${config.throttling.rateLimit}`,
+    );
   }
 
   // The functions' runtime configuration, checked by the runtime itself.
@@ -183,7 +219,9 @@ export function readDeploymentConfig(environments: unknown, envName: string | un
       loadConfig(lambdaEnvironment(config, PLACEHOLDER_SECRET_ARN));
     } catch (error) {
       const runtimeProblems = (error as { problems?: string[] }).problems ?? [String(error)];
-      problems.push(...runtimeProblems.map((problem) => `${at('directory')} (as the functions will read it): ${problem}`));
+      problems.push(
+        ...runtimeProblems.map((problem) => `${at('directory')} (as the functions will read it): ${problem}`),
+      );
     }
   }
   if (problems.length > 0) throw new DeploymentConfigError(problems);
@@ -191,7 +229,10 @@ export function readDeploymentConfig(environments: unknown, envName: string | un
 }
 
 /** The environment of the login / get-user functions. No secrets: the bind password stays in Secrets Manager. */
-export function lambdaEnvironment(config: Pick<DeploymentConfig, 'auth0' | 'directory'>, bindSecretArn: string): Record<string, string> {
+export function lambdaEnvironment(
+  config: Pick<DeploymentConfig, 'auth0' | 'directory'>,
+  bindSecretArn: string,
+): Record<string, string> {
   const { directory } = config;
   return {
     LDAP_URLS: directory.urls.join(','),
@@ -206,7 +247,9 @@ export function lambdaEnvironment(config: Pick<DeploymentConfig, 'auth0' | 'dire
     LDAP_CONNECT_TIMEOUT_MS: String(directory.connectTimeoutMs),
     LDAP_TIMEOUT_MS: String(directory.operationTimeoutMs),
     ...(directory.accountStates ? { LDAP_ACCOUNT_STATES: directory.accountStates } : {}),
-    ...(directory.hideInactiveUsers === undefined ? {} : { LDAP_HIDE_INACTIVE_USERS: String(directory.hideInactiveUsers) }),
+    ...(directory.hideInactiveUsers === undefined
+      ? {}
+      : { LDAP_HIDE_INACTIVE_USERS: String(directory.hideInactiveUsers) }),
     ...groupEnvironment(directory.groups),
     // One request at a time per Lambda container: one bind connection is enough.
     LDAP_BIND_POOL_SIZE: '1',
@@ -246,7 +289,9 @@ function groupEnvironment(groups: DeploymentConfig['directory']['groups']): Reco
     ['LDAP_GROUP_MAX_COUNT', groups.maxCount],
     ['LDAP_GROUP_CACHE_SECONDS', groups.cacheSeconds],
   ];
-  return Object.fromEntries(entries.filter(([, value]) => value !== undefined).map(([name, value]) => [name, String(value)]));
+  return Object.fromEntries(
+    entries.filter(([, value]) => value !== undefined).map(([name, value]) => [name, String(value)]),
+  );
 }
 
 /** The environment of the token authorizer. */
@@ -263,7 +308,11 @@ export function authorizerEnvironment(config: Pick<DeploymentConfig, 'auth0'>): 
   };
 }
 
-function readNetwork(network: ContextReader, at: (path: string) => string, problems: string[]): DeploymentConfig['network'] {
+function readNetwork(
+  network: ContextReader,
+  at: (path: string) => string,
+  problems: string[],
+): DeploymentConfig['network'] {
   const kind = network.string('kind', 'demo');
   if (kind === 'demo') return { kind: 'demo' };
   if (kind !== 'existing') {
@@ -271,20 +320,29 @@ function readNetwork(network: ContextReader, at: (path: string) => string, probl
     return { kind: 'demo' };
   }
   const vpcId = network.string('vpcId');
-  if (vpcId && !/^vpc-[0-9a-f]{8,17}$/.test(vpcId)) problems.push(`${at('network.vpcId')}: ${JSON.stringify(vpcId)} expected vpc-xxxxxxxx`);
+  if (vpcId && !/^vpc-[0-9a-f]{8,17}$/.test(vpcId))
+    problems.push(`${at('network.vpcId')}: ${JSON.stringify(vpcId)} expected vpc-xxxxxxxx`);
   const availabilityZones = network.stringList('availabilityZones');
   const privateSubnetIds = network.stringList('privateSubnetIds');
-  for (const id of privateSubnetIds) if (!/^subnet-[0-9a-f]{8,17}$/.test(id)) problems.push(`${at('network.privateSubnetIds')}: ${JSON.stringify(id)} expected subnet-xxxxxxxx`);
+  for (const id of privateSubnetIds)
+    if (!/^subnet-[0-9a-f]{8,17}$/.test(id))
+      problems.push(`${at('network.privateSubnetIds')}: ${JSON.stringify(id)} expected subnet-xxxxxxxx`);
   if (privateSubnetIds.length !== availabilityZones.length) {
-    problems.push(`${at('network.privateSubnetIds')}: ${privateSubnetIds.length} subnet(s) for ${availabilityZones.length} availability zone(s); give one private subnet per zone`);
+    problems.push(
+      `${at('network.privateSubnetIds')}: ${privateSubnetIds.length} subnet(s) for ${availabilityZones.length} availability zone(s); give one private subnet per zone`,
+    );
   }
   if (network.has('publicSubnetIds')) {
     problems.push(`${at('network.publicSubnetIds')}: the directory functions run only in private subnets; remove it`);
   }
   const routeTables = network.optionalStringList('privateSubnetRouteTableIds');
-  for (const id of routeTables ?? []) if (!/^rtb-[0-9a-f]{8,17}$/.test(id)) problems.push(`${at('network.privateSubnetRouteTableIds')}: ${JSON.stringify(id)} expected rtb-xxxxxxxx`);
+  for (const id of routeTables ?? [])
+    if (!/^rtb-[0-9a-f]{8,17}$/.test(id))
+      problems.push(`${at('network.privateSubnetRouteTableIds')}: ${JSON.stringify(id)} expected rtb-xxxxxxxx`);
   if (routeTables && routeTables.length !== privateSubnetIds.length) {
-    problems.push(`${at('network.privateSubnetRouteTableIds')}: ${routeTables.length} route table(s) for ${privateSubnetIds.length} subnet(s)`);
+    problems.push(
+      `${at('network.privateSubnetRouteTableIds')}: ${routeTables.length} route table(s) for ${privateSubnetIds.length} subnet(s)`,
+    );
   }
   const vpcCidrBlock = network.optionalString('vpcCidrBlock', /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'an IPv4 CIDR');
   return {
@@ -297,28 +355,56 @@ function readNetwork(network: ContextReader, at: (path: string) => string, probl
   };
 }
 
-function readBindSecret(secret: ContextReader, problems: string[], at: (path: string) => string): DeploymentConfig['bindSecret'] {
+function readBindSecret(
+  secret: ContextReader,
+  problems: string[],
+  at: (path: string) => string,
+): DeploymentConfig['bindSecret'] {
   const secretArn = secret.optionalString('secretArn');
   if (!secretArn) return { kind: 'create' };
   if (!SECRET_ARN.test(secretArn)) {
-    problems.push(`${at('bindSecret.secretArn')}: ${JSON.stringify(secretArn)} expected a complete secret ARN (ending in -XXXXXX), so the grant names one exact secret`);
+    problems.push(
+      `${at('bindSecret.secretArn')}: ${JSON.stringify(secretArn)} expected a complete secret ARN (ending in -XXXXXX), so the grant names one exact secret`,
+    );
   }
-  const kmsKeyArn = secret.optionalString('kmsKeyArn', /^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/, 'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)');
+  const kmsKeyArn = secret.optionalString(
+    'kmsKeyArn',
+    /^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/,
+    'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)',
+  );
   return { kind: 'existing', secretArn, ...(kmsKeyArn ? { kmsKeyArn } : {}) };
 }
 
-function readCustomDomain(domain: ContextReader, problems: string[], at: (path: string) => string): DeploymentConfig['customDomain'] {
-  const domainName = domain.optionalString('domainName', /^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/i, 'a DNS name');
+function readCustomDomain(
+  domain: ContextReader,
+  problems: string[],
+  at: (path: string) => string,
+): DeploymentConfig['customDomain'] {
+  const domainName = domain.optionalString(
+    'domainName',
+    /^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/i,
+    'a DNS name',
+  );
   if (!domainName) return undefined;
   const certificateArn = domain.string('certificateArn');
   if (certificateArn && !/^arn:aws[\w-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/.test(certificateArn)) {
-    problems.push(`${at('customDomain.certificateArn')}: ${JSON.stringify(certificateArn)} expected an ACM certificate ARN in the API's region`);
+    problems.push(
+      `${at('customDomain.certificateArn')}: ${JSON.stringify(certificateArn)} expected an ACM certificate ARN in the API's region`,
+    );
   }
   return { domainName, certificateArn };
 }
 
-function readAlarms(alarms: ContextReader, problems: string[], at: (path: string) => string): DeploymentConfig['alarms'] {
-  const topicArn = alarms.optionalString('topicArn', /^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, 'an SNS topic ARN');
+function readAlarms(
+  alarms: ContextReader,
+  problems: string[],
+  at: (path: string) => string,
+): DeploymentConfig['alarms'] {
+  const topicArn = alarms.optionalString(
+    'topicArn',
+    /^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/,
+    'an SNS topic ARN',
+  );
   const email = alarms.optionalString('email', /^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'an email address');
   if (topicArn && email) problems.push(`${at('alarms')}: give topicArn or email, not both`);
   return topicArn || email ? { ...(topicArn ? { topicArn } : {}), ...(email ? { email } : {}) } : undefined;
@@ -336,7 +422,8 @@ function portOf(url: string): number | undefined {
 
 function describeCidrProblem(range: string): string | undefined {
   const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(range);
-  if (!match || match.slice(1, 5).some((part) => Number(part) > 255) || Number(match[5]) > 32) return 'expected an IPv4 CIDR such as 10.20.0.0/16';
+  if (!match || match.slice(1, 5).some((part) => Number(part) > 255) || Number(match[5]) > 32)
+    return 'expected an IPv4 CIDR such as 10.20.0.0/16';
   if (Number(match[5]) < 8) return 'is wider than /8: egress must name the directory network, not the internet';
   return undefined;
 }
@@ -368,9 +455,12 @@ class ContextReader {
 
   object(key: string, optionalObject = false): ContextReader {
     const value = this.raw[key];
-    if (value === undefined && optionalObject) return new ContextReader({}, this.at, this.problems, `${this.prefix}${key}.`);
+    if (value === undefined && optionalObject)
+      return new ContextReader({}, this.at, this.problems, `${this.prefix}${key}.`);
     if (!isObject(value)) {
-      this.problems.push(`${this.path(key)}: ${value === undefined ? 'is required' : `${JSON.stringify(value)} expected an object`}`);
+      this.problems.push(
+        `${this.path(key)}: ${value === undefined ? 'is required' : `${JSON.stringify(value)} expected an object`}`,
+      );
       return new ContextReader({}, this.at, [], `${this.prefix}${key}.`);
     }
     return new ContextReader(value, this.at, this.problems, `${this.prefix}${key}.`);
@@ -387,7 +477,9 @@ class ContextReader {
     const value = this.raw[key];
     if (value === undefined && fallback !== undefined) return fallback;
     if (typeof value !== 'string' || value.trim() === '') {
-      this.problems.push(`${this.path(key)}: ${value === undefined ? 'is required' : `${JSON.stringify(value)} expected a non-empty string`}`);
+      this.problems.push(
+        `${this.path(key)}: ${value === undefined ? 'is required' : `${JSON.stringify(value)} expected a non-empty string`}`,
+      );
       return '';
     }
     return value;
@@ -405,8 +497,14 @@ class ContextReader {
 
   stringList(key: string): string[] {
     const value = this.raw[key];
-    if (!Array.isArray(value) || value.length === 0 || value.some((item) => typeof item !== 'string' || item.trim() === '')) {
-      this.problems.push(`${this.path(key)}: ${value === undefined ? 'is required' : `${JSON.stringify(value)} expected a non-empty list of strings`}`);
+    if (
+      !Array.isArray(value) ||
+      value.length === 0 ||
+      value.some((item) => typeof item !== 'string' || item.trim() === '')
+    ) {
+      this.problems.push(
+        `${this.path(key)}: ${value === undefined ? 'is required' : `${JSON.stringify(value)} expected a non-empty list of strings`}`,
+      );
       return [];
     }
     return value as string[];
@@ -429,8 +527,14 @@ class ContextReader {
   numberList(key: string, fallback: number[], min: number, max: number): number[] {
     const value = this.raw[key];
     if (value === undefined) return fallback;
-    if (!Array.isArray(value) || value.length === 0 || value.some((item) => typeof item !== 'number' || !Number.isInteger(item) || item < min || item > max)) {
-      this.problems.push(`${this.path(key)}: ${JSON.stringify(value)} expected a non-empty list of whole numbers from ${min} to ${max}`);
+    if (
+      !Array.isArray(value) ||
+      value.length === 0 ||
+      value.some((item) => typeof item !== 'number' || !Number.isInteger(item) || item < min || item > max)
+    ) {
+      this.problems.push(
+        `${this.path(key)}: ${JSON.stringify(value)} expected a non-empty list of whole numbers from ${min} to ${max}`,
+      );
       return fallback;
     }
     return value as number[];

@@ -30,7 +30,9 @@ export class LdapBridgeStack extends Stack {
       vpc: this.vpc(config),
       bindSecret: this.bindSecret(config),
       createSecretsManagerEndpoint: config.createSecretsManagerEndpoint,
-      ...(config.network.kind === 'existing' && config.network.vpcCidrBlock ? { existingEndpointCidr: config.network.vpcCidrBlock } : {}),
+      ...(config.network.kind === 'existing' && config.network.vpcCidrBlock
+        ? { existingEndpointCidr: config.network.vpcCidrBlock }
+        : {}),
       throttling: config.throttling,
       reservedConcurrency: config.reservedConcurrency,
       functionTimeout: Duration.seconds(config.functionTimeoutSeconds),
@@ -38,7 +40,12 @@ export class LdapBridgeStack extends Stack {
       ...(config.allowedSourceIps ? { allowedSourceIps: config.allowedSourceIps } : {}),
       wafRateLimitPer5Minutes: config.wafRateLimitPer5Minutes,
       ...(config.customDomain
-        ? { customDomain: { domainName: config.customDomain.domainName, certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', config.customDomain.certificateArn) } }
+        ? {
+            customDomain: {
+              domainName: config.customDomain.domainName,
+              certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', config.customDomain.certificateArn),
+            },
+          }
         : {}),
       logRetention: config.logRetentionDays as logs.RetentionDays,
       ...(config.alarms ? { alarmTopic: this.alarmTopic(config.alarms) } : {}),
@@ -52,7 +59,9 @@ export class LdapBridgeStack extends Stack {
         vpcId: network.vpcId,
         availabilityZones: network.availabilityZones,
         privateSubnetIds: network.privateSubnetIds,
-        ...(network.privateSubnetRouteTableIds ? { privateSubnetRouteTableIds: network.privateSubnetRouteTableIds } : {}),
+        ...(network.privateSubnetRouteTableIds
+          ? { privateSubnetRouteTableIds: network.privateSubnetRouteTableIds }
+          : {}),
         ...(network.vpcCidrBlock ? { vpcCidrBlock: network.vpcCidrBlock } : {}),
       });
     }
@@ -62,7 +71,9 @@ export class LdapBridgeStack extends Stack {
       maxAzs: 2,
       natGateways: 0,
       subnetConfiguration: [{ name: 'directory', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 }],
-      flowLogs: { all: { trafficType: ec2.FlowLogTrafficType.ALL, destination: ec2.FlowLogDestination.toCloudWatchLogs() } },
+      flowLogs: {
+        all: { trafficType: ec2.FlowLogTrafficType.ALL, destination: ec2.FlowLogDestination.toCloudWatchLogs() },
+      },
     });
   }
 
@@ -75,12 +86,18 @@ export class LdapBridgeStack extends Stack {
       });
     }
     const secret = new secretsmanager.Secret(this, 'BindSecret', {
-      description: 'auth0-ldap-bridge service account: replace with {"bindDN": "<service account DN>", "password": "<its password>"}',
-      generateSecretString: { secretStringTemplate: JSON.stringify({ bindDN: 'cn=REPLACE-WITH-THE-SERVICE-ACCOUNT-DN' }), generateStringKey: 'password', excludePunctuation: true },
+      description:
+        'auth0-ldap-bridge service account: replace with {"bindDN": "<service account DN>", "password": "<its password>"}',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ bindDN: 'cn=REPLACE-WITH-THE-SERVICE-ACCOUNT-DN' }),
+        generateStringKey: 'password',
+        excludePunctuation: true,
+      },
     });
     Validations.of(secret).acknowledge({
       id: 'AwsSolutions-SMG4',
-      reason: "The service account's password is owned and rotated by the directory's administrators; after a rotation they update this secret, and the bridge refetches it when a bind is refused.",
+      reason:
+        "The service account's password is owned and rotated by the directory's administrators; after a rotation they update this secret, and the bridge refetches it when a bind is refused.",
     });
     return secret;
   }
@@ -96,4 +113,3 @@ export class LdapBridgeStack extends Stack {
     return topic;
   }
 }
-

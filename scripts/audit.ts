@@ -12,11 +12,15 @@ const context = (JSON.parse(readFileSync('cdk.json', 'utf8')) as { context: Reco
 const env = envFlag >= 0 ? process.argv[envFlag + 1] : String(context.defaultEnvironment);
 
 try {
-  const report = auditApp(buildApp(new App({ context: { ...context, env, 'aws:cdk:bundling-stacks': [] } }), { failSynthOnFindings: false }));
+  const report = auditApp(
+    buildApp(new App({ context: { ...context, env, 'aws:cdk:bundling-stacks': [] } }), { failSynthOnFindings: false }),
+  );
   mkdirSync('audit', { recursive: true });
   writeFileSync('audit/report.json', `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync('audit/report.md', renderMarkdown(report));
-  console.log(`audit/report.md and audit/report.json written for ${report.stack}: ${report.routes.length} routes, ${report.functions.length} functions, ${report.cdkNag.unacknowledged.length} unacknowledged cdk-nag findings, ${report.cdkNag.acknowledged.length} acknowledged`);
+  console.log(
+    `audit/report.md and audit/report.json written for ${report.stack}: ${report.routes.length} routes, ${report.functions.length} functions, ${report.cdkNag.unacknowledged.length} unacknowledged cdk-nag findings, ${report.cdkNag.acknowledged.length} acknowledged`,
+  );
   if (report.cdkNag.unacknowledged.length > 0) process.exit(1);
 } catch (error) {
   if (!(error instanceof DeploymentConfigError)) throw error;

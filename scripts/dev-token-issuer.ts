@@ -69,7 +69,9 @@ export async function startDevTokenIssuer(options: DevTokenIssuerOptions): Promi
   const lifetime = options.tokenLifetimeSeconds ?? 86_400;
 
   const mint = async (mintOptions: MintOptions = {}): Promise<string> => {
-    const client = options.clients.find((candidate) => candidate.clientId === (mintOptions.clientId ?? options.clients[0]?.clientId));
+    const client = options.clients.find(
+      (candidate) => candidate.clientId === (mintOptions.clientId ?? options.clients[0]?.clientId),
+    );
     const clientId = mintOptions.clientId ?? client?.clientId ?? 'unknown-client';
     const now = Math.floor(Date.now() / 1000);
     const claims: Record<string, unknown> = {
@@ -84,7 +86,9 @@ export async function startDevTokenIssuer(options: DevTokenIssuerOptions): Promi
       ...mintOptions.claims,
     };
     for (const [name, value] of Object.entries(claims)) if (value === undefined) delete claims[name];
-    return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: mintOptions.kid ?? key.kid }).sign(key.privateKey);
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: mintOptions.kid ?? key.kid })
+      .sign(key.privateKey);
   };
 
   const server = http.createServer(async (request, response) => {
@@ -106,9 +110,15 @@ export async function startDevTokenIssuer(options: DevTokenIssuerOptions): Promi
       if (!client || !sameSecret(client.clientSecret, form.client_secret ?? '')) {
         return send(401, { error: 'access_denied', error_description: 'Unauthorized' });
       }
-      if (form.audience !== options.audience) return send(403, { error: 'access_denied', error_description: 'Service not enabled within domain' });
+      if (form.audience !== options.audience)
+        return send(403, { error: 'access_denied', error_description: 'Service not enabled within domain' });
       const scope = client.scopes.join(' ');
-      return send(200, { access_token: await mint({ clientId: client.clientId, scope }), scope, expires_in: lifetime, token_type: 'Bearer' });
+      return send(200, {
+        access_token: await mint({ clientId: client.clientId, scope }),
+        scope,
+        expires_in: lifetime,
+        token_type: 'Bearer',
+      });
     }
     return send(404, { error: 'not_found' });
   });
@@ -150,7 +160,9 @@ async function readForm(request: http.IncomingMessage): Promise<Record<string, s
   if ((request.headers['content-type'] ?? '').includes('application/json')) {
     try {
       const parsed = JSON.parse(text) as Record<string, unknown>;
-      return Object.fromEntries(Object.entries(parsed).map(([name, value]) => [name, typeof value === 'string' ? value : undefined]));
+      return Object.fromEntries(
+        Object.entries(parsed).map(([name, value]) => [name, typeof value === 'string' ? value : undefined]),
+      );
     } catch {
       return {};
     }

@@ -32,8 +32,24 @@ export interface DirectoryAdmin {
 }
 
 export const DEMO_USERS: SeedUser[] = [
-  { uid: 'alice', password: 'alice-demo-password', cn: 'Alice Anderson', givenName: 'Alice', sn: 'Anderson', mail: 'alice@example.test', extra: { employeeNumber: '1001' } },
-  { uid: 'bob', password: 'bob-demo-password', cn: 'Bob Brown', givenName: 'Bob', sn: 'Brown', mail: 'bob@example.test', extra: { employeeNumber: '1002' } },
+  {
+    uid: 'alice',
+    password: 'alice-demo-password',
+    cn: 'Alice Anderson',
+    givenName: 'Alice',
+    sn: 'Anderson',
+    mail: 'alice@example.test',
+    extra: { employeeNumber: '1001' },
+  },
+  {
+    uid: 'bob',
+    password: 'bob-demo-password',
+    cn: 'Bob Brown',
+    givenName: 'Bob',
+    sn: 'Brown',
+    mail: 'bob@example.test',
+    extra: { employeeNumber: '1002' },
+  },
 ];
 
 export const DEMO_GROUPS: SeedGroup[] = [
@@ -123,7 +139,10 @@ export async function addGroups(admin: DirectoryAdmin, groups: SeedGroup[]): Pro
       await client.add(groupDN(group.cn, admin.suffix), {
         objectClass: ['top', 'groupOfNames'],
         cn: group.cn,
-        member: [...group.members.map((uid) => userDN(uid, admin.suffix)), ...(group.groups ?? []).map((cn) => groupDN(cn, admin.suffix))],
+        member: [
+          ...group.members.map((uid) => userDN(uid, admin.suffix)),
+          ...(group.groups ?? []).map((cn) => groupDN(cn, admin.suffix)),
+        ],
       });
     }
   });

@@ -34,7 +34,8 @@ export interface ExportSummary {
 
 export async function exportDirectory(options: ExportOptions): Promise<ExportSummary> {
   const { directory: config } = loadDirectoryConfig(options.env);
-  if (config.bindCredentials.kind !== 'static') throw new Error('export: set LDAP_BIND_DN and LDAP_BIND_PASSWORD (an account that may read userPassword)');
+  if (config.bindCredentials.kind !== 'static')
+    throw new Error('export: set LDAP_BIND_DN and LDAP_BIND_PASSWORD (an account that may read userPassword)');
   const logger = new JsonLogger('warn', (line) => process.stderr.write(line));
   const directory = createLdapDirectory(config, logger, {
     operationTimeoutMs: Math.max(config.operationTimeoutMs, 30_000), // a page of a large directory takes longer than one login
@@ -72,10 +73,18 @@ export async function exportDirectory(options: ExportOptions): Promise<ExportSum
 
   const plan = planImport(entries);
   const { files, tooLarge } = splitIntoImportFiles(plan.users);
-  const skipped = [...plan.skipped, ...tooLarge.map((user) => ({ dn: String(user.app_metadata?.dn ?? user.user_id), reason: 'too_large' as const, detail: 'this user alone exceeds the 500 KB file limit' }))];
+  const skipped = [
+    ...plan.skipped,
+    ...tooLarge.map((user) => ({
+      dn: String(user.app_metadata?.dn ?? user.user_id),
+      reason: 'too_large' as const,
+      detail: 'this user alone exceeds the 500 KB file limit',
+    })),
+  ];
 
   mkdirSync(options.outDir, { recursive: true });
-  for (const name of readdirSync(options.outDir)) if (/^users-\d{4}\.json$/.test(name)) rmSync(path.join(options.outDir, name));
+  for (const name of readdirSync(options.outDir))
+    if (/^users-\d{4}\.json$/.test(name)) rmSync(path.join(options.outDir, name));
   const names = files.map((_, index) => `users-${String(index + 1).padStart(4, '0')}.json`);
   files.forEach((file, index) => writeFileSync(path.join(options.outDir, names[index]!), file, { mode: 0o600 }));
   const exportedUsers = plan.users.filter((user) => !tooLarge.includes(user));
@@ -100,14 +109,22 @@ async function main(): Promise<void> {
   };
   const outDir = argument('--out') ?? 'export';
   const pageSize = Number(argument('--page-size') ?? 500);
-  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 10_000) throw new Error(`--page-size: "${argument('--page-size')}" expected a whole number from 1 to 10000`);
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 10_000)
+    throw new Error(`--page-size: "${argument('--page-size')}" expected a whole number from 1 to 10000`);
   const onTerminal = process.stderr.isTTY;
   const progress = (exported: number) => {
-    if (onTerminal) process.stderr.write(`\r  read ${exported} entries ${'#'.repeat(Math.min(40, Math.ceil(exported / pageSize)))}`);
+    if (onTerminal)
+      process.stderr.write(`\r  read ${exported} entries ${'#'.repeat(Math.min(40, Math.ceil(exported / pageSize)))}`);
     else process.stderr.write(`read ${exported} entries\n`);
   };
   const filter = argument('--filter');
-  const summary = await exportDirectory({ env: process.env, outDir, pageSize, progress, ...(filter ? { filter } : {}) });
+  const summary = await exportDirectory({
+    env: process.env,
+    outDir,
+    pageSize,
+    progress,
+    ...(filter ? { filter } : {}),
+  });
   if (onTerminal) process.stderr.write('\n');
   console.log(
     `${summary.entries} directory entries: ${summary.exported} exported (${summary.withPasswordHash} with a password hash, ${summary.withoutPasswordHash} without), ${summary.skipped} not exported.\n` +
@@ -117,7 +134,11 @@ async function main(): Promise<void> {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
   main().catch((error: unknown) => {
-    console.error(error instanceof ConfigError ? error.message : `export failed: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(
+      error instanceof ConfigError
+        ? error.message
+        : `export failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
     process.exit(1);
   });
 }

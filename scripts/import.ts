@@ -56,12 +56,20 @@ export async function importFiles(options: ImportOptions): Promise<ImportSummary
   const log = options.log ?? (() => undefined);
   const api = new ManagementApi(options);
   const statePath = path.join(options.dir, STATE_FILE);
-  const files = readdirSync(options.dir).filter((name) => /^users-\d{4}\.json$/.test(name)).sort();
-  if (files.length === 0) throw new Error(`import: no users-NNNN.json files in ${options.dir} (run npm run export first)`);
+  const files = readdirSync(options.dir)
+    .filter((name) => /^users-\d{4}\.json$/.test(name))
+    .sort();
+  if (files.length === 0)
+    throw new Error(`import: no users-NNNN.json files in ${options.dir} (run npm run export first)`);
 
   const connectionId = options.connectionId ?? (await api.connectionIdByName(options.connectionName ?? ''));
-  const state: ImportState = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as ImportState) : { connectionId, files: {} };
-  if (state.connectionId !== connectionId) throw new Error(`import: ${statePath} belongs to connection ${state.connectionId}, not ${connectionId}; move it away to start over`);
+  const state: ImportState = existsSync(statePath)
+    ? (JSON.parse(readFileSync(statePath, 'utf8')) as ImportState)
+    : { connectionId, files: {} };
+  if (state.connectionId !== connectionId)
+    throw new Error(
+      `import: ${statePath} belongs to connection ${state.connectionId}, not ${connectionId}; move it away to start over`,
+    );
   // Written to a temporary file and renamed, so an interruption never leaves half a state file.
   const save = () => {
     writeFileSync(`${statePath}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
@@ -69,8 +77,12 @@ export async function importFiles(options: ImportOptions): Promise<ImportSummary
   };
   save();
 
-  const pending = files.filter((name) => state.files[name]?.status !== 'completed' && state.files[name]?.status !== 'failed');
-  log(`${files.length} file(s), ${files.length - pending.length} already done, ${pending.length} to import into connection ${connectionId}`);
+  const pending = files.filter(
+    (name) => state.files[name]?.status !== 'completed' && state.files[name]?.status !== 'failed',
+  );
+  log(
+    `${files.length} file(s), ${files.length - pending.length} already done, ${pending.length} to import into connection ${connectionId}`,
+  );
   let next = 0;
   const worker = async () => {
     for (let index = next++; index < pending.length; index = next++) {
@@ -96,9 +108,15 @@ export async function importFiles(options: ImportOptions): Promise<ImportSummary
           ...(finished.status !== 'completed' ? { problem: `job ended ${finished.status}` } : {}),
         };
         save();
-        log(`${name}: ${finished.status}${finished.summary ? `, ${finished.summary.inserted} inserted, ${finished.summary.updated} updated, ${finished.summary.failed} failed` : ''}`);
+        log(
+          `${name}: ${finished.status}${finished.summary ? `, ${finished.summary.inserted} inserted, ${finished.summary.updated} updated, ${finished.summary.failed} failed` : ''}`,
+        );
       } catch (error) {
-        state.files[name] = { status: 'failed', ...(fileState?.jobId ? { jobId: fileState.jobId } : {}), problem: error instanceof Error ? error.message : String(error) };
+        state.files[name] = {
+          status: 'failed',
+          ...(fileState?.jobId ? { jobId: fileState.jobId } : {}),
+          problem: error instanceof Error ? error.message : String(error),
+        };
         save();
         log(`${name}: failed: ${state.files[name]!.problem}`);
       }
@@ -112,7 +130,10 @@ export async function importFiles(options: ImportOptions): Promise<ImportSummary
     inserted: all.reduce((sum, [, file]) => sum + (file.summary?.inserted ?? 0), 0),
     updated: all.reduce((sum, [, file]) => sum + (file.summary?.updated ?? 0), 0),
     failed: all.reduce((sum, [, file]) => sum + (file.summary?.failed ?? 0), 0),
-    filesFailed: all.filter(([, file]) => file.status === 'failed').map(([name]) => name).sort(),
+    filesFailed: all
+      .filter(([, file]) => file.status === 'failed')
+      .map(([name]) => name)
+      .sort(),
   };
 }
 
@@ -128,12 +149,15 @@ class ManagementApi {
   constructor(private readonly options: ImportOptions) {
     this.baseUrl = (options.baseUrl ?? `https://${options.domain}`).replace(/\/$/, '');
     const parsed = new URL(this.baseUrl);
-    if (parsed.protocol !== 'https:' && parsed.hostname !== '127.0.0.1') throw new Error(`import: ${this.baseUrl} must be https`);
+    if (parsed.protocol !== 'https:' && parsed.hostname !== '127.0.0.1')
+      throw new Error(`import: ${this.baseUrl} must be https`);
   }
 
   async connectionIdByName(name: string): Promise<string> {
     if (!name) throw new Error('import: give --connection NAME (or --connection-id ID)');
-    const connections = (await (await this.request('GET', `/api/v2/connections?name=${encodeURIComponent(name)}&fields=id,name`)).json()) as Array<{ id: string; name: string }>;
+    const connections = (await (
+      await this.request('GET', `/api/v2/connections?name=${encodeURIComponent(name)}&fields=id,name`)
+    ).json()) as Array<{ id: string; name: string }>;
     const match = connections.find((connection) => connection.name === name);
     if (!match) throw new Error(`import: no connection named "${name}" in ${this.options.domain}`);
     return match.id;
@@ -163,9 +187,15 @@ class ManagementApi {
   async jobErrors(jobId: string): Promise<NonNullable<FileState['errors']>> {
     const response = await this.request('GET', `/api/v2/jobs/${encodeURIComponent(jobId)}/errors`);
     if (response.status === 204) return [];
-    const errors = (await response.json()) as Array<{ user: { email?: string }; errors: Array<{ code: string; message: string }> }>;
+    const errors = (await response.json()) as Array<{
+      user: { email?: string };
+      errors: Array<{ code: string; message: string }>;
+    }>;
     // Keep who and why; never the user object, which may hold a (redacted) password hash.
-    return errors.map((entry) => ({ ...(entry.user.email ? { email: entry.user.email } : {}), errors: entry.errors.map(({ code, message }) => ({ code, message })) }));
+    return errors.map((entry) => ({
+      ...(entry.user.email ? { email: entry.user.email } : {}),
+      errors: entry.errors.map(({ code, message }) => ({ code, message })),
+    }));
   }
 
   /** One Management API call, retried on 429 (as the server says) and 5xx (with backoff). */
@@ -187,7 +217,9 @@ class ManagementApi {
       const retryable = response.status === 429 || response.status >= 500;
       if (!retryable || attempt >= MAX_ATTEMPTS) {
         const detail = ((await response.json().catch(() => ({}))) as { message?: string }).message ?? '';
-        throw new Error(`${method} ${pathAndQuery.split('?')[0]} answered ${response.status}${detail ? ` (${detail})` : ''}`);
+        throw new Error(
+          `${method} ${pathAndQuery.split('?')[0]} answered ${response.status}${detail ? ` (${detail})` : ''}`,
+        );
       }
       await response.arrayBuffer();
       await sleep(retryDelayMs(response, attempt));
@@ -199,7 +231,12 @@ class ManagementApi {
       const response = await fetch(`${this.baseUrl}/oauth/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ grant_type: 'client_credentials', client_id: this.options.clientId, client_secret: this.options.clientSecret, audience: `https://${this.options.domain}/api/v2/` }),
+        body: JSON.stringify({
+          grant_type: 'client_credentials',
+          client_id: this.options.clientId,
+          client_secret: this.options.clientSecret,
+          audience: `https://${this.options.domain}/api/v2/`,
+        }),
         signal: AbortSignal.timeout(30_000),
       });
       const json = (await response.json().catch(() => ({}))) as { access_token?: string; error?: string };
@@ -252,7 +289,9 @@ async function main(): Promise<void> {
     sendCompletionEmail: process.argv.includes('--send-completion-email'),
     log: (line) => console.error(line),
   });
-  console.log(`${summary.files} file(s): ${summary.inserted} users imported, ${summary.updated} updated, ${summary.failed} failed (reasons per user in import-state.json)${summary.filesFailed.length ? `; files that did not import: ${summary.filesFailed.join(', ')}` : ''}`);
+  console.log(
+    `${summary.files} file(s): ${summary.inserted} users imported, ${summary.updated} updated, ${summary.failed} failed (reasons per user in import-state.json)${summary.filesFailed.length ? `; files that did not import: ${summary.filesFailed.join(', ')}` : ''}`,
+  );
   if (summary.filesFailed.length > 0 || summary.failed > 0) process.exitCode = 1;
 }
 

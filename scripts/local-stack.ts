@@ -45,9 +45,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const seeded = await startSeededSlapd({ users: DEMO_USERS, groups: DEMO_GROUPS });
       slapd = seeded.slapd;
       started.push(seeded);
-      Object.assign(env, seeded.bridgeEnv({
-        LDAP_PROFILE_MAPPING: env.LDAP_PROFILE_MAPPING ?? JSON.stringify({ app_metadata: { employee_number: 'employeeNumber' } }),
-      }));
+      Object.assign(
+        env,
+        seeded.bridgeEnv({
+          LDAP_PROFILE_MAPPING:
+            env.LDAP_PROFILE_MAPPING ?? JSON.stringify({ app_metadata: { employee_number: 'employeeNumber' } }),
+        }),
+      );
     }
     let issuer: DevTokenIssuer | undefined;
     let devClient: DevClient | undefined;
@@ -55,7 +59,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       devClient = { clientId: DEV_CLIENT_ID, clientSecret: randomSecret(), scopes: ['users:login', 'users:read'] };
       issuer = await startDevTokenIssuer({ audience: env.AUTH_AUDIENCE ?? DEV_AUDIENCE, clients: [devClient] });
       started.push(issuer);
-      Object.assign(env, { AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: issuer.audience, AUTH_ALLOWED_CLIENT_IDS: DEV_CLIENT_ID });
+      Object.assign(env, {
+        AUTH_ISSUER: issuer.issuer,
+        AUTH_AUDIENCE: issuer.audience,
+        AUTH_ALLOWED_CLIENT_IDS: DEV_CLIENT_ID,
+      });
     }
 
     const config = loadConfig(env);
@@ -92,7 +100,11 @@ async function stopAll(started: Array<{ stop(): Promise<void> }>): Promise<void>
 function listen(server: http.Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      reject(error.code === 'EADDRINUSE' ? new Error(`PORT ${port} on ${host} is already in use; set PORT to another port (PORT=0 picks a free one)`) : error);
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(`PORT ${port} on ${host} is already in use; set PORT to another port (PORT=0 picks a free one)`)
+          : error,
+      );
     });
     server.listen(port, host, () => resolve());
   });

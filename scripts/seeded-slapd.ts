@@ -1,8 +1,21 @@
 // A throwaway slapd with the tree, the service accounts and the given users and groups, and the
 // LDAP_* environment that points the bridge at it. One place for what `npm start`, the tests and
 // the benchmarks all need.
-import { addGroups, addUsers, peopleDN, seedTree, type DirectoryAdmin, type SeedGroup, type SeedUser } from './directory-data.ts';
-import { randomSecret, startThrowawaySlapd, type ThrowawaySlapd, type ThrowawaySlapdOptions } from './throwaway-slapd.ts';
+import {
+  addGroups,
+  addUsers,
+  peopleDN,
+  seedTree,
+  type DirectoryAdmin,
+  type SeedGroup,
+  type SeedUser,
+} from './directory-data.ts';
+import {
+  randomSecret,
+  startThrowawaySlapd,
+  type ThrowawaySlapd,
+  type ThrowawaySlapdOptions,
+} from './throwaway-slapd.ts';
 
 export interface SeededSlapd {
   slapd: ThrowawaySlapd;
@@ -14,11 +27,18 @@ export interface SeededSlapd {
   stop(): Promise<void>;
 }
 
-export async function startSeededSlapd(options: ThrowawaySlapdOptions & { users: SeedUser[]; groups?: SeedGroup[]; servicePassword?: string }): Promise<SeededSlapd> {
+export async function startSeededSlapd(
+  options: ThrowawaySlapdOptions & { users: SeedUser[]; groups?: SeedGroup[]; servicePassword?: string },
+): Promise<SeededSlapd> {
   const slapd = await startThrowawaySlapd(options);
   try {
     const servicePassword = options.servicePassword ?? randomSecret();
-    const admin: DirectoryAdmin = { url: slapd.ldapUrl, suffix: slapd.suffix, rootDN: slapd.rootDN, rootPassword: slapd.rootPassword };
+    const admin: DirectoryAdmin = {
+      url: slapd.ldapUrl,
+      suffix: slapd.suffix,
+      rootDN: slapd.rootDN,
+      rootPassword: slapd.rootPassword,
+    };
     await seedTree(admin, servicePassword);
     await addUsers(admin, options.users);
     if (options.groups) await addGroups(admin, options.groups);

@@ -25,7 +25,8 @@ export interface Throwaway389ds {
 
 export function ensure389dsInstalled(): void {
   if (existsSync('/usr/sbin/dscreate') && existsSync('/usr/sbin/ns-slapd')) return;
-  if (process.getuid?.() !== 0) throw new Error(`389 Directory Server is not installed. Install it with:\n  sudo sh -c '${DS389_INSTALL_COMMAND}'`);
+  if (process.getuid?.() !== 0)
+    throw new Error(`389 Directory Server is not installed. Install it with:\n  sudo sh -c '${DS389_INSTALL_COMMAND}'`);
   execFileSync('sh', ['-c', `DEBIAN_FRONTEND=noninteractive ${DS389_INSTALL_COMMAND}`], { stdio: 'ignore' });
 }
 
@@ -33,7 +34,10 @@ export async function startThrowaway389ds(options: { suffix?: string } = {}): Pr
   ensure389dsInstalled();
   const suffix = options.suffix ?? 'dc=example,dc=test';
   const root = mkdtempSync(path.join(os.tmpdir(), 'auth0-ldap-bridge-389ds-'));
-  const instance = `t${path.basename(root).slice(-6).replace(/[^A-Za-z0-9]/g, 'x')}`;
+  const instance = `t${path
+    .basename(root)
+    .slice(-6)
+    .replace(/[^A-Za-z0-9]/g, 'x')}`;
   const rootPassword = randomSecret();
   try {
     const [port, securePort] = await Promise.all([freePort(), freePort()]);
@@ -64,7 +68,10 @@ export async function startThrowaway389ds(options: { suffix?: string } = {}): Pr
     // Listen on loopback only (the default is every interface).
     const configDir = path.join(root, 'etc', 'dirsrv', `slapd-${instance}`);
     const dse = path.join(configDir, 'dse.ldif');
-    writeFileSync(dse, readFileSync(dse, 'utf8').replace(/^(dn: cn=config\n(?:.+\n)*?)(\n)/m, '$1nsslapd-listenhost: 127.0.0.1\n$2'));
+    writeFileSync(
+      dse,
+      readFileSync(dse, 'utf8').replace(/^(dn: cn=config\n(?:.+\n)*?)(\n)/m, '$1nsslapd-listenhost: 127.0.0.1\n$2'),
+    );
 
     const child = await launch(configDir, path.join(root, 'run', 'ns-slapd.pid'), port);
     return {

@@ -10,7 +10,8 @@ import { promisify } from 'node:util';
 import { launchServer, terminateServer } from './child-server.ts';
 import { canConnect, makeCertificates, randomSecret } from './throwaway-slapd.ts';
 
-export const SAMBA_INSTALL_COMMAND = 'apt-get update && apt-get install -y --no-install-recommends samba samba-ad-dc samba-ad-provision faketime';
+export const SAMBA_INSTALL_COMMAND =
+  'apt-get update && apt-get install -y --no-install-recommends samba samba-ad-dc samba-ad-provision faketime';
 const run = promisify(execFile);
 
 export interface ThrowawaySambaAd {
@@ -31,22 +32,38 @@ export interface ThrowawaySambaAd {
 
 export function ensureSambaInstalled(): void {
   if (existsSync('/usr/bin/samba-tool') && existsSync('/usr/sbin/samba') && existsSync('/usr/bin/faketime')) return;
-  if (process.getuid?.() !== 0) throw new Error(`Samba AD DC is not installed. Install it with:\n  sudo sh -c '${SAMBA_INSTALL_COMMAND}'`);
+  if (process.getuid?.() !== 0)
+    throw new Error(`Samba AD DC is not installed. Install it with:\n  sudo sh -c '${SAMBA_INSTALL_COMMAND}'`);
   execFileSync('sh', ['-c', `DEBIAN_FRONTEND=noninteractive ${SAMBA_INSTALL_COMMAND}`], { stdio: 'ignore' });
 }
 
 export async function startThrowawaySambaAd(): Promise<ThrowawaySambaAd> {
   ensureSambaInstalled();
-  if ((await canConnect(389)) || (await canConnect(636))) throw new Error('127.0.0.1:389 or :636 is taken; Samba AD needs both (is another test directory running?)');
+  if ((await canConnect(389)) || (await canConnect(636)))
+    throw new Error('127.0.0.1:389 or :636 is taken; Samba AD needs both (is another test directory running?)');
   const directory = mkdtempSync(path.join(os.tmpdir(), 'auth0-ldap-bridge-samba-'));
   // Samba's tool refuses simple passwords: upper, lower, digit and symbol.
   const adminPassword = `Aa1!${randomSecret()}`;
   try {
-    await run('samba-tool', [
-      'domain', 'provision', '--use-rfc2307', '--realm=EXAMPLE.TEST', '--domain=EXAMPLE', '--server-role=dc', '--dns-backend=NONE',
-      `--adminpass=${adminPassword}`, '--host-name=dc1', '--host-ip=127.0.0.1', `--targetdir=${directory}`,
-      '--option=interfaces=lo', '--option=bind interfaces only=yes',
-    ], { timeout: 120_000 });
+    await run(
+      'samba-tool',
+      [
+        'domain',
+        'provision',
+        '--use-rfc2307',
+        '--realm=EXAMPLE.TEST',
+        '--domain=EXAMPLE',
+        '--server-role=dc',
+        '--dns-backend=NONE',
+        `--adminpass=${adminPassword}`,
+        '--host-name=dc1',
+        '--host-ip=127.0.0.1',
+        `--targetdir=${directory}`,
+        '--option=interfaces=lo',
+        '--option=bind interfaces only=yes',
+      ],
+      { timeout: 120_000 },
+    );
     makeCertificates(directory);
     mkdirSync(path.join(directory, 'run'), { recursive: true });
     const smbConf = path.join(directory, 'etc', 'smb.conf');
@@ -62,7 +79,10 @@ export async function startThrowawaySambaAd(): Promise<ThrowawaySambaAd> {
       `tls certfile = ${directory}/server.pem`,
       `tls cafile = ${directory}/ca.pem`,
     ];
-    const config = readFileSync(smbConf, 'utf8').replace(/^\[global\]\n/m, `[global]\n${global.map((line) => `\t${line}\n`).join('')}`);
+    const config = readFileSync(smbConf, 'utf8').replace(
+      /^\[global\]\n/m,
+      `[global]\n${global.map((line) => `\t${line}\n`).join('')}`,
+    );
     writeFileSync(smbConf, config.replace(/^\tserver services = s3fs.*\n/m, ''));
 
     const child = await launch(smbConf);
@@ -79,7 +99,9 @@ export async function startThrowawaySambaAd(): Promise<ThrowawaySambaAd> {
       async tool(args, options = {}) {
         // faketime lets a test make a password that was set days ago (an expired password).
         const command = options.daysAgo ? ['faketime', '-f', `-${options.daysAgo}d`, 'samba-tool'] : ['samba-tool'];
-        const { stdout } = await run(command[0] as string, [...command.slice(1), ...args, '-H', samDb, '-s', smbConf], { timeout: 60_000 });
+        const { stdout } = await run(command[0] as string, [...command.slice(1), ...args, '-H', samDb, '-s', smbConf], {
+          timeout: 60_000,
+        });
         return stdout;
       },
       async stop() {

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { launchServer, terminateServer } from './child-server.ts';
 
 export const SLAPD_BINARY = '/usr/sbin/slapd';
-export const SLAPD_INSTALL_COMMAND = 'apt-get update && apt-get install -y --no-install-recommends slapd ldap-utils openssl';
+export const SLAPD_INSTALL_COMMAND =
+  'apt-get update && apt-get install -y --no-install-recommends slapd ldap-utils openssl';
 
 export interface ThrowawaySlapdOptions {
   suffix?: string;
@@ -62,7 +63,11 @@ export async function startThrowawaySlapd(options: ThrowawaySlapdOptions = {}): 
   makeCertificates(directory);
   const [ldapPort, ldapsPort] = await Promise.all([freePort(), freePort()]);
   const configPath = path.join(directory, 'slapd.conf');
-  writeFileSync(configPath, slapdConfig(directory, suffix, rootDN, rootPassword, serviceDN, options.idleTimeoutSeconds), { mode: 0o600 });
+  writeFileSync(
+    configPath,
+    slapdConfig(directory, suffix, rootDN, rootPassword, serviceDN, options.idleTimeoutSeconds),
+    { mode: 0o600 },
+  );
 
   const ldapUrl = `ldap://127.0.0.1:${ldapPort}`;
   const ldapsUrl = `ldaps://127.0.0.1:${ldapsPort}`;
@@ -111,7 +116,14 @@ function launch(configPath: string, listenUrls: string[], ldapPort: number): Pro
   });
 }
 
-function slapdConfig(directory: string, suffix: string, rootDN: string, rootPassword: string, serviceDN: string, idleTimeoutSeconds?: number): string {
+function slapdConfig(
+  directory: string,
+  suffix: string,
+  rootDN: string,
+  rootPassword: string,
+  serviceDN: string,
+  idleTimeoutSeconds?: number,
+): string {
   const exporterDN = `cn=bridge-exporter,ou=services,${suffix}`;
   return `# Throwaway directory for auth0-ldap-bridge development and tests.
 include /etc/ldap/schema/core.schema
@@ -176,11 +188,45 @@ access to *
 export function makeCertificates(directory: string): void {
   const run = (args: string[]) => execFileSync('openssl', args, { cwd: directory, stdio: 'pipe' });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  run(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '3', '-subj', '/CN=auth0-ldap-bridge throwaway CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  run([
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '3',
+    '-subj',
+    '/CN=auth0-ldap-bridge throwaway CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   run(['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
-  writeFileSync(path.join(directory, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n');
-  run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '3', '-extfile', 'server.ext']);
+  writeFileSync(
+    path.join(directory, 'server.ext'),
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n',
+  );
+  run([
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.pem',
+    '-days',
+    '3',
+    '-extfile',
+    'server.ext',
+  ]);
   chmodSync(path.join(directory, 'server.key'), 0o600);
   chmodSync(path.join(directory, 'ca.key'), 0o600);
   readFileSync(path.join(directory, 'server.pem'));

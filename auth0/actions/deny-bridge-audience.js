@@ -13,7 +13,8 @@ exports.onExecutePostLogin = async (event, api) => {
     api.access.deny('Login is misconfigured (BRIDGE_AUDIENCE secret missing); contact the administrator.');
     return;
   }
-  const requestedAudience = (event.resource_server && event.resource_server.identifier) ||
+  const requestedAudience =
+    (event.resource_server && event.resource_server.identifier) ||
     (event.request && event.request.query && event.request.query.audience) ||
     (event.request && event.request.body && event.request.body.audience);
   if (requestedAudience === bridgeAudience) {

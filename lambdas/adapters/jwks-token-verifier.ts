@@ -96,6 +96,7 @@ function classifyVerificationError(error: unknown): InvalidToken | JwksUnavailab
     return new InvalidToken(error.code);
   }
   // fetch itself failed (DNS, refused, TLS): the keys are unreachable.
-  if (error instanceof TypeError && /fetch/i.test(error.message)) return new JwksUnavailable(`JWKS fetch failed: ${error.message}`);
+  if (error instanceof TypeError && /fetch/i.test(error.message))
+    return new JwksUnavailable(`JWKS fetch failed: ${error.message}`);
   return new InvalidToken('unverifiable');
 }

@@ -90,7 +90,10 @@ export class LdapConnection {
         return await this.track(operation(kept));
       } catch (error) {
         if (!isDeadConnection(error)) throw error;
-        this.endpoints.logger.info('ldap connection lost; reconnecting', { role: this.role, reason: describeError(error) });
+        this.endpoints.logger.info('ldap connection lost; reconnecting', {
+          role: this.role,
+          reason: describeError(error),
+        });
         this.discard(kept);
       }
     } else if (kept) {
@@ -111,7 +114,11 @@ export class LdapConnection {
     } catch (error) {
       if (!mayTryAnother || !isDeadConnection(error)) throw error;
       const url = this.urlOf.get(fresh);
-      this.endpoints.logger.warn('directory server closed a new connection', { role: this.role, url, reason: describeError(error) });
+      this.endpoints.logger.warn('directory server closed a new connection', {
+        role: this.role,
+        url,
+        reason: describeError(error),
+      });
       if (url !== undefined) this.endpoints.health?.markFailed(url);
       this.discard(fresh);
       return this.runOnNewConnection(operation, false);
@@ -138,7 +145,9 @@ export class LdapConnection {
     if (!health || this.clientUrl === undefined) return false;
     // The first server in LDAP_URLS order that is not cooling down; going back only ever moves forward.
     const preferred = this.endpoints.urls.find((url) => !health.isCoolingDown(url));
-    return preferred !== undefined && this.endpoints.urls.indexOf(preferred) < this.endpoints.urls.indexOf(this.clientUrl);
+    return (
+      preferred !== undefined && this.endpoints.urls.indexOf(preferred) < this.endpoints.urls.indexOf(this.clientUrl)
+    );
   }
 
   private discard(client: Client): void {
@@ -178,7 +187,11 @@ export class LdapConnection {
         if (error instanceof BridgeError || error instanceof ResultCodeError) throw error;
         this.endpoints.health?.markFailed(url);
         lastProblem = `${url}: ${describeError(error)}`;
-        this.endpoints.logger.warn('directory server did not answer', { role: this.role, url, reason: describeError(error) });
+        this.endpoints.logger.warn('directory server did not answer', {
+          role: this.role,
+          url,
+          reason: describeError(error),
+        });
       }
     }
     throw new DirectoryUnavailable(`no directory server answered (${lastProblem})`);
@@ -189,7 +202,12 @@ export class LdapConnection {
     const secure = protocol === 'ldaps:';
     const host = hostname.replace(/^\[(.*)\]$/, '$1');
     const tlsOptions = this.tlsOptions(host);
-    const socket = await openSocket(host, Number(port) || (secure ? 636 : 389), secure ? tlsOptions : undefined, this.endpoints.connectTimeoutMs);
+    const socket = await openSocket(
+      host,
+      Number(port) || (secure ? 636 : 389),
+      secure ? tlsOptions : undefined,
+      this.endpoints.connectTimeoutMs,
+    );
     if (this.endpoints.stats) this.endpoints.stats.socketsOpened += 1;
     socket.setKeepAlive(true, 30_000);
     let handedOver = false;
@@ -206,7 +224,9 @@ export class LdapConnection {
       url,
       timeout: this.endpoints.operationTimeoutMs,
       connectTimeout: this.endpoints.connectTimeoutMs,
-      ...(secure ? { createSecureConnection: handOver as unknown as typeof tls.connect } : { createConnection: handOver as typeof net.connect }),
+      ...(secure
+        ? { createSecureConnection: handOver as unknown as typeof tls.connect }
+        : { createConnection: handOver as typeof net.connect }),
     });
     if (!secure && this.endpoints.startTls) {
       await client.startTLS({ ...tlsOptions });
@@ -225,7 +245,12 @@ export class LdapConnection {
 }
 
 /** Opens TCP (and TLS) within the timeout; certificate problems reject here, with their reason. */
-function openSocket(host: string, port: number, tlsOptions: tls.ConnectionOptions | undefined, timeoutMs: number): Promise<net.Socket> {
+function openSocket(
+  host: string,
+  port: number,
+  tlsOptions: tls.ConnectionOptions | undefined,
+  timeoutMs: number,
+): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = tlsOptions ? tls.connect({ ...tlsOptions, host, port }) : net.connect({ host, port });
     const timer = setTimeout(() => {

@@ -10,7 +10,13 @@ import type { BindOutcome, Logger, UserDirectory } from '../core/ports.ts';
 import { formatWindowsGuid } from '../core/guid.ts';
 import type { DirectoryEntry } from '../core/profile.ts';
 import { BoundedPool } from './bind-pool.ts';
-import { describeError, LdapConnection, ServerHealth, type ConnectionStats, type LdapEndpoints } from './ldap-connection.ts';
+import {
+  describeError,
+  LdapConnection,
+  ServerHealth,
+  type ConnectionStats,
+  type LdapEndpoints,
+} from './ldap-connection.ts';
 
 export interface ServiceCredentials {
   bindDN: string;
@@ -104,12 +110,27 @@ export class LdapDirectory implements UserDirectory {
   constructor(private readonly options: LdapDirectoryOptions) {
     this.logger = options.logger;
     this.stats = { socketsOpened: 0, userSearches: 0, groupSearches: 0, binds: 0 };
-    const endpoints = { ...options, stats: this.stats, health: options.health ?? new ServerHealth(options.failoverCooldownMs ?? 30_000) };
+    const endpoints = {
+      ...options,
+      stats: this.stats,
+      health: options.health ?? new ServerHealth(options.failoverCooldownMs ?? 30_000),
+    };
     this.endpoints = endpoints;
-    this.search = new LdapConnection(endpoints, (client) => this.bindServiceAccount(client), (client) => client.isBound, 'search');
+    this.search = new LdapConnection(
+      endpoints,
+      (client) => this.bindServiceAccount(client),
+      (client) => client.isBound,
+      'search',
+    );
     this.allBindConnections = Array.from(
       { length: options.bindPoolSize },
-      (_, index) => new LdapConnection(endpoints, async () => undefined, (client) => client.isConnected, `bind-${index}`),
+      (_, index) =>
+        new LdapConnection(
+          endpoints,
+          async () => undefined,
+          (client) => client.isConnected,
+          `bind-${index}`,
+        ),
     );
     this.binds = new BoundedPool(this.allBindConnections, options.bindQueueLimit, options.operationTimeoutMs);
   }
@@ -157,7 +178,10 @@ export class LdapDirectory implements UserDirectory {
           return { dns: dns.slice(0, limit), complete: dns.length <= limit };
         }
         const dns: string[] = [];
-        for await (const page of client.searchPaginated(baseDN, { ...common, paged: { pageSize: Math.min(limit + 1, 500) } })) {
+        for await (const page of client.searchPaginated(baseDN, {
+          ...common,
+          paged: { pageSize: Math.min(limit + 1, 500) },
+        })) {
           for (const entry of page.searchEntries) dns.push(entry.dn);
           if (dns.length > limit) break;
         }
@@ -181,13 +205,26 @@ export class LdapDirectory implements UserDirectory {
     const attributes = [...this.options.attributes, ...extraAttributes];
     // A connection of its own: servers keep one paged search per connection, and the exporter
     // runs group searches on the search connection between pages.
-    const listing = new LdapConnection(this.endpoints, (client) => this.bindServiceAccount(client), (client) => client.isBound, 'export');
+    const listing = new LdapConnection(
+      this.endpoints,
+      (client) => this.bindServiceAccount(client),
+      (client) => client.isBound,
+      'export',
+    );
     let pages: AsyncGenerator<{ searchEntries: Entry[] }> | undefined;
     try {
       pages = await listing.run(async (client) =>
-        client.searchPaginated(this.options.baseDN, { scope: 'sub', filter, attributes, derefAliases: 'never', explicitBufferAttributes: this.guidAttributes, paged: { pageSize } }),
+        client.searchPaginated(this.options.baseDN, {
+          scope: 'sub',
+          filter,
+          attributes,
+          derefAliases: 'never',
+          explicitBufferAttributes: this.guidAttributes,
+          paged: { pageSize },
+        }),
       );
-      for await (const page of pages) yield page.searchEntries.map((entry) => normaliseEntry(entry, this.guidAttributes));
+      for await (const page of pages)
+        yield page.searchEntries.map((entry) => normaliseEntry(entry, this.guidAttributes));
     } catch (error) {
       throw asUnavailable(error, 'user export');
     } finally {
@@ -252,9 +289,12 @@ export class LdapDirectory implements UserDirectory {
 function asUnavailable(error: unknown, during: string): BridgeError {
   if (error instanceof BridgeError) return error;
   if (error instanceof ResultCodeError) {
-    if (error.code === 32 && during === 'user search') return new DirectoryUnavailable(`${during}: the base DN does not exist (32 noSuchObject)`);
+    if (error.code === 32 && during === 'user search')
+      return new DirectoryUnavailable(`${during}: the base DN does not exist (32 noSuchObject)`);
     if (error.code === 4 && during === 'user export') {
-      return new DirectoryUnavailable(`${during}: the directory stopped at its size limit (4); let the export account page through every user (OpenLDAP: limits dn.exact="<account>" size=unlimited)`);
+      return new DirectoryUnavailable(
+        `${during}: the directory stopped at its size limit (4); let the export account page through every user (OpenLDAP: limits dn.exact="<account>" size=unlimited)`,
+      );
     }
     return new DirectoryUnavailable(`${during}: result code ${error.code} ${error.name}`);
   }

@@ -32,7 +32,10 @@ const RULES: Record<AccountStateRules, RuleSet> = {
     attributes: ['userAccountControl', 'accountExpires'],
     evaluate(entry, now) {
       const control = first(entry, 'userAccountControl');
-      if (control !== undefined && (!/^-?\d+$/.test(control) || (BigInt.asUintN(32, BigInt(control)) & AD_ACCOUNTDISABLE) !== 0n)) {
+      if (
+        control !== undefined &&
+        (!/^-?\d+$/.test(control) || (BigInt.asUintN(32, BigInt(control)) & AD_ACCOUNTDISABLE) !== 0n)
+      ) {
         return 'account_disabled';
       }
       const expires = first(entry, 'accountExpires');
@@ -78,7 +81,11 @@ export function accountStateAttributes(rules: AccountStateRules): string[] {
 }
 
 /** The account state the entry's attributes show, or undefined for an account in good standing. */
-export function accountStateOf(entry: DirectoryEntry, rules: AccountStateRules, now: Date): AccountStateCode | undefined {
+export function accountStateOf(
+  entry: DirectoryEntry,
+  rules: AccountStateRules,
+  now: Date,
+): AccountStateCode | undefined {
   return RULES[rules].evaluate(entry, now);
 }
 
@@ -93,6 +100,7 @@ export function parseGeneralizedTime(value: string): Date | undefined {
   const [, year, month, day, hour, minute = '00', second = '00', zone] = match as unknown as string[];
   const utc = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second));
   if (Number.isNaN(utc)) return undefined;
-  const offsetMinutes = zone === 'Z' ? 0 : (zone!.startsWith('-') ? -1 : 1) * (Number(zone!.slice(1, 3)) * 60 + Number(zone!.slice(3, 5)));
+  const offsetMinutes =
+    zone === 'Z' ? 0 : (zone!.startsWith('-') ? -1 : 1) * (Number(zone!.slice(1, 3)) * 60 + Number(zone!.slice(3, 5)));
   return new Date(utc - offsetMinutes * 60_000);
 }

@@ -86,9 +86,25 @@ export class ConfigError extends Error {
 
 /** Auth0 refuses these app_metadata keys (user-import schema); a mapping must not produce them. */
 const RESERVED_APP_METADATA_KEYS = new Set([
-  '__tenant', '_id', 'blocked', 'clientID', 'created_at', 'email_verified', 'email', 'globalClientID',
-  'global_client_id', 'identities', 'lastIP', 'lastLogin', 'loginsCount', 'metadata', 'multifactor',
-  'updated_at', 'user_id', 'dn', 'groups',
+  '__tenant',
+  '_id',
+  'blocked',
+  'clientID',
+  'created_at',
+  'email_verified',
+  'email',
+  'globalClientID',
+  'global_client_id',
+  'identities',
+  'lastIP',
+  'lastLogin',
+  'loginsCount',
+  'metadata',
+  'multifactor',
+  'updated_at',
+  'user_id',
+  'dn',
+  'groups',
 ]);
 
 const ATTRIBUTE_NAME = /^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+)$/;
@@ -171,7 +187,8 @@ function readDirectoryConfig(reader: EnvReader): DirectoryConfig {
 function readGroupSettings(reader: EnvReader, baseDN: string, defaults: DirectoryPreset['groups']): GroupSettings {
   const mode = reader.oneOf('LDAP_GROUPS', GROUP_MODES, defaults.mode);
   const memberOfAttribute = reader.string('LDAP_GROUPS_ATTRIBUTE', 'memberOf');
-  if (!ATTRIBUTE_NAME.test(memberOfAttribute)) reader.problem(`LDAP_GROUPS_ATTRIBUTE: "${memberOfAttribute}" is not an LDAP attribute name`);
+  if (!ATTRIBUTE_NAME.test(memberOfAttribute))
+    reader.problem(`LDAP_GROUPS_ATTRIBUTE: "${memberOfAttribute}" is not an LDAP attribute name`);
   const objectFilter = reader.string('LDAP_GROUP_OBJECT_FILTER', defaults.objectFilter);
   const objectFilterProblem = describeFilterProblem(objectFilter);
   if (objectFilterProblem) reader.problem(`LDAP_GROUP_OBJECT_FILTER: "${objectFilter}" ${objectFilterProblem}`);
@@ -180,19 +197,29 @@ function readGroupSettings(reader: EnvReader, baseDN: string, defaults: Director
     const problem = describeFilterProblem(filter);
     if (problem) reader.problem(`LDAP_GROUP_FILTER: "${filter}" ${problem}`);
     if (mode === 'member-of' || mode === 'none') {
-      reader.problem(`LDAP_GROUP_FILTER: needs LDAP_GROUPS=nested or in-chain (the directory applies the filter to group entries; LDAP_GROUPS is ${mode})`);
+      reader.problem(
+        `LDAP_GROUP_FILTER: needs LDAP_GROUPS=nested or in-chain (the directory applies the filter to group entries; LDAP_GROUPS is ${mode})`,
+      );
     }
   }
-  const memberAttributes = reader.optional('LDAP_GROUP_MEMBER_ATTRIBUTES')?.split(',').map((name) => name.trim()).filter((name) => name !== '') ?? defaults.memberAttributes;
+  const memberAttributes =
+    reader
+      .optional('LDAP_GROUP_MEMBER_ATTRIBUTES')
+      ?.split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== '') ?? defaults.memberAttributes;
   for (const name of memberAttributes) {
-    if (!ATTRIBUTE_NAME.test(name)) reader.problem(`LDAP_GROUP_MEMBER_ATTRIBUTES: "${name}" is not an LDAP attribute name`);
+    if (!ATTRIBUTE_NAME.test(name))
+      reader.problem(`LDAP_GROUP_MEMBER_ATTRIBUTES: "${name}" is not an LDAP attribute name`);
   }
-  if (memberAttributes.length === 0) reader.problem('LDAP_GROUP_MEMBER_ATTRIBUTES: needs at least one attribute (e.g. member)');
+  if (memberAttributes.length === 0)
+    reader.problem('LDAP_GROUP_MEMBER_ATTRIBUTES: needs at least one attribute (e.g. member)');
   const memberUid = reader.optional('LDAP_GROUP_MEMBER_UID_ATTRIBUTE');
   if (memberUid !== undefined && memberUid !== 'none' && !ATTRIBUTE_NAME.test(memberUid)) {
     reader.problem(`LDAP_GROUP_MEMBER_UID_ATTRIBUTE: "${memberUid}" is not an LDAP attribute name (or none)`);
   }
-  const memberUidAttribute = memberUid === undefined ? defaults.memberUidAttribute : memberUid === 'none' ? undefined : memberUid;
+  const memberUidAttribute =
+    memberUid === undefined ? defaults.memberUidAttribute : memberUid === 'none' ? undefined : memberUid;
   return {
     mode,
     memberOfAttribute,
@@ -248,10 +275,13 @@ function readBindCredentials(reader: EnvReader): BindCredentialsSource {
     return { kind: 'secrets-manager', secretArn };
   }
   if (bindDN === undefined || password === undefined) {
-    reader.problem('LDAP_BIND_DN and LDAP_BIND_PASSWORD: both are required (or LDAP_BIND_SECRET_ARN): the service account that searches for users');
+    reader.problem(
+      'LDAP_BIND_DN and LDAP_BIND_PASSWORD: both are required (or LDAP_BIND_SECRET_ARN): the service account that searches for users',
+    );
     return { kind: 'static', bindDN: bindDN ?? '', password: '' };
   }
-  if (password.trim() === '') reader.problem('LDAP_BIND_PASSWORD: must not be blank (a blank password is an anonymous bind)');
+  if (password.trim() === '')
+    reader.problem('LDAP_BIND_PASSWORD: must not be blank (a blank password is an anonymous bind)');
   return { kind: 'static', bindDN, password };
 }
 
@@ -293,7 +323,8 @@ function readMapping(reader: EnvReader, defaults: ProfileMapping): ProfileMappin
       const attribute = attributeOrNull(key, value);
       if (attribute === null) bad(key, value, 'an attribute name: user_id is mandatory');
       else if (attribute !== undefined) {
-        if (attribute.toLowerCase() === 'dn' || attribute.toLowerCase() === 'distinguishedname') bad(key, value, 'a stable identifier, not the DN (DNs change on rename)');
+        if (attribute.toLowerCase() === 'dn' || attribute.toLowerCase() === 'distinguishedname')
+          bad(key, value, 'a stable identifier, not the DN (DNs change on rename)');
         else mapping.userIdAttribute = attribute;
       }
     } else if (key === 'user_id_format') {
@@ -312,14 +343,19 @@ function readMapping(reader: EnvReader, defaults: ProfileMapping): ProfileMappin
         else mapping.userMetadata = extras;
       }
     } else {
-      bad(key, value, `one of the keys ${[...PROFILE_FIELDS, 'user_id', 'user_id_format', 'groups_as', 'email_verified', 'app_metadata', 'user_metadata'].join(', ')}`);
+      bad(
+        key,
+        value,
+        `one of the keys ${[...PROFILE_FIELDS, 'user_id', 'user_id_format', 'groups_as', 'email_verified', 'app_metadata', 'user_metadata'].join(', ')}`,
+      );
     }
   }
   const formatGiven = entries.some(([key]) => key === 'user_id_format');
   const idIsGuid = mapping.userIdAttribute.toLowerCase() === 'objectguid';
   // A new user_id attribute brings its own format unless one is given: objectGUID is binary.
   if (!formatGiven && entries.some(([key]) => key === 'user_id')) mapping.userIdFormat = idIsGuid ? 'guid' : 'text';
-  if (idIsGuid && mapping.userIdFormat !== 'guid') bad('user_id_format', mapping.userIdFormat, '"guid": objectGUID is 16 binary bytes');
+  if (idIsGuid && mapping.userIdFormat !== 'guid')
+    bad('user_id_format', mapping.userIdFormat, '"guid": objectGUID is 16 binary bytes');
   return mapping;
 }
 
@@ -336,9 +372,12 @@ function readMetadataKeys(
   const result: Record<string, string> = {};
   for (const [metadataKey, attribute] of Object.entries(value as Record<string, unknown>)) {
     const where = `${key}.${metadataKey}`;
-    if (!/^[A-Za-z_][A-Za-z0-9_-]{0,99}$/.test(metadataKey)) bad(where, metadataKey, 'a key of letters, digits, _ or - (Auth0 forbids . and $)');
-    else if (isAppMetadata && RESERVED_APP_METADATA_KEYS.has(metadataKey)) bad(where, metadataKey, 'a key Auth0 or the bridge does not reserve');
-    else if (typeof attribute !== 'string' || !ATTRIBUTE_NAME.test(attribute)) bad(where, attribute, 'an LDAP attribute name');
+    if (!/^[A-Za-z_][A-Za-z0-9_-]{0,99}$/.test(metadataKey))
+      bad(where, metadataKey, 'a key of letters, digits, _ or - (Auth0 forbids . and $)');
+    else if (isAppMetadata && RESERVED_APP_METADATA_KEYS.has(metadataKey))
+      bad(where, metadataKey, 'a key Auth0 or the bridge does not reserve');
+    else if (typeof attribute !== 'string' || !ATTRIBUTE_NAME.test(attribute))
+      bad(where, attribute, 'an LDAP attribute name');
     else result[metadataKey] = attribute;
   }
   return result;
@@ -349,7 +388,10 @@ function readAuthConfig(reader: EnvReader): AuthConfig {
   if (issuer) {
     const problem = describeHttpsUrlProblem(issuer);
     if (problem) reader.problem(`AUTH_ISSUER: "${issuer}" ${problem}`);
-    else if (!issuer.endsWith('/')) reader.problem(`AUTH_ISSUER: "${issuer}" must end with "/" exactly as Auth0 writes iss (e.g. https://tenant.eu.auth0.com/)`);
+    else if (!issuer.endsWith('/'))
+      reader.problem(
+        `AUTH_ISSUER: "${issuer}" must end with "/" exactly as Auth0 writes iss (e.g. https://tenant.eu.auth0.com/)`,
+      );
   }
   const jwksUrl = reader.string('AUTH_JWKS_URL', issuer ? `${issuer.replace(/\/?$/, '/')}.well-known/jwks.json` : '');
   if (jwksUrl) {
@@ -357,13 +399,18 @@ function readAuthConfig(reader: EnvReader): AuthConfig {
     if (problem) reader.problem(`AUTH_JWKS_URL: "${jwksUrl}" ${problem}`);
   }
   const audience = reader.required('AUTH_AUDIENCE', 'the API identifier of the bridge in Auth0');
-  const allowedClientIds = reader.list('AUTH_ALLOWED_CLIENT_IDS', 'the client id(s) of the Auth0 machine-to-machine application(s) that call the bridge');
+  const allowedClientIds = reader.list(
+    'AUTH_ALLOWED_CLIENT_IDS',
+    'the client id(s) of the Auth0 machine-to-machine application(s) that call the bridge',
+  );
   for (const clientId of allowedClientIds) {
-    if (!/^[A-Za-z0-9_-]{1,128}$/.test(clientId)) reader.problem(`AUTH_ALLOWED_CLIENT_IDS: "${clientId}" is not a client id (letters, digits, _ and -)`);
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(clientId))
+      reader.problem(`AUTH_ALLOWED_CLIENT_IDS: "${clientId}" is not a client id (letters, digits, _ and -)`);
   }
   const scope = (name: string, fallback: string) => {
     const value = reader.string(name, fallback);
-    if (!/^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/.test(value)) reader.problem(`${name}: "${value}" is not a single OAuth scope (no spaces or quotes)`);
+    if (!/^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/.test(value))
+      reader.problem(`${name}: "${value}" is not a single OAuth scope (no spaces or quotes)`);
     return value;
   };
   return {
@@ -426,7 +473,10 @@ class EnvReader {
   }
 
   list(name: string, expected: string): string[] {
-    const values = (this.optional(name) ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
+    const values = (this.optional(name) ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
     if (values.length === 0) this.problem(`${name}: is required (${expected}, comma-separated)`);
     return values;
   }

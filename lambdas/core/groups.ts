@@ -115,14 +115,26 @@ export class GroupParentsCache {
   }
 }
 
-export async function resolveGroups(entry: DirectoryEntry, settings: GroupSettings, directory: GroupDirectory, parentsCache?: GroupParentsCache): Promise<GroupMembership> {
+export async function resolveGroups(
+  entry: DirectoryEntry,
+  settings: GroupSettings,
+  directory: GroupDirectory,
+  parentsCache?: GroupParentsCache,
+): Promise<GroupMembership> {
   switch (settings.mode) {
     case 'none':
       return { dns: [] };
     case 'member-of':
-      return limitCount(uniqueSorted(entry.attributes[settings.memberOfAttribute.toLowerCase()] ?? []), settings.maxCount);
+      return limitCount(
+        uniqueSorted(entry.attributes[settings.memberOfAttribute.toLowerCase()] ?? []),
+        settings.maxCount,
+      );
     case 'in-chain': {
-      const filter = and(settings.objectFilter, `(member:${IN_CHAIN_RULE}:=${escapeFilterValue(entry.dn)})`, settings.filter);
+      const filter = and(
+        settings.objectFilter,
+        `(member:${IN_CHAIN_RULE}:=${escapeFilterValue(entry.dn)})`,
+        settings.filter,
+      );
       const result = await directory.findGroupDNs(settings.baseDN, filter, settings.maxCount);
       const limited = limitCount(uniqueSorted(result.dns), settings.maxCount);
       return result.complete ? limited : { dns: limited.dns, truncated: 'count' };
@@ -132,7 +144,12 @@ export async function resolveGroups(entry: DirectoryEntry, settings: GroupSettin
   }
 }
 
-async function walkNestedGroups(user: DirectoryEntry, settings: GroupSettings, directory: GroupDirectory, parentsCache: GroupParentsCache | undefined): Promise<GroupMembership> {
+async function walkNestedGroups(
+  user: DirectoryEntry,
+  settings: GroupSettings,
+  directory: GroupDirectory,
+  parentsCache: GroupParentsCache | undefined,
+): Promise<GroupMembership> {
   const found = new Map<string, string>(); // normalised DN -> DN as the server wrote it
   const userKey = normaliseDN(user.dn);
   // How a group lists this user: by DN, and by uid where the groups are RFC 2307 posixGroups.
@@ -173,7 +190,12 @@ async function walkNestedGroups(user: DirectoryEntry, settings: GroupSettings, d
   let dns = [...found.values()];
   if (settings.filter !== undefined && dns.length > 0) {
     // Which of the groups found match the filter: those listing the user or one of the groups.
-    const listing = await groupsMatchingAny([...userTerms, ...memberTerms(dns, settings)], and(settings.objectFilter, settings.filter), settings, directory);
+    const listing = await groupsMatchingAny(
+      [...userTerms, ...memberTerms(dns, settings)],
+      and(settings.objectFilter, settings.filter),
+      settings,
+      directory,
+    );
     const matching = new Set((listing ?? []).map(normaliseDN));
     dns = dns.filter((dn) => matching.has(normaliseDN(dn)));
     if (listing === undefined) truncated = 'count';
@@ -186,10 +208,19 @@ async function walkNestedGroups(user: DirectoryEntry, settings: GroupSettings, d
  * when more than the count limit match. The same answer whether searched in batches or group by
  * group.
  */
-async function groupsMatchingAny(terms: string[], groupFilter: string, settings: GroupSettings, directory: GroupDirectory): Promise<string[] | undefined> {
+async function groupsMatchingAny(
+  terms: string[],
+  groupFilter: string,
+  settings: GroupSettings,
+  directory: GroupDirectory,
+): Promise<string[] | undefined> {
   const results: string[] = [];
   for (let start = 0; start < terms.length; start += TERMS_PER_SEARCH) {
-    const result = await directory.findGroupDNs(settings.baseDN, and(groupFilter, `(|${terms.slice(start, start + TERMS_PER_SEARCH).join('')})`), settings.maxCount);
+    const result = await directory.findGroupDNs(
+      settings.baseDN,
+      and(groupFilter, `(|${terms.slice(start, start + TERMS_PER_SEARCH).join('')})`),
+      settings.maxCount,
+    );
     if (!result.complete) return undefined;
     results.push(...result.dns);
   }
@@ -197,7 +228,12 @@ async function groupsMatchingAny(terms: string[], groupFilter: string, settings:
 }
 
 /** Groups that list any of `groupDNs`, one cached search per group; undefined when more than the count limit. */
-async function parentsOfEach(groupDNs: string[], settings: GroupSettings, directory: GroupDirectory, cache: GroupParentsCache): Promise<string[] | undefined> {
+async function parentsOfEach(
+  groupDNs: string[],
+  settings: GroupSettings,
+  directory: GroupDirectory,
+  cache: GroupParentsCache,
+): Promise<string[] | undefined> {
   const results: string[] = [];
   // A few groups at a time: a cold cache must not put hundreds of searches on the connection at once.
   for (let start = 0; start < groupDNs.length; start += PARALLEL_GROUP_SEARCHES) {
@@ -205,7 +241,11 @@ async function parentsOfEach(groupDNs: string[], settings: GroupSettings, direct
     const parentLists = await Promise.all(
       batch.map((dn) =>
         cache.parentsOf(normaliseDN(dn), async () => {
-          const result = await directory.findGroupDNs(settings.baseDN, and(settings.objectFilter, `(|${memberTerms([dn], settings).join('')})`), settings.maxCount);
+          const result = await directory.findGroupDNs(
+            settings.baseDN,
+            and(settings.objectFilter, `(|${memberTerms([dn], settings).join('')})`),
+            settings.maxCount,
+          );
           return result.complete ? result.dns : undefined;
         }),
       ),
@@ -220,14 +260,18 @@ async function parentsOfEach(groupDNs: string[], settings: GroupSettings, direct
 
 /** `(member=dn1)(uniqueMember=dn1)...`: a group lists one of these DNs; every value escaped. */
 function memberTerms(memberDNs: string[], settings: GroupSettings): string[] {
-  return memberDNs.flatMap((dn) => settings.memberAttributes.map((attribute) => `(${attribute}=${escapeFilterValue(dn)})`));
+  return memberDNs.flatMap((dn) =>
+    settings.memberAttributes.map((attribute) => `(${attribute}=${escapeFilterValue(dn)})`),
+  );
 }
 
 /** `(memberUid=alice)`: an RFC 2307 group lists the user by name (each of the entry's uid values). */
 function userNameTerms(user: DirectoryEntry, settings: GroupSettings): string[] {
   if (settings.memberUidAttribute === undefined) return [];
   const names = user.attributes[USER_NAME_ATTRIBUTE] ?? [];
-  return names.filter((name) => name !== '').map((name) => `(${settings.memberUidAttribute}=${escapeFilterValue(name)})`);
+  return names
+    .filter((name) => name !== '')
+    .map((name) => `(${settings.memberUidAttribute}=${escapeFilterValue(name)})`);
 }
 
 function withinCount(dns: string[], maxCount: number): string[] | undefined {

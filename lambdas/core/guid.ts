@@ -5,6 +5,7 @@
 /** The standard string form of a 16-byte Windows GUID, lower case. Throws for any other length. */
 export function formatWindowsGuid(bytes: Uint8Array): string {
   if (bytes.length !== 16) throw new Error(`a GUID has 16 bytes, this value has ${bytes.length}`);
-  const hex = (indexes: number[]) => indexes.map((index) => (bytes[index] as number).toString(16).padStart(2, '0')).join('');
+  const hex = (indexes: number[]) =>
+    indexes.map((index) => (bytes[index] as number).toString(16).padStart(2, '0')).join('');
   return [hex([3, 2, 1, 0]), hex([5, 4]), hex([7, 6]), hex([8, 9]), hex([10, 11, 12, 13, 14, 15])].join('-');
 }

@@ -23,7 +23,13 @@ import { buildUserFilter } from './ldap-filter.ts';
 import type { Logger, UserDirectory } from './ports.ts';
 import type { Auth0Profile, DirectoryEntry } from './profile.ts';
 import { hiddenStateOf, profileOf, type UserProfileSettings } from './user-profile.ts';
-import { getUserRequestSchema, loginRequestSchema, MAX_BODY_BYTES, validateAgainstSchema, type ObjectSchema } from './request-schema.ts';
+import {
+  getUserRequestSchema,
+  loginRequestSchema,
+  MAX_BODY_BYTES,
+  validateAgainstSchema,
+  type ObjectSchema,
+} from './request-schema.ts';
 import { errorResponse, jsonResponse, type BridgeResponse } from './respond.ts';
 import type { VerifiedClient } from './token-claims.ts';
 
@@ -174,7 +180,8 @@ async function getUser(body: Record<string, string>, deps: HandlerDeps, trace: R
   if (!entry) throw new UserNotFound();
   trace.userDn = entry.dn;
   const hidden = hiddenStateOf(entry, deps.settings, new Date());
-  if (hidden !== undefined) throw new UserNotFound(`${hidden}: inactive accounts are hidden (LDAP_HIDE_INACTIVE_USERS)`);
+  if (hidden !== undefined)
+    throw new UserNotFound(`${hidden}: inactive accounts are hidden (LDAP_HIDE_INACTIVE_USERS)`);
   return profileOf(entry, deps.settings, deps);
 }
 
@@ -182,11 +189,21 @@ async function getUser(body: Record<string, string>, deps: HandlerDeps, trace: R
 async function findOneUser(username: string, deps: HandlerDeps): Promise<DirectoryEntry | undefined> {
   const filter = buildUserFilter(deps.settings.userFilter, username);
   const entries = await deps.directory.findUsers(filter, 2);
-  if (entries.length > 1) throw new DirectoryDataError('more than one directory entry matches the username; fix the data or LDAP_USER_FILTER');
+  if (entries.length > 1)
+    throw new DirectoryDataError(
+      'more than one directory entry matches the username; fix the data or LDAP_USER_FILTER',
+    );
   return entries[0];
 }
 
-function logOutcome(logger: Logger, requestId: string, trace: RequestTrace, status: number, failure: unknown, durationMs: number): void {
+function logOutcome(
+  logger: Logger,
+  requestId: string,
+  trace: RequestTrace,
+  status: number,
+  failure: unknown,
+  durationMs: number,
+): void {
   const fields = {
     request_id: requestId,
     route: trace.route,
@@ -201,7 +218,8 @@ function logOutcome(logger: Logger, requestId: string, trace: RequestTrace, stat
   }
   const known = failure instanceof BridgeError ? failure : new InternalError(failure);
   const reason = reasonForLog(known);
-  if (known.status >= 500) logger[known.status === 500 ? 'error' : 'warn']('request failed', { ...fields, error: known.code, reason });
+  if (known.status >= 500)
+    logger[known.status === 500 ? 'error' : 'warn']('request failed', { ...fields, error: known.code, reason });
   else logger.info('request refused', { ...fields, error: known.code, reason });
 }
 

@@ -56,7 +56,11 @@ export function planImport(entries: readonly ExportedEntry[]): ImportPlan {
   const candidates: Array<{ dn: string; user: ImportUser; password: PasswordHashMapping | undefined }> = [];
   for (const entry of entries) {
     if ('inactive' in entry.profile) {
-      skipped.push({ dn: entry.dn, reason: 'inactive', detail: `${entry.profile.inactive}: the directory has switched this account off (LDAP_HIDE_INACTIVE_USERS)` });
+      skipped.push({
+        dn: entry.dn,
+        reason: 'inactive',
+        detail: `${entry.profile.inactive}: the directory has switched this account off (LDAP_HIDE_INACTIVE_USERS)`,
+      });
       continue;
     }
     if ('error' in entry.profile) {
@@ -65,14 +69,27 @@ export function planImport(entries: readonly ExportedEntry[]): ImportPlan {
     }
     const { email, app_metadata, user_metadata, ...rest } = entry.profile;
     if (email === undefined) {
-      skipped.push({ dn: entry.dn, reason: 'no_email', detail: 'Auth0 requires an email to import a user; this user can still migrate by logging in' });
+      skipped.push({
+        dn: entry.dn,
+        reason: 'no_email',
+        detail: 'Auth0 requires an email to import a user; this user can still migrate by logging in',
+      });
       continue;
     }
     if (email.length > 254 || !EMAIL.test(email)) {
-      skipped.push({ dn: entry.dn, reason: 'invalid_email', detail: `"${email}" is not an email address Auth0 accepts` });
+      skipped.push({
+        dn: entry.dn,
+        reason: 'invalid_email',
+        detail: `"${email}" is not an email address Auth0 accepts`,
+      });
       continue;
     }
-    const user: ImportUser = { ...rest, email, app_metadata: { ...app_metadata }, ...(user_metadata ? { user_metadata } : {}) };
+    const user: ImportUser = {
+      ...rest,
+      email,
+      app_metadata: { ...app_metadata },
+      ...(user_metadata ? { user_metadata } : {}),
+    };
     if (entry.password?.kind === 'mapped') user.custom_password_hash = entry.password.customPasswordHash;
     candidates.push({ dn: entry.dn, user, password: entry.password });
   }
@@ -91,14 +108,23 @@ export function planImport(entries: readonly ExportedEntry[]): ImportPlan {
     if (group.length > 1) {
       const dns = group.map((candidate) => candidate.dn).sort();
       for (const candidate of group) {
-        skipped.push({ dn: candidate.dn, reason: 'duplicate_email', detail: `${candidate.user.email} is shared by ${dns.join('; ')}` });
+        skipped.push({
+          dn: candidate.dn,
+          reason: 'duplicate_email',
+          detail: `${candidate.user.email} is shared by ${dns.join('; ')}`,
+        });
       }
       continue;
     }
     const [only] = group as [(typeof candidates)[number]];
     users.push(only.user);
-    if (only.password?.kind === 'mapped') passwordSchemes[only.password.scheme] = (passwordSchemes[only.password.scheme] ?? 0) + 1;
-    else withoutPassword.push({ dn: only.dn, detail: only.password?.reason ?? 'no userPassword readable by the export account' });
+    if (only.password?.kind === 'mapped')
+      passwordSchemes[only.password.scheme] = (passwordSchemes[only.password.scheme] ?? 0) + 1;
+    else
+      withoutPassword.push({
+        dn: only.dn,
+        detail: only.password?.reason ?? 'no userPassword readable by the export account',
+      });
   }
   users.sort((a, b) => (a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : 0));
   skipped.sort((a, b) => (a.dn < b.dn ? -1 : a.dn > b.dn ? 1 : 0));
@@ -110,7 +136,10 @@ export function planImport(entries: readonly ExportedEntry[]): ImportPlan {
  * The users as JSON array texts of at most `maxFileBytes` bytes each (UTF-8), split between
  * users. A user who alone exceeds the limit is returned in `tooLarge` instead.
  */
-export function splitIntoImportFiles(users: readonly ImportUser[], maxFileBytes = MAX_IMPORT_FILE_BYTES): { files: string[]; tooLarge: ImportUser[] } {
+export function splitIntoImportFiles(
+  users: readonly ImportUser[],
+  maxFileBytes = MAX_IMPORT_FILE_BYTES,
+): { files: string[]; tooLarge: ImportUser[] } {
   const files: string[] = [];
   const tooLarge: ImportUser[] = [];
   let current: string[] = [];

@@ -64,7 +64,9 @@ export function describeFilterProblem(template: string): string | undefined {
     if (char === ')') depth -= 1;
     if (depth < 0) return 'has a ")" without a matching "("';
     if (depth === 0 && index < template.length - 1) {
-      return template[index + 1] === ')' ? 'has a ")" without a matching "("' : 'must be a single filter (wrap several in (&...) or (|...))';
+      return template[index + 1] === ')'
+        ? 'has a ")" without a matching "("'
+        : 'must be a single filter (wrap several in (&...) or (|...))';
     }
   }
   if (depth !== 0) return 'has unbalanced parentheses';

@@ -45,7 +45,12 @@ export function mapUserPassword(values: readonly string[]): PasswordHashMapping 
 
 export function mapOneUserPassword(value: string): PasswordHashMapping {
   const match = /^\{([A-Za-z0-9.-]+)\}(.*)$/s.exec(value);
-  if (!match) return { kind: 'unsupported', scheme: 'CLEARTEXT', reason: 'the password is stored in clear text, which Auth0 does not import; the user migrates on first login' };
+  if (!match)
+    return {
+      kind: 'unsupported',
+      scheme: 'CLEARTEXT',
+      reason: 'the password is stored in clear text, which Auth0 does not import; the user migrates on first login',
+    };
   const scheme = (match[1] as string).toUpperCase();
   const rest = match[2] as string;
 
@@ -55,24 +60,61 @@ export function mapOneUserPassword(value: string): PasswordHashMapping {
     const length = Buffer.from(rest, 'base64').length;
     const salted = scheme.startsWith('S') && scheme !== 'SHA' && !/^SHA\d/.test(scheme);
     if (salted ? length <= digestBytes : length !== digestBytes) {
-      return { kind: 'unsupported', scheme, reason: `malformed {${scheme}} value (${length} bytes for a ${digestBytes}-byte digest${salted ? ' plus salt' : ''})` };
+      return {
+        kind: 'unsupported',
+        scheme,
+        reason: `malformed {${scheme}} value (${length} bytes for a ${digestBytes}-byte digest${salted ? ' plus salt' : ''})`,
+      };
     }
     // RFC 2307 scheme names are case-insensitive; the canonical upper-case form is what Auth0 documents.
-    return { kind: 'mapped', scheme, customPasswordHash: { algorithm: 'ldap', hash: { value: `{${scheme}}${rest}`, encoding: 'utf8' } } };
+    return {
+      kind: 'mapped',
+      scheme,
+      customPasswordHash: { algorithm: 'ldap', hash: { value: `{${scheme}}${rest}`, encoding: 'utf8' } },
+    };
   }
   if (scheme === 'CRYPT') {
     if (/^\$2[ab]\$\d{2}\$[./A-Za-z0-9]{53}$/.test(rest)) {
-      return { kind: 'mapped', scheme: 'CRYPT-BCRYPT', customPasswordHash: { algorithm: 'bcrypt', hash: { value: rest, encoding: 'utf8' } } };
+      return {
+        kind: 'mapped',
+        scheme: 'CRYPT-BCRYPT',
+        customPasswordHash: { algorithm: 'bcrypt', hash: { value: rest, encoding: 'utf8' } },
+      };
     }
     const variant = /^\$(1|2y|2x|5|6|y|7)\$/.exec(rest)?.[1];
-    const name = variant === undefined ? 'DES crypt' : ({ '1': 'MD5-crypt', '2y': 'bcrypt $2y$', '2x': 'bcrypt $2x$', '5': 'SHA-256-crypt', '6': 'SHA-512-crypt', y: 'yescrypt', '7': 'scrypt' } as Record<string, string>)[variant];
-    return { kind: 'unsupported', scheme: 'CRYPT', reason: `{CRYPT} ${name} is not among the hashes Auth0 imports; the user migrates on first login` };
+    const name =
+      variant === undefined
+        ? 'DES crypt'
+        : (
+            {
+              '1': 'MD5-crypt',
+              '2y': 'bcrypt $2y$',
+              '2x': 'bcrypt $2x$',
+              '5': 'SHA-256-crypt',
+              '6': 'SHA-512-crypt',
+              y: 'yescrypt',
+              '7': 'scrypt',
+            } as Record<string, string>
+          )[variant];
+    return {
+      kind: 'unsupported',
+      scheme: 'CRYPT',
+      reason: `{CRYPT} ${name} is not among the hashes Auth0 imports; the user migrates on first login`,
+    };
   }
   if (scheme === 'ARGON2') {
     if (/^\$argon2(i|d|id)\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/.test(rest)) {
-      return { kind: 'mapped', scheme, customPasswordHash: { algorithm: 'argon2', hash: { value: rest, encoding: 'utf8' } } };
+      return {
+        kind: 'mapped',
+        scheme,
+        customPasswordHash: { algorithm: 'argon2', hash: { value: rest, encoding: 'utf8' } },
+      };
     }
     return { kind: 'unsupported', scheme, reason: 'malformed {ARGON2} value (expected a PHC string)' };
   }
-  return { kind: 'unsupported', scheme, reason: `the {${scheme}} scheme is not among the hashes Auth0 imports; the user migrates on first login` };
+  return {
+    kind: 'unsupported',
+    scheme,
+    reason: `the {${scheme}} scheme is not among the hashes Auth0 imports; the user migrates on first login`,
+  };
 }

@@ -25,7 +25,12 @@ export interface DirectoryPreset {
 const LDAP_GROUP_CLASSES = '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))';
 
 /** OpenLDAP and 389-ds keep groups the same way: walked by the bridge, by DN and by memberUid. */
-const NESTED_LDAP_GROUPS: DirectoryPreset['groups'] = { mode: 'nested', objectFilter: LDAP_GROUP_CLASSES, memberAttributes: ['member', 'uniqueMember'], memberUidAttribute: 'memberUid' };
+const NESTED_LDAP_GROUPS: DirectoryPreset['groups'] = {
+  mode: 'nested',
+  objectFilter: LDAP_GROUP_CLASSES,
+  memberAttributes: ['member', 'uniqueMember'],
+  memberUidAttribute: 'memberUid',
+};
 
 const inetOrgPersonFields: ProfileMapping['fields'] = {
   email: 'mail',
@@ -65,7 +70,8 @@ export const PRESETS: Record<PresetName, DirectoryPreset> = {
   // Active Directory (and Samba AD): log in with sAMAccountName, userPrincipalName or mail;
   // objectGUID as the identifier; nesting resolved by the server's in-chain matching rule.
   'active-directory': {
-    userFilter: '(&(objectCategory=person)(objectClass=user)(|(sAMAccountName={username})(userPrincipalName={username})(mail={username})))',
+    userFilter:
+      '(&(objectCategory=person)(objectClass=user)(|(sAMAccountName={username})(userPrincipalName={username})(mail={username})))',
     mapping: {
       userIdAttribute: 'objectGUID',
       userIdFormat: 'guid',
@@ -84,6 +90,11 @@ export const PRESETS: Record<PresetName, DirectoryPreset> = {
       userMetadata: {},
     },
     accountStates: 'active-directory',
-    groups: { mode: 'in-chain', objectFilter: '(objectClass=group)', memberAttributes: ['member'], memberUidAttribute: undefined },
+    groups: {
+      mode: 'in-chain',
+      objectFilter: '(objectClass=group)',
+      memberAttributes: ['member'],
+      memberUidAttribute: undefined,
+    },
   },
 };

@@ -66,7 +66,11 @@ export function attributesForProfile(mapping: ProfileMapping): string[] {
  * empty attributes are left out, never `""` or `[]`. Throws DirectoryDataError when the entry
  * has no usable stable identifier.
  */
-export function mapEntryToProfile(entry: DirectoryEntry, mapping: ProfileMapping, groupDNs: readonly string[]): Auth0Profile {
+export function mapEntryToProfile(
+  entry: DirectoryEntry,
+  mapping: ProfileMapping,
+  groupDNs: readonly string[],
+): Auth0Profile {
   const userId = firstValue(entry, mapping.userIdAttribute);
   if (userId === undefined) {
     throw new DirectoryDataError(`entry has no ${mapping.userIdAttribute} to use as user_id`);
@@ -112,7 +116,10 @@ function groupNames(groupDNs: readonly string[], groupsAs: 'name' | 'dn'): strin
 }
 
 /** One value stays a string; several become an array, so a multi-valued attribute loses nothing. */
-function metadataFrom(entry: DirectoryEntry, keys: Readonly<Record<string, string>>): Record<string, string | string[]> {
+function metadataFrom(
+  entry: DirectoryEntry,
+  keys: Readonly<Record<string, string>>,
+): Record<string, string | string[]> {
   const metadata: Record<string, string | string[]> = {};
   for (const [key, attribute] of Object.entries(keys)) {
     const values = valuesOf(entry, attribute);

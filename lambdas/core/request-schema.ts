@@ -86,8 +86,10 @@ export function validateAgainstSchema(schema: ObjectSchema, value: unknown): Val
     const fieldValue = record[key];
     if (typeof fieldValue !== 'string') return { ok: false, field: key, reason: 'must be a string' };
     const length = countCodePoints(fieldValue);
-    if (length < rule.minLength) return { ok: false, field: key, reason: `must be at least ${rule.minLength} character(s)` };
-    if (length > rule.maxLength) return { ok: false, field: key, reason: `must be at most ${rule.maxLength} characters` };
+    if (length < rule.minLength)
+      return { ok: false, field: key, reason: `must be at least ${rule.minLength} character(s)` };
+    if (length > rule.maxLength)
+      return { ok: false, field: key, reason: `must be at most ${rule.maxLength} characters` };
     if (rule.pattern !== undefined && !new RegExp(rule.pattern, 'u').test(fieldValue)) {
       return { ok: false, field: key, reason: rule.patternReason ?? 'has a character that is not allowed' };
     }

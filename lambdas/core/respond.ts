@@ -14,8 +14,17 @@ export interface BridgeResponse {
   body: string;
 }
 
-export function jsonResponse(status: number, body: unknown, requestId: string, extraHeaders: Record<string, string> = {}): BridgeResponse {
-  return { status, headers: { ...COMMON_HEADERS, ...extraHeaders, 'x-request-id': requestId }, body: JSON.stringify(body) };
+export function jsonResponse(
+  status: number,
+  body: unknown,
+  requestId: string,
+  extraHeaders: Record<string, string> = {},
+): BridgeResponse {
+  return {
+    status,
+    headers: { ...COMMON_HEADERS, ...extraHeaders, 'x-request-id': requestId },
+    body: JSON.stringify(body),
+  };
 }
 
 /**

@@ -30,7 +30,8 @@ export function checkClientCredentialsClaims(
 ): VerifiedClient {
   const { gty, azp, sub, scope, exp, iat } = payload;
   const grantTypes = Array.isArray(gty) ? gty : [gty];
-  if (grantTypes.length !== 1 || grantTypes[0] !== 'client-credentials') throw new InvalidToken('gty is not client-credentials');
+  if (grantTypes.length !== 1 || grantTypes[0] !== 'client-credentials')
+    throw new InvalidToken('gty is not client-credentials');
   if (typeof azp !== 'string' || azp === '') throw new InvalidToken('azp missing');
   if (sub !== `${azp}@clients`) throw new InvalidToken('sub does not match azp');
   if (!policy.allowedClientIds.includes(azp)) throw new InvalidToken('client not allowed');

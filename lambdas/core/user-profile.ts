@@ -24,11 +24,19 @@ export interface ProfileSources {
 }
 
 /** The profile with the user's groups. Throws DirectoryUnavailable when the group lookup cannot be answered. */
-export async function profileOf(entry: DirectoryEntry, settings: UserProfileSettings, { directory, logger, groupParents }: ProfileSources): Promise<Auth0Profile> {
+export async function profileOf(
+  entry: DirectoryEntry,
+  settings: UserProfileSettings,
+  { directory, logger, groupParents }: ProfileSources,
+): Promise<Auth0Profile> {
   const groups = await resolveGroups(entry, settings.groups, directory, groupParents);
   if (groups.truncated) {
     const limit = groups.truncated === 'depth' ? 'LDAP_GROUP_MAX_DEPTH' : 'LDAP_GROUP_MAX_COUNT';
-    logger.warn('group lookup stopped at a limit; the profile lists the groups found so far', { user_dn: entry.dn, limit, groups: groups.dns.length });
+    logger.warn('group lookup stopped at a limit; the profile lists the groups found so far', {
+      user_dn: entry.dn,
+      limit,
+      groups: groups.dns.length,
+    });
   }
   return mapEntryToProfile(entry, settings.mapping, groups.dns);
 }
@@ -38,7 +46,11 @@ export async function profileOf(entry: DirectoryEntry, settings: UserProfileSett
  * undefined when it may be returned: a disabled directory user must not enter Auth0 through
  * "forgot password" or a bulk import.
  */
-export function hiddenStateOf(entry: DirectoryEntry, settings: UserProfileSettings, now: Date): AccountStateCode | undefined {
+export function hiddenStateOf(
+  entry: DirectoryEntry,
+  settings: UserProfileSettings,
+  now: Date,
+): AccountStateCode | undefined {
   if (!settings.hideInactiveUsers) return undefined;
   const state = accountStateOf(entry, settings.accountStates, now);
   return state !== undefined && INACTIVE_STATES.has(state) ? state : undefined;

@@ -41,25 +41,42 @@ export function handler(event: APIGatewayTokenAuthorizerEvent): Promise<APIGatew
  * JWKS cannot be fetched) makes API Gateway answer with its authorizer-failure response, which
  * the stack maps to 503.
  */
-export async function authorize(event: APIGatewayTokenAuthorizerEvent, { verifier, scopes, logger }: AuthorizerDeps): Promise<APIGatewayAuthorizerResult> {
+export async function authorize(
+  event: APIGatewayTokenAuthorizerEvent,
+  { verifier, scopes, logger }: AuthorizerDeps,
+): Promise<APIGatewayAuthorizerResult> {
   let client;
   try {
     client = await verifier.verify(bearerTokenFrom(event.authorizationToken));
   } catch (error) {
     const known = error instanceof BridgeError ? error : new InvalidToken('unverifiable');
-    logger.info('token denied', { error: known.code, reason: 'why' in known ? String(known.why) : undefined, method_arn: event.methodArn });
+    logger.info('token denied', {
+      error: known.code,
+      reason: 'why' in known ? String(known.why) : undefined,
+      method_arn: event.methodArn,
+    });
     if (known instanceof InvalidToken) throw new Error('Unauthorized');
     throw new Error('token keys unavailable');
   }
   const allowedRoutes = routeScopes(scopes).filter((route) => client.scopes.includes(route.scope));
-  logger.info('token allowed', { client_id: client.clientId, routes: allowedRoutes.map((route) => route.path).join(' ') });
+  logger.info('token allowed', {
+    client_id: client.clientId,
+    routes: allowedRoutes.map((route) => route.path).join(' '),
+  });
   return {
     principalId: client.clientId,
     policyDocument: {
       Version: '2012-10-17',
-      Statement: allowedRoutes.length === 0
-        ? [{ Action: 'execute-api:Invoke', Effect: 'Deny', Resource: event.methodArn }]
-        : [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: allowedRoutes.map((route) => routeArn(event.methodArn, route.path)) }],
+      Statement:
+        allowedRoutes.length === 0
+          ? [{ Action: 'execute-api:Invoke', Effect: 'Deny', Resource: event.methodArn }]
+          : [
+              {
+                Action: 'execute-api:Invoke',
+                Effect: 'Allow',
+                Resource: allowedRoutes.map((route) => routeArn(event.methodArn, route.path)),
+              },
+            ],
     },
     context: { ...authorizerContextFor(client) },
   };

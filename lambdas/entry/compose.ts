@@ -9,7 +9,11 @@ import { accountStateAttributes } from '../core/account-state.ts';
 import { groupAttributes, GroupParentsCache, type GroupSettings } from '../core/groups.ts';
 import { attributesForProfile } from '../core/profile.ts';
 import { LdapDirectory, type LdapDirectoryOptions, type ServiceCredentialsSource } from '../adapters/ldap-directory.ts';
-import { createSecretsManagerReader, SecretsManagerServiceCredentials, StaticServiceCredentials } from '../adapters/service-credentials.ts';
+import {
+  createSecretsManagerReader,
+  SecretsManagerServiceCredentials,
+  StaticServiceCredentials,
+} from '../adapters/service-credentials.ts';
 
 export interface Bridge {
   deps: Omit<HandlerDeps, 'requestId'>;
@@ -44,7 +48,13 @@ export function userProfileSettings(directory: DirectoryConfig): UserProfileSett
 export function createBridge(config: BridgeConfig, logger: Logger, authorizer: CallerAuthorizer): Bridge {
   const directory = createLdapDirectory(config.directory, logger);
   return {
-    deps: { settings: handlerSettings(config), directory, authorizer, logger, groupParents: groupParentsCache(config.directory.groups) },
+    deps: {
+      settings: handlerSettings(config),
+      directory,
+      authorizer,
+      logger,
+      groupParents: groupParentsCache(config.directory.groups),
+    },
     directory,
     close: () => directory.close(),
   };
@@ -52,14 +62,20 @@ export function createBridge(config: BridgeConfig, logger: Logger, authorizer: C
 
 /** The memory of the group hierarchy for a nested walk, when LDAP_GROUP_CACHE_SECONDS allows one. */
 export function groupParentsCache(groups: GroupSettings): GroupParentsCache | undefined {
-  return groups.mode === 'nested' && groups.cacheSeconds > 0 ? new GroupParentsCache(groups.cacheSeconds * 1000) : undefined;
+  return groups.mode === 'nested' && groups.cacheSeconds > 0
+    ? new GroupParentsCache(groups.cacheSeconds * 1000)
+    : undefined;
 }
 
 /**
  * The directory adapter for a validated directory configuration: the bridge's, and the bulk
  * exporter's with `overrides` (longer operations, no bind pool).
  */
-export function createLdapDirectory(ldap: DirectoryConfig, logger: Logger, overrides: Partial<LdapDirectoryOptions> = {}): LdapDirectory {
+export function createLdapDirectory(
+  ldap: DirectoryConfig,
+  logger: Logger,
+  overrides: Partial<LdapDirectoryOptions> = {},
+): LdapDirectory {
   if (ldap.allowPlaintext) logger.warn('LDAP_ALLOW_PLAINTEXT=true: passwords travel to the directory without TLS');
   return new LdapDirectory({
     urls: ldap.urls,
@@ -83,12 +99,17 @@ export function createLdapDirectory(ldap: DirectoryConfig, logger: Logger, overr
 
 /** What every user search asks for: the profile's attributes, the account-state rules' and the group lookup's. */
 export function userSearchAttributes(ldap: DirectoryConfig): string[] {
-  const all = [...attributesForProfile(ldap.mapping), ...accountStateAttributes(ldap.accountStates), ...groupAttributes(ldap.groups)];
+  const all = [
+    ...attributesForProfile(ldap.mapping),
+    ...accountStateAttributes(ldap.accountStates),
+    ...groupAttributes(ldap.groups),
+  ];
   return [...new Map(all.map((name) => [name.toLowerCase(), name])).values()];
 }
 
 function serviceCredentials(source: BindCredentialsSource): ServiceCredentialsSource {
-  if (source.kind === 'static') return new StaticServiceCredentials({ bindDN: source.bindDN, password: source.password });
+  if (source.kind === 'static')
+    return new StaticServiceCredentials({ bindDN: source.bindDN, password: source.password });
   let reader: ReturnType<typeof createSecretsManagerReader> | undefined;
   return new SecretsManagerServiceCredentials(source.secretArn, {
     async getSecretString(secretArn) {

@@ -44,7 +44,12 @@ export function toBridgeRequest(event: APIGatewayProxyEvent): BridgeRequest {
   for (const [name, value] of Object.entries(event.headers ?? {})) {
     if (value !== undefined && headers[name.toLowerCase()] === undefined) add(name, value);
   }
-  const body = event.body === null ? new Uint8Array() : event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+  const body =
+    event.body === null
+      ? new Uint8Array()
+      : event.isBase64Encoded
+        ? Buffer.from(event.body, 'base64')
+        : Buffer.from(event.body, 'utf8');
   // `resource` is the route as declared (/login), whatever the stage or custom-domain base path.
   return { method: event.httpMethod, path: event.resource, headers, body };
 }

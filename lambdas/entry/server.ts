@@ -30,7 +30,10 @@ export function createBridgeServer(deps: Omit<HandlerDeps, 'requestId'>, options
       }
       await send(outgoing, await handle(toBridgeRequest(incoming, body), { ...deps, requestId }));
     } catch (error) {
-      deps.logger.error('request failed outside the handler', { request_id: requestId, reason: error instanceof Error ? error.name : 'unknown' });
+      deps.logger.error('request failed outside the handler', {
+        request_id: requestId,
+        reason: error instanceof Error ? error.name : 'unknown',
+      });
       if (!outgoing.headersSent) await send(outgoing, errorResponse(error, requestId));
     } finally {
       inFlight -= 1;
@@ -79,6 +82,9 @@ function toBridgeRequest(incoming: http.IncomingMessage, body: Buffer): BridgeRe
 
 /** Writes headers and body in one go (a string body lets node:http send both in a single write); resolves once flushed. */
 function send(outgoing: http.ServerResponse, response: BridgeResponse): Promise<void> {
-  outgoing.writeHead(response.status, { ...response.headers, 'content-length': String(Buffer.byteLength(response.body)) });
+  outgoing.writeHead(response.status, {
+    ...response.headers,
+    'content-length': String(Buffer.byteLength(response.body)),
+  });
   return new Promise((resolve) => outgoing.end(response.body, resolve));
 }

@@ -34,7 +34,8 @@ export const BUNDLING = {
   mainFields: ['module', 'main'],
   // The AWS SDK is part of the runtime; bundling it would add ~250 ms to cold starts.
   externalModules: ['@aws-sdk/*'],
-  banner: "import { createRequire as bridgeCreateRequire } from 'node:module'; const require = bridgeCreateRequire(import.meta.url);",
+  banner:
+    "import { createRequire as bridgeCreateRequire } from 'node:module'; const require = bridgeCreateRequire(import.meta.url);",
 };
 
 export interface LdapBridgeProps {
@@ -92,7 +93,10 @@ export class LdapBridge extends Construct {
   constructor(scope: Construct, id: string, props: LdapBridgeProps) {
     super(scope, id);
     const timeout = props.functionTimeout ?? Duration.seconds(10);
-    if (timeout.toSeconds() >= 20) throw new Error(`LdapBridge: functionTimeout ${timeout.toSeconds()} s must stay under Auth0's ~20 s script limit`);
+    if (timeout.toSeconds() >= 20)
+      throw new Error(
+        `LdapBridge: functionTimeout ${timeout.toSeconds()} s must stay under Auth0's ~20 s script limit`,
+      );
     const retention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     const subnets = this.selectPrivateSubnets(props.vpc, props.vpcSubnets);
 
@@ -129,7 +133,8 @@ export class LdapBridge extends Construct {
     this.getUserFunction = directoryFunction('GetUser');
     this.authorizerFunction = this.nodeFunction('AuthorizerFunction', {
       entry: 'lambdas/entry/authorizer.ts',
-      description: 'auth0-ldap-bridge TOKEN authorizer: verifies Auth0 client-credentials tokens (outside the VPC: it fetches the JWKS)',
+      description:
+        'auth0-ldap-bridge TOKEN authorizer: verifies Auth0 client-credentials tokens (outside the VPC: it fetches the JWKS)',
       environment: authorizerEnvironment(props),
       timeout: Duration.seconds(5),
       retention,
@@ -144,14 +149,20 @@ export class LdapBridge extends Construct {
         securityPolicy: apigateway.SecurityPolicy.TLS_1_2,
       });
       domain.addBasePathMapping(this.api, { stage: this.api.deploymentStage });
-      new CfnOutput(this, 'CustomDomainTarget', { value: domain.domainNameAliasDomainName, description: 'Point the custom domain (CNAME or alias) here' });
+      new CfnOutput(this, 'CustomDomainTarget', {
+        value: domain.domainNameAliasDomainName,
+        description: 'Point the custom domain (CNAME or alias) here',
+      });
     }
     this.webAcl(props);
     this.createAlarms(props, timeout);
 
     const url = props.customDomain ? `https://${props.customDomain.domainName}` : this.api.url.replace(/\/$/, '');
     new CfnOutput(this, 'ApiUrl', { value: url, description: 'BRIDGE_URL for the Auth0 scripts' });
-    new CfnOutput(this, 'Audience', { value: props.auth0.audience, description: 'BRIDGE_AUDIENCE: the API identifier in Auth0' });
+    new CfnOutput(this, 'Audience', {
+      value: props.auth0.audience,
+      description: 'BRIDGE_AUDIENCE: the API identifier in Auth0',
+    });
     new CfnOutput(this, 'Auth0ScriptConfiguration', {
       description: 'Paste into the custom database connection settings; add the client secret yourself',
       value: Stack.of(this).toJsonString({
@@ -165,9 +176,14 @@ export class LdapBridge extends Construct {
   }
 
   private selectPrivateSubnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection | undefined): ec2.SubnetSelection {
-    const chosen = selection ?? { subnetType: vpc.privateSubnets.length > 0 ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED };
+    const chosen = selection ?? {
+      subnetType: vpc.privateSubnets.length > 0 ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED,
+    };
     const selected = vpc.selectSubnets(chosen);
-    if (selected.hasPublic) throw new Error('LdapBridge: vpcSubnets selects public subnets; the directory functions must run in private subnets');
+    if (selected.hasPublic)
+      throw new Error(
+        'LdapBridge: vpcSubnets selects public subnets; the directory functions must run in private subnets',
+      );
     if (selected.subnetIds.length === 0) throw new Error('LdapBridge: vpcSubnets selects no subnets');
     return chosen;
   }
@@ -216,8 +232,13 @@ export class LdapBridge extends Construct {
         open: false,
       });
     } else {
-      if (!props.existingEndpointCidr) throw new Error('LdapBridge: existingEndpointCidr is required when createSecretsManagerEndpoint is false');
-      group.addEgressRule(ec2.Peer.ipv4(props.existingEndpointCidr), ec2.Port.tcp(443), 'HTTPS to the existing Secrets Manager endpoint');
+      if (!props.existingEndpointCidr)
+        throw new Error('LdapBridge: existingEndpointCidr is required when createSecretsManagerEndpoint is false');
+      group.addEgressRule(
+        ec2.Peer.ipv4(props.existingEndpointCidr),
+        ec2.Port.tcp(443),
+        'HTTPS to the existing Secrets Manager endpoint',
+      );
     }
     return group;
   }
@@ -235,24 +256,40 @@ export class LdapBridge extends Construct {
       reservedConcurrentExecutions?: number;
     },
   ): NodejsFunction {
-    const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: options.retention, removalPolicy: RemovalPolicy.RETAIN });
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+      retention: options.retention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
     // A role of its own with exactly what the function needs, instead of AWS managed policies.
     const role = new iam.Role(this, `${id}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Execution role of ${id}`,
     });
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
     if (options.vpc) {
       role.addToPolicy(
         new iam.PolicyStatement({
           sid: 'AttachToVpc',
-          actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
           resources: ['*'],
         }),
       );
       Validations.of(role).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'Lambda needs these EC2 network-interface actions to attach to the VPC; EC2 does not support resource-level permissions for the Describe actions Lambda calls.',
+        reason:
+          'Lambda needs these EC2 network-interface actions to attach to the VPC; EC2 does not support resource-level permissions for the Describe actions Lambda calls.',
       });
     }
     const caFile = options.caCertificateFile;
@@ -270,8 +307,17 @@ export class LdapBridge extends Construct {
       role,
       logGroup,
       loggingFormat: lambda.LoggingFormat.TEXT,
-      ...(options.reservedConcurrentExecutions ? { reservedConcurrentExecutions: options.reservedConcurrentExecutions } : {}),
-      ...(options.vpc ? { vpc: options.vpc.vpc, vpcSubnets: options.vpc.subnets, securityGroups: [options.vpc.securityGroup], allowPublicSubnet: false } : {}),
+      ...(options.reservedConcurrentExecutions
+        ? { reservedConcurrentExecutions: options.reservedConcurrentExecutions }
+        : {}),
+      ...(options.vpc
+        ? {
+            vpc: options.vpc.vpc,
+            vpcSubnets: options.vpc.subnets,
+            securityGroups: [options.vpc.securityGroup],
+            allowPublicSubnet: false,
+          }
+        : {}),
       bundling: {
         ...BUNDLING,
         ...(caFile
@@ -279,7 +325,9 @@ export class LdapBridge extends Construct {
               commandHooks: {
                 beforeBundling: () => [],
                 beforeInstall: () => [],
-                afterBundling: (_inputDir: string, outputDir: string) => [`cp ${JSON.stringify(path.resolve(PROJECT_ROOT, caFile))} ${JSON.stringify(path.join(outputDir, 'directory-ca.pem'))}`],
+                afterBundling: (_inputDir: string, outputDir: string) => [
+                  `cp ${JSON.stringify(path.resolve(PROJECT_ROOT, caFile))} ${JSON.stringify(path.join(outputDir, 'directory-ca.pem'))}`,
+                ],
               },
             }
           : {}),
@@ -327,7 +375,8 @@ export class LdapBridge extends Construct {
     });
     Validations.of(api).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-      reason: "API Gateway's account-level CloudWatch role uses the AWS managed policy AmazonAPIGatewayPushToCloudWatchLogs, the documented way to let API Gateway write execution logs.",
+      reason:
+        "API Gateway's account-level CloudWatch role uses the AWS managed policy AmazonAPIGatewayPushToCloudWatchLogs, the documented way to let API Gateway write execution logs.",
     });
 
     const authorizer = new apigateway.TokenAuthorizer(this, 'TokenAuthorizer', {
@@ -336,19 +385,37 @@ export class LdapBridge extends Construct {
       resultsCacheTtl: props.authorizerCacheTtl ?? Duration.seconds(60),
       validationRegex: '^Bearer [A-Za-z0-9_.~+/-]+=*$',
     });
-    const validator = new apigateway.RequestValidator(this, 'BodyValidator', { restApi: api, validateRequestBody: true, validateRequestParameters: true });
+    const validator = new apigateway.RequestValidator(this, 'BodyValidator', {
+      restApi: api,
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
     const route = (pathPart: string, schema: ObjectSchema, fn: NodejsFunction) => {
-      const model = api.addModel(`${schema.title}Model`, { contentType: 'application/json', modelName: schema.title, schema: toApiGatewaySchema(schema) });
-      const method = api.root.addResource(pathPart).addMethod('POST', new apigateway.LambdaIntegration(fn, { proxy: true, timeout: Duration.seconds(Math.min(29, fn.timeout?.toSeconds() ?? 10) + 1) }), {
-        authorizer,
-        authorizationType: apigateway.AuthorizationType.CUSTOM,
-        requestValidator: validator,
-        requestModels: { 'application/json': model },
-        requestParameters: { 'method.request.header.Authorization': true },
+      const model = api.addModel(`${schema.title}Model`, {
+        contentType: 'application/json',
+        modelName: schema.title,
+        schema: toApiGatewaySchema(schema),
       });
+      const method = api.root
+        .addResource(pathPart)
+        .addMethod(
+          'POST',
+          new apigateway.LambdaIntegration(fn, {
+            proxy: true,
+            timeout: Duration.seconds(Math.min(29, fn.timeout?.toSeconds() ?? 10) + 1),
+          }),
+          {
+            authorizer,
+            authorizationType: apigateway.AuthorizationType.CUSTOM,
+            requestValidator: validator,
+            requestModels: { 'application/json': model },
+            requestParameters: { 'method.request.header.Authorization': true },
+          },
+        );
       Validations.of(method).acknowledge({
         id: 'AwsSolutions-COG4',
-        reason: 'Callers are Auth0 custom-database scripts with Auth0 client-credentials tokens, verified by the Lambda TOKEN authorizer; a Cognito user pool authorizer does not apply.',
+        reason:
+          'Callers are Auth0 custom-database scripts with Auth0 client-credentials tokens, verified by the Lambda TOKEN authorizer; a Cognito user pool authorizer does not apply.',
       });
     };
     route('login', loginRequestSchema, this.loginFunction);
@@ -369,7 +436,11 @@ export class LdapBridge extends Construct {
       scope: 'REGIONAL',
       defaultAction: { allow: {} },
       description: 'auth0-ldap-bridge: AWS managed rules and a per-IP rate limit',
-      visibilityConfig: { cloudWatchMetricsEnabled: true, sampledRequestsEnabled: false, metricName: 'LdapBridgeWebAcl' },
+      visibilityConfig: {
+        cloudWatchMetricsEnabled: true,
+        sampledRequestsEnabled: false,
+        metricName: 'LdapBridgeWebAcl',
+      },
       rules: [
         managedRule('AWSManagedRulesAmazonIpReputationList', 0),
         managedRule('AWSManagedRulesCommonRuleSet', 1),
@@ -379,11 +450,18 @@ export class LdapBridge extends Construct {
           priority: 3,
           action: { block: {} },
           statement: { rateBasedStatement: { limit: props.wafRateLimitPer5Minutes ?? 2000, aggregateKeyType: 'IP' } },
-          visibilityConfig: { cloudWatchMetricsEnabled: true, sampledRequestsEnabled: false, metricName: 'RateLimitPerSourceIp' },
+          visibilityConfig: {
+            cloudWatchMetricsEnabled: true,
+            sampledRequestsEnabled: false,
+            metricName: 'RateLimitPerSourceIp',
+          },
         },
       ],
     });
-    new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', { resourceArn: this.api.deploymentStage.stageArn, webAclArn: acl.attrArn });
+    new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
+      resourceArn: this.api.deploymentStage.stageArn,
+      webAclArn: acl.attrArn,
+    });
   }
 
   private createAlarms(props: LdapBridgeProps, timeout: Duration): void {
@@ -401,19 +479,78 @@ export class LdapBridge extends Construct {
       this.alarms.push(created);
     };
     const logMetric = (id: string, fn: NodejsFunction, pattern: string, metricName: string) =>
-      new logs.MetricFilter(this, id, { logGroup: fn.logGroup, filterPattern: logs.FilterPattern.literal(pattern), metricNamespace: 'Auth0LdapBridge', metricName, metricValue: '1' }).metric({ period: fiveMinutes, statistic: 'Sum' });
+      new logs.MetricFilter(this, id, {
+        logGroup: fn.logGroup,
+        filterPattern: logs.FilterPattern.literal(pattern),
+        metricNamespace: 'Auth0LdapBridge',
+        metricName,
+        metricValue: '1',
+      }).metric({ period: fiveMinutes, statistic: 'Sum' });
 
     const requests = this.api.metricCount({ period: fiveMinutes, statistic: 'Sum' });
     const serverErrors = this.api.metricServerError({ period: fiveMinutes, statistic: 'Sum' });
-    alarm('ServerErrorRateAlarm', new cloudwatch.MathExpression({ expression: 'IF(requests >= 20, 100 * errors / requests, 0)', usingMetrics: { requests, errors: serverErrors }, period: fiveMinutes }), 5, 'More than 5% of API responses are 5xx');
-    alarm('DirectoryUnavailableLoginAlarm', logMetric('DirectoryUnavailableLogin', this.loginFunction, '{ $.error = "directory_unavailable" }', 'DirectoryUnavailableLogin'), 5, '/login answered directory_unavailable 5 times in 5 minutes');
-    alarm('DirectoryUnavailableGetUserAlarm', logMetric('DirectoryUnavailableGetUser', this.getUserFunction, '{ $.error = "directory_unavailable" }', 'DirectoryUnavailableGetUser'), 5, '/get-user answered directory_unavailable 5 times in 5 minutes');
-    alarm('AuthorizerDeniesAlarm', logMetric('AuthorizerDenies', this.authorizerFunction, '{ $.message = "token denied" }', 'AuthorizerDenies'), 50, 'The authorizer denied 50 tokens in 5 minutes (probing or a misconfigured client)');
-    for (const [name, fn] of [['Login', this.loginFunction], ['GetUser', this.getUserFunction], ['Authorizer', this.authorizerFunction]] as const) {
-      alarm(`${name}ErrorsAlarm`, fn.metricErrors({ period: fiveMinutes, statistic: 'Sum' }), 1, `${name} function errors`);
-      alarm(`${name}ThrottlesAlarm`, fn.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }), 1, `${name} function throttled (reserved concurrency reached)`);
+    alarm(
+      'ServerErrorRateAlarm',
+      new cloudwatch.MathExpression({
+        expression: 'IF(requests >= 20, 100 * errors / requests, 0)',
+        usingMetrics: { requests, errors: serverErrors },
+        period: fiveMinutes,
+      }),
+      5,
+      'More than 5% of API responses are 5xx',
+    );
+    alarm(
+      'DirectoryUnavailableLoginAlarm',
+      logMetric(
+        'DirectoryUnavailableLogin',
+        this.loginFunction,
+        '{ $.error = "directory_unavailable" }',
+        'DirectoryUnavailableLogin',
+      ),
+      5,
+      '/login answered directory_unavailable 5 times in 5 minutes',
+    );
+    alarm(
+      'DirectoryUnavailableGetUserAlarm',
+      logMetric(
+        'DirectoryUnavailableGetUser',
+        this.getUserFunction,
+        '{ $.error = "directory_unavailable" }',
+        'DirectoryUnavailableGetUser',
+      ),
+      5,
+      '/get-user answered directory_unavailable 5 times in 5 minutes',
+    );
+    alarm(
+      'AuthorizerDeniesAlarm',
+      logMetric('AuthorizerDenies', this.authorizerFunction, '{ $.message = "token denied" }', 'AuthorizerDenies'),
+      50,
+      'The authorizer denied 50 tokens in 5 minutes (probing or a misconfigured client)',
+    );
+    for (const [name, fn] of [
+      ['Login', this.loginFunction],
+      ['GetUser', this.getUserFunction],
+      ['Authorizer', this.authorizerFunction],
+    ] as const) {
+      alarm(
+        `${name}ErrorsAlarm`,
+        fn.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
+        1,
+        `${name} function errors`,
+      );
+      alarm(
+        `${name}ThrottlesAlarm`,
+        fn.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
+        1,
+        `${name} function throttled (reserved concurrency reached)`,
+      );
       const limit = name === 'Authorizer' ? 5000 : timeout.toMilliseconds();
-      alarm(`${name}DurationAlarm`, fn.metricDuration({ period: fiveMinutes, statistic: 'p99' }), Math.round(limit * 0.8), `${name} p99 duration above 80% of its timeout`);
+      alarm(
+        `${name}DurationAlarm`,
+        fn.metricDuration({ period: fiveMinutes, statistic: 'p99' }),
+        Math.round(limit * 0.8),
+        `${name} p99 duration above 80% of its timeout`,
+      );
     }
   }
 }
@@ -427,7 +564,15 @@ export function toApiGatewaySchema(schema: ObjectSchema): apigateway.JsonSchema 
     required: schema.required,
     additionalProperties: false,
     properties: Object.fromEntries(
-      Object.entries(schema.properties).map(([name, property]) => [name, { type: apigateway.JsonSchemaType.STRING, minLength: property.minLength, maxLength: property.maxLength, ...(property.pattern === undefined ? {} : { pattern: property.pattern }) }]),
+      Object.entries(schema.properties).map(([name, property]) => [
+        name,
+        {
+          type: apigateway.JsonSchemaType.STRING,
+          minLength: property.minLength,
+          maxLength: property.maxLength,
+          ...(property.pattern === undefined ? {} : { pattern: property.pattern }),
+        },
+      ]),
     ),
   };
 }
@@ -435,7 +580,12 @@ export function toApiGatewaySchema(schema: ObjectSchema): apigateway.JsonSchema 
 function sourceIpPolicy(allowedSourceIps: string[]): iam.PolicyDocument {
   return new iam.PolicyDocument({
     statements: [
-      new iam.PolicyStatement({ effect: iam.Effect.ALLOW, principals: [new iam.AnyPrincipal()], actions: ['execute-api:Invoke'], resources: ['execute-api:/*'] }),
+      new iam.PolicyStatement({
+        effect: iam.Effect.ALLOW,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: ['execute-api:/*'],
+      }),
       new iam.PolicyStatement({
         effect: iam.Effect.DENY,
         principals: [new iam.AnyPrincipal()],
@@ -453,11 +603,31 @@ function addGatewayResponses(api: apigateway.RestApi): void {
     ['Unauthorized', apigateway.ResponseType.UNAUTHORIZED, '401', '{"error":"invalid_token"}'],
     ['AccessDenied', apigateway.ResponseType.ACCESS_DENIED, '403', '{"error":"insufficient_scope"}'],
     ['AuthorizerFailure', apigateway.ResponseType.AUTHORIZER_FAILURE, '503', '{"error":"jwks_unavailable"}'],
-    ['AuthorizerConfigurationError', apigateway.ResponseType.AUTHORIZER_CONFIGURATION_ERROR, '500', '{"error":"internal_error"}'],
-    ['BadRequestBody', apigateway.ResponseType.BAD_REQUEST_BODY, '400', '{"error":"invalid_request","error_description":"the body does not match the request schema"}'],
-    ['BadRequestParameters', apigateway.ResponseType.BAD_REQUEST_PARAMETERS, '400', '{"error":"invalid_request","error_description":"a required header is missing"}'],
+    [
+      'AuthorizerConfigurationError',
+      apigateway.ResponseType.AUTHORIZER_CONFIGURATION_ERROR,
+      '500',
+      '{"error":"internal_error"}',
+    ],
+    [
+      'BadRequestBody',
+      apigateway.ResponseType.BAD_REQUEST_BODY,
+      '400',
+      '{"error":"invalid_request","error_description":"the body does not match the request schema"}',
+    ],
+    [
+      'BadRequestParameters',
+      apigateway.ResponseType.BAD_REQUEST_PARAMETERS,
+      '400',
+      '{"error":"invalid_request","error_description":"a required header is missing"}',
+    ],
     ['RequestTooLarge', apigateway.ResponseType.REQUEST_TOO_LARGE, '413', '{"error":"payload_too_large"}'],
-    ['UnsupportedMediaType', apigateway.ResponseType.UNSUPPORTED_MEDIA_TYPE, '415', '{"error":"unsupported_media_type"}'],
+    [
+      'UnsupportedMediaType',
+      apigateway.ResponseType.UNSUPPORTED_MEDIA_TYPE,
+      '415',
+      '{"error":"unsupported_media_type"}',
+    ],
     ['Throttled', apigateway.ResponseType.THROTTLED, '429', '{"error":"throttled"}'],
     ['NotFound', apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN, '404', '{"error":"not_found"}'],
     ['WafFiltered', apigateway.ResponseType.WAF_FILTERED, '403', '{"error":"forbidden"}'],
@@ -465,6 +635,11 @@ function addGatewayResponses(api: apigateway.RestApi): void {
     ['Default5xx', apigateway.ResponseType.DEFAULT_5XX, '500', '{"error":"internal_error"}'],
   ];
   for (const [id, type, statusCode, body] of responses) {
-    api.addGatewayResponse(id, { type, statusCode, templates: { 'application/json': body }, responseHeaders: { 'Cache-Control': "'no-store'" } });
+    api.addGatewayResponse(id, {
+      type,
+      statusCode,
+      templates: { 'application/json': body },
+      responseHeaders: { 'Cache-Control': "'no-store'" },
+    });
   }
 }

@@ -11,8 +11,15 @@ import { CDK_CONTEXT, environment } from './support.ts';
 
 const defaultEnvironment = String((CDK_CONTEXT as Record<string, unknown>).defaultEnvironment);
 
-function audit(name: string, env: Record<string, unknown> = environment(name), change?: (built: ReturnType<typeof buildApp>) => void) {
-  const built = buildApp(new App({ context: { 'aws:cdk:bundling-stacks': [], env: name, environments: { [name]: env } } }), { failSynthOnFindings: false });
+function audit(
+  name: string,
+  env: Record<string, unknown> = environment(name),
+  change?: (built: ReturnType<typeof buildApp>) => void,
+) {
+  const built = buildApp(
+    new App({ context: { 'aws:cdk:bundling-stacks': [], env: name, environments: { [name]: env } } }),
+    { failSynthOnFindings: false },
+  );
   change?.(built);
   return auditApp(built);
 }
@@ -27,17 +34,36 @@ describe('npm run audit', () => {
   it('lists every route with its authorizer, scope, validation and throttling', () => {
     const report = audit('prod');
     expect(report.routes).toEqual([
-      expect.objectContaining({ method: 'POST', path: '/get-user', authorization: 'CUSTOM', requiredScope: 'users:read', throttling: '100 req/s, burst 200' }),
-      expect.objectContaining({ method: 'POST', path: '/login', authorization: 'CUSTOM', requiredScope: 'users:login', throttling: '100 req/s, burst 200' }),
+      expect.objectContaining({
+        method: 'POST',
+        path: '/get-user',
+        authorization: 'CUSTOM',
+        requiredScope: 'users:read',
+        throttling: '100 req/s, burst 200',
+      }),
+      expect.objectContaining({
+        method: 'POST',
+        path: '/login',
+        authorization: 'CUSTOM',
+        requiredScope: 'users:login',
+        throttling: '100 req/s, burst 200',
+      }),
     ]);
-    expect(report.routes[1]!.requestModel).toMatchObject({ additionalProperties: false, required: ['username', 'password'] });
+    expect(report.routes[1]!.requestModel).toMatchObject({
+      additionalProperties: false,
+      required: ['username', 'password'],
+    });
   });
 
   it('says what each function can reach and do', () => {
     const report = audit('prod');
     const login = report.functions.find((fn) => fn.name === 'LdapBridge/LoginFunction')!;
     expect(login.egress).toEqual(expect.arrayContaining(['tcp 636 to 10.20.0.0/24', 'tcp 636 to 10.20.1.0/24']));
-    expect(login.permissions).toContainEqual({ effect: 'Allow', actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], resources: ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:ldap-bridge/bind-AbCdEf'] });
+    expect(login.permissions).toContainEqual({
+      effect: 'Allow',
+      actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+      resources: ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:ldap-bridge/bind-AbCdEf'],
+    });
     const authorizer = report.functions.find((fn) => fn.name === 'LdapBridge/AuthorizerFunction')!;
     expect(authorizer.network).toContain('outside any VPC');
     expect(report.api.resourcePolicy).not.toBeNull();
@@ -47,11 +73,18 @@ describe('npm run audit', () => {
 
   it('shows widened egress', () => {
     const env = environment('prod');
-    env.directory = { ...(env.directory as object), networkRanges: ['10.20.0.0/24', '10.20.1.0/24', '172.16.0.0/12'], ports: [636, 3269] };
+    env.directory = {
+      ...(env.directory as object),
+      networkRanges: ['10.20.0.0/24', '10.20.1.0/24', '172.16.0.0/12'],
+      ports: [636, 3269],
+    };
     const widened = audit('prod', env);
     const before = audit('prod');
-    const egressOf = (report: typeof before) => report.securityGroups.find((group) => group.name === 'LdapBridge/DirectoryFunctionsSecurityGroup')!.egress;
-    expect(egressOf(widened)).toEqual(expect.arrayContaining(['tcp 636 to 172.16.0.0/12', 'tcp 3269 to 172.16.0.0/12']));
+    const egressOf = (report: typeof before) =>
+      report.securityGroups.find((group) => group.name === 'LdapBridge/DirectoryFunctionsSecurityGroup')!.egress;
+    expect(egressOf(widened)).toEqual(
+      expect.arrayContaining(['tcp 636 to 172.16.0.0/12', 'tcp 3269 to 172.16.0.0/12']),
+    );
     expect(egressOf(before)).not.toContain('tcp 636 to 172.16.0.0/12');
     expect(renderMarkdown(widened)).toContain('tcp 3269 to 172.16.0.0/12');
   });
@@ -60,14 +93,21 @@ describe('npm run audit', () => {
     const report = audit('prod', environment('prod'), ({ stack }) => {
       stack.bridge.api.root.addResource('debug').addMethod('GET', new apigateway.MockIntegration());
     });
-    expect(report.routes).toContainEqual(expect.objectContaining({ method: 'GET', path: '/debug', authorization: 'NONE' }));
+    expect(report.routes).toContainEqual(
+      expect.objectContaining({ method: 'GET', path: '/debug', authorization: 'NONE' }),
+    );
     expect(renderMarkdown(report)).toContain('| GET | /debug | NONE |');
-    expect(report.cdkNag.unacknowledged.map((finding) => finding.rule)).toEqual(expect.arrayContaining(['AwsSolutions-APIG4', 'AwsSolutions-COG4']));
+    expect(report.cdkNag.unacknowledged.map((finding) => finding.rule)).toEqual(
+      expect.arrayContaining(['AwsSolutions-APIG4', 'AwsSolutions-COG4']),
+    );
   });
 
   it('lists unacknowledged cdk-nag findings instead of hiding them', () => {
     const report = audit('prod', environment('prod'), ({ stack }) => new sns.Topic(stack, 'PlainTopic'));
-    expect(report.cdkNag.unacknowledged).toContainEqual({ rule: 'AwsSolutions-SNS3', resources: ['PlainTopic/Resource'] });
+    expect(report.cdkNag.unacknowledged).toContainEqual({
+      rule: 'AwsSolutions-SNS3',
+      resources: ['PlainTopic/Resource'],
+    });
     expect(renderMarkdown(report)).toContain('Unacknowledged findings: **');
   });
 });

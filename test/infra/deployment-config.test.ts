@@ -22,11 +22,19 @@ describe('deployment configuration', () => {
   it('derives the LDAP ports from the URLs and defaults the rest', () => {
     const config = readDeploymentConfig(CDK_CONTEXT.environments, 'demo');
     expect(config.directory.ports).toEqual([636]);
-    expect(config).toMatchObject({ reservedConcurrency: 10, functionTimeoutSeconds: 10, authorizerCacheSeconds: 60, logRetentionDays: 90, throttling: { rateLimit: 50, burstLimit: 100 } });
+    expect(config).toMatchObject({
+      reservedConcurrency: 10,
+      functionTimeoutSeconds: 10,
+      authorizerCacheSeconds: 60,
+      logRetentionDays: 90,
+      throttling: { rateLimit: 50, burstLimit: 100 },
+    });
   });
 
   it('fails for an unknown environment, naming the known ones', () => {
-    expect(() => readDeploymentConfig(CDK_CONTEXT.environments, 'staging')).toThrow('"staging" expected one of demo, prod');
+    expect(() => readDeploymentConfig(CDK_CONTEXT.environments, 'staging')).toThrow(
+      '"staging" expected one of demo, prod',
+    );
   });
 
   it('fails if the audience is missing', () => {
@@ -35,17 +43,25 @@ describe('deployment configuration', () => {
     expect(problems('demo', env)).toContain('environments.demo.auth0.audience: is required');
   });
 
-  it.each(['http://tenant.eu.auth0.com/', 'https://tenant.eu.auth0.com', 'tenant.eu.auth0.com'])('fails if the issuer is malformed: %s', (issuer) => {
-    const env = environment('demo');
-    env.auth0 = { ...(env.auth0 as object), issuer };
-    expect(problems('demo', env)).toContain(`environments.demo.auth0.issuer: ${JSON.stringify(issuer)} expected https://<tenant domain>/`);
-  });
+  it.each(['http://tenant.eu.auth0.com/', 'https://tenant.eu.auth0.com', 'tenant.eu.auth0.com'])(
+    'fails if the issuer is malformed: %s',
+    (issuer) => {
+      const env = environment('demo');
+      env.auth0 = { ...(env.auth0 as object), issuer };
+      expect(problems('demo', env)).toContain(
+        `environments.demo.auth0.issuer: ${JSON.stringify(issuer)} expected https://<tenant domain>/`,
+      );
+    },
+  );
 
-  it.each(['0.0.0.0/0', '10.0.0.0/4', 'not-a-cidr'])('fails if the directory network range is open or malformed: %s', (range) => {
-    const env = environment('demo');
-    env.directory = { ...(env.directory as object), networkRanges: [range] };
-    expect(problems('demo', env)).toContain(`environments.demo.directory.networkRanges: ${JSON.stringify(range)}`);
-  });
+  it.each(['0.0.0.0/0', '10.0.0.0/4', 'not-a-cidr'])(
+    'fails if the directory network range is open or malformed: %s',
+    (range) => {
+      const env = environment('demo');
+      env.directory = { ...(env.directory as object), networkRanges: [range] };
+      expect(problems('demo', env)).toContain(`environments.demo.directory.networkRanges: ${JSON.stringify(range)}`);
+    },
+  );
 
   it('fails if public subnets are configured for the functions', () => {
     const env = environment('prod');
@@ -55,23 +71,31 @@ describe('deployment configuration', () => {
 
   it('fails if subnets and availability zones do not pair up', () => {
     const env = environment('prod');
-    env.network = { ...(env.network as object), privateSubnetIds: ['subnet-0a1b2c3d4e5f60718'], privateSubnetRouteTableIds: ['rtb-0a1b2c3d4e5f60718'] };
+    env.network = {
+      ...(env.network as object),
+      privateSubnetIds: ['subnet-0a1b2c3d4e5f60718'],
+      privateSubnetRouteTableIds: ['rtb-0a1b2c3d4e5f60718'],
+    };
     expect(problems('prod', env)).toContain('1 subnet(s) for 2 availability zone(s)');
   });
 
   it('fails if the bind secret ARN is partial (the grant would need a wildcard)', () => {
-    const env = environment('prod', { bindSecret: { secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ldap-bridge/bind' } });
+    const env = environment('prod', {
+      bindSecret: { secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ldap-bridge/bind' },
+    });
     expect(problems('prod', env)).toContain('expected a complete secret ARN');
   });
 
-  it('fails if the function timeout reaches Auth0\'s script limit or cannot fit the directory timeouts', () => {
-    expect(problems('demo', environment('demo', { functionTimeoutSeconds: 20 }))).toContain('functionTimeoutSeconds: 20 expected a whole number from 3 to 15');
+  it("fails if the function timeout reaches Auth0's script limit or cannot fit the directory timeouts", () => {
+    expect(problems('demo', environment('demo', { functionTimeoutSeconds: 20 }))).toContain(
+      'functionTimeoutSeconds: 20 expected a whole number from 3 to 15',
+    );
     const env = environment('demo', { functionTimeoutSeconds: 5 });
     env.directory = { ...(env.directory as object), operationTimeoutMs: 3000 };
     expect(problems('demo', env)).toContain('must exceed connectTimeoutMs + 2 x operationTimeoutMs');
   });
 
-  it('fails with the runtime\'s own message when the functions would reject their configuration', () => {
+  it("fails with the runtime's own message when the functions would reject their configuration", () => {
     const env = environment('demo');
     env.directory = { ...(env.directory as object), userFilter: '(uid=*)' };
     expect(problems('demo', env)).toContain('LDAP_USER_FILTER: "(uid=*)" must contain {username}');
@@ -85,7 +109,13 @@ describe('deployment configuration', () => {
       baseDN: 'DC=corp,DC=example',
       accountStates: 'active-directory',
       hideInactiveUsers: false,
-      groups: { filter: '(cn=auth0-*)', maxCount: 200, memberAttributes: ['member'], cacheSeconds: 0, memberUidAttribute: 'none' },
+      groups: {
+        filter: '(cn=auth0-*)',
+        maxCount: 200,
+        memberAttributes: ['member'],
+        cacheSeconds: 0,
+        memberUidAttribute: 'none',
+      },
     };
     const config = readDeploymentConfig({ demo: env }, 'demo');
     const functionEnv = lambdaEnvironment(config, 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf');
@@ -106,11 +136,14 @@ describe('deployment configuration', () => {
   });
 
   it('reports every problem at once', () => {
-    const found = problems('demo', environment('demo', { logRetentionDays: 42, reservedConcurrency: 0, allowedSourceIps: ['300.1.1.1'] })).split('\n');
+    const found = problems(
+      'demo',
+      environment('demo', { logRetentionDays: 42, reservedConcurrency: 0, allowedSourceIps: ['300.1.1.1'] }),
+    ).split('\n');
     expect(found).toHaveLength(3);
   });
 
-  it('puts no secret into the functions\' environment', () => {
+  it("puts no secret into the functions' environment", () => {
     const config = readDeploymentConfig(CDK_CONTEXT.environments, 'prod');
     const env = lambdaEnvironment(config, 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf');
     expect(Object.keys(env).filter((key) => /PASSWORD|SECRET(?!_ARN)|TOKEN/.test(key))).toEqual([]);

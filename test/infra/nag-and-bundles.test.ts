@@ -11,7 +11,12 @@ describe('cdk-nag AwsSolutions', () => {
   it.each(Object.keys(CDK_CONTEXT.environments))('has zero unacknowledged findings in %s', (name) => {
     const { app, nag } = build(name);
     const report = nag.validateScope(app);
-    expect(report.violations.map((violation) => `${violation.ruleName} at ${violation.violatingResources.map((resource) => resource.constructPath).join(', ')}`)).toEqual([]);
+    expect(
+      report.violations.map(
+        (violation) =>
+          `${violation.ruleName} at ${violation.violatingResources.map((resource) => resource.constructPath).join(', ')}`,
+      ),
+    ).toEqual([]);
     expect(report.success).toBe(true);
   });
 
@@ -19,13 +24,16 @@ describe('cdk-nag AwsSolutions', () => {
     const { app } = build('prod');
     const acknowledgements = app.node
       .findAll()
-      .flatMap((construct) => construct.node.metadata.filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+      .flatMap((construct) =>
+        construct.node.metadata.filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY),
+      )
       .flatMap((entry) => Object.values(entry.data as Record<string, unknown>));
     expect(acknowledgements.length).toBeGreaterThan(0);
     for (const reason of acknowledgements) expect(String(reason).length).toBeGreaterThan(60);
   });
 
-  const freshApp = () => new App({ context: { 'aws:cdk:bundling-stacks': [], env: 'demo', environments: CDK_CONTEXT.environments } });
+  const freshApp = () =>
+    new App({ context: { 'aws:cdk:bundling-stacks': [], env: 'demo', environments: CDK_CONTEXT.environments } });
 
   it('lets synthesis pass as shipped', () => {
     expect(() => freshApp().synth()).not.toThrow();

@@ -12,22 +12,34 @@ const prod = build('prod');
 const demo = build('demo');
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
-const resourcesOf = (template: typeof prod.template, type: string): Resources => template.findResources(type) as Resources;
+const resourcesOf = (template: typeof prod.template, type: string): Resources =>
+  template.findResources(type) as Resources;
 
 function functionsByDescription(template: typeof prod.template): Record<string, Record<string, unknown>> {
-  return Object.fromEntries(Object.values(resourcesOf(template, 'AWS::Lambda::Function')).map((fn) => [String(fn.Properties.Description), fn.Properties]));
+  return Object.fromEntries(
+    Object.values(resourcesOf(template, 'AWS::Lambda::Function')).map((fn) => [
+      String(fn.Properties.Description),
+      fn.Properties,
+    ]),
+  );
 }
 
 describe('API Gateway', () => {
   it('is one regional REST API with exactly POST /login and POST /get-user', () => {
     prod.template.resourceCountIs('AWS::ApiGateway::RestApi', 1);
     prod.template.hasResourceProperties('AWS::ApiGateway::RestApi', { EndpointConfiguration: { Types: ['REGIONAL'] } });
-    const paths = Object.values(resourcesOf(prod.template, 'AWS::ApiGateway::Resource')).map((resource) => resource.Properties.PathPart).sort();
+    const paths = Object.values(resourcesOf(prod.template, 'AWS::ApiGateway::Resource'))
+      .map((resource) => resource.Properties.PathPart)
+      .sort();
     expect(paths).toEqual(['get-user', 'login']);
     const methods = Object.values(resourcesOf(prod.template, 'AWS::ApiGateway::Method'));
     expect(methods.map((method) => method.Properties.HttpMethod)).toEqual(['POST', 'POST']);
     for (const method of methods) {
-      expect(method.Properties).toMatchObject({ AuthorizationType: 'CUSTOM', RequestValidatorId: expect.anything(), RequestModels: { 'application/json': expect.anything() } });
+      expect(method.Properties).toMatchObject({
+        AuthorizationType: 'CUSTOM',
+        RequestValidatorId: expect.anything(),
+        RequestModels: { 'application/json': expect.anything() },
+      });
     }
   });
 
@@ -39,7 +51,10 @@ describe('API Gateway', () => {
         type: 'object',
         required: ['username', 'password'],
         additionalProperties: false,
-        properties: { username: { type: 'string', minLength: 1, maxLength: 256 }, password: { type: 'string', minLength: 1, maxLength: 1024 } },
+        properties: {
+          username: { type: 'string', minLength: 1, maxLength: 256 },
+          password: { type: 'string', minLength: 1, maxLength: 1024 },
+        },
       },
     });
     prod.template.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestBody: true });
@@ -47,19 +62,39 @@ describe('API Gateway', () => {
 
   it('throttles the stage, logs execution at ERROR without data tracing, and writes JSON access logs without bodies or headers', () => {
     const stage = Object.values(resourcesOf(prod.template, 'AWS::ApiGateway::Stage'))[0]!.Properties;
-    expect(stage.MethodSettings).toEqual([expect.objectContaining({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200, LoggingLevel: 'ERROR', DataTraceEnabled: false, HttpMethod: '*', ResourcePath: '/*' })]);
+    expect(stage.MethodSettings).toEqual([
+      expect.objectContaining({
+        ThrottlingRateLimit: 100,
+        ThrottlingBurstLimit: 200,
+        LoggingLevel: 'ERROR',
+        DataTraceEnabled: false,
+        HttpMethod: '*',
+        ResourcePath: '/*',
+      }),
+    ]);
     const format = String((stage.AccessLogSetting as { Format: string }).Format);
     expect(JSON.parse(format)).toHaveProperty('requestId', '$context.requestId');
     expect(format).not.toMatch(/body|authorization|header/i);
   });
 
   it('uses a TOKEN authorizer on the Authorization header with a short result cache', () => {
-    prod.template.hasResourceProperties('AWS::ApiGateway::Authorizer', { Type: 'TOKEN', IdentitySource: 'method.request.header.Authorization', AuthorizerResultTtlInSeconds: 60 });
+    prod.template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      Type: 'TOKEN',
+      IdentitySource: 'method.request.header.Authorization',
+      AuthorizerResultTtlInSeconds: 60,
+    });
   });
 
   it('answers API Gateway errors in the bridge format without echoing input', () => {
-    prod.template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', { ResponseType: 'UNAUTHORIZED', StatusCode: '401', ResponseTemplates: { 'application/json': '{"error":"invalid_token"}' } });
-    prod.template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', { ResponseType: 'AUTHORIZER_FAILURE', StatusCode: '503' });
+    prod.template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'UNAUTHORIZED',
+      StatusCode: '401',
+      ResponseTemplates: { 'application/json': '{"error":"invalid_token"}' },
+    });
+    prod.template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'AUTHORIZER_FAILURE',
+      StatusCode: '503',
+    });
     for (const response of Object.values(resourcesOf(prod.template, 'AWS::ApiGateway::GatewayResponse'))) {
       expect(JSON.stringify(response.Properties.ResponseTemplates)).not.toContain('$context.error');
     }
@@ -67,7 +102,16 @@ describe('API Gateway', () => {
 
   it('restricts source IPs with a resource policy when allowedSourceIps is set, and has none otherwise', () => {
     prod.template.hasResourceProperties('AWS::ApiGateway::RestApi', {
-      Policy: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { NotIpAddress: { 'aws:SourceIp': ['52.28.56.226', '52.28.45.240', '52.16.224.164', '52.16.193.66'] } } })]) },
+      Policy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Condition: {
+              NotIpAddress: { 'aws:SourceIp': ['52.28.56.226', '52.28.45.240', '52.16.224.164', '52.16.193.66'] },
+            },
+          }),
+        ]),
+      },
     });
     expect(Object.values(resourcesOf(demo.template, 'AWS::ApiGateway::RestApi'))[0]!.Properties.Policy).toBeUndefined();
   });
@@ -78,15 +122,27 @@ describe('API Gateway', () => {
       Rules: Match.arrayWith([
         Match.objectLike({ Name: 'AWSManagedRulesCommonRuleSet' }),
         Match.objectLike({ Name: 'AWSManagedRulesKnownBadInputsRuleSet' }),
-        Match.objectLike({ Name: 'RateLimitPerSourceIp', Statement: { RateBasedStatement: { Limit: 2000, AggregateKeyType: 'IP' } } }),
+        Match.objectLike({
+          Name: 'RateLimitPerSourceIp',
+          Statement: { RateBasedStatement: { Limit: 2000, AggregateKeyType: 'IP' } },
+        }),
       ]),
     });
     prod.template.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
   });
 
   it('with a custom domain: TLS 1.2 minimum and the default execute-api endpoint disabled', () => {
-    const withDomain = build('prod', { ...structuredClone(CDK_CONTEXT.environments.prod), customDomain: { domainName: 'ldap-bridge.corp.example', certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b' } });
-    withDomain.template.hasResourceProperties('AWS::ApiGateway::DomainName', { SecurityPolicy: 'TLS_1_2', EndpointConfiguration: { Types: ['REGIONAL'] } });
+    const withDomain = build('prod', {
+      ...structuredClone(CDK_CONTEXT.environments.prod),
+      customDomain: {
+        domainName: 'ldap-bridge.corp.example',
+        certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b',
+      },
+    });
+    withDomain.template.hasResourceProperties('AWS::ApiGateway::DomainName', {
+      SecurityPolicy: 'TLS_1_2',
+      EndpointConfiguration: { Types: ['REGIONAL'] },
+    });
     withDomain.template.hasResourceProperties('AWS::ApiGateway::RestApi', { DisableExecuteApiEndpoint: true });
   });
 });
@@ -94,14 +150,24 @@ describe('API Gateway', () => {
 describe('functions', () => {
   const functions = functionsByDescription(prod.template);
   const entries = Object.entries(functions);
-  const directoryFunctions = entries.filter(([description]) => description.includes('LDAP search and bind')).map(([, properties]) => properties);
+  const directoryFunctions = entries
+    .filter(([description]) => description.includes('LDAP search and bind'))
+    .map(([, properties]) => properties);
   const authorizer = entries.find(([description]) => description.includes('TOKEN authorizer'))![1];
 
   it('runs login and get-user in the private subnets, arm64, on Node.js 24, with reserved concurrency and a timeout under 20 s', () => {
     expect(directoryFunctions).toHaveLength(2);
     for (const fn of directoryFunctions) {
-      expect(fn).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Timeout: 10, ReservedConcurrentExecutions: 20 });
-      expect((fn.VpcConfig as { SubnetIds: string[] }).SubnetIds).toEqual(['subnet-0a1b2c3d4e5f60718', 'subnet-0f1e2d3c4b5a69788']);
+      expect(fn).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Timeout: 10,
+        ReservedConcurrentExecutions: 20,
+      });
+      expect((fn.VpcConfig as { SubnetIds: string[] }).SubnetIds).toEqual([
+        'subnet-0a1b2c3d4e5f60718',
+        'subnet-0f1e2d3c4b5a69788',
+      ]);
     }
   });
 
@@ -143,8 +209,16 @@ describe('network', () => {
         Match.objectLike({ CidrIp: '10.20.1.0/24', FromPort: 636, ToPort: 636, IpProtocol: 'tcp' }),
       ],
     });
-    prod.template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', { FromPort: 443, ToPort: 443, DestinationSecurityGroupId: Match.anyValue() });
-    prod.template.hasResourceProperties('AWS::EC2::VPCEndpoint', { ServiceName: 'com.amazonaws.eu-west-1.secretsmanager', PrivateDnsEnabled: true, VpcEndpointType: 'Interface' });
+    prod.template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+      FromPort: 443,
+      ToPort: 443,
+      DestinationSecurityGroupId: Match.anyValue(),
+    });
+    prod.template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      ServiceName: 'com.amazonaws.eu-west-1.secretsmanager',
+      PrivateDnsEnabled: true,
+      VpcEndpointType: 'Interface',
+    });
   });
 
   it('builds a demo VPC with isolated subnets only, no NAT, and flow logs', () => {
@@ -156,13 +230,21 @@ describe('network', () => {
 
 describe('IAM', () => {
   const statements = Object.values(resourcesOf(prod.template, 'AWS::IAM::Policy')).flatMap(
-    (policy) => (policy.Properties.PolicyDocument as { Statement: Array<{ Sid?: string; Action: string | string[]; Resource: unknown }> }).Statement,
+    (policy) =>
+      (
+        policy.Properties.PolicyDocument as {
+          Statement: Array<{ Sid?: string; Action: string | string[]; Resource: unknown }>;
+        }
+      ).Statement,
   );
 
   it('reads exactly the bind secret, by its complete ARN', () => {
-    const secretReads = statements.filter((statement) => [statement.Action].flat().includes('secretsmanager:GetSecretValue'));
+    const secretReads = statements.filter((statement) =>
+      [statement.Action].flat().includes('secretsmanager:GetSecretValue'),
+    );
     expect(secretReads).toHaveLength(2);
-    for (const statement of secretReads) expect(statement.Resource).toBe('arn:aws:secretsmanager:eu-west-1:123456789012:secret:ldap-bridge/bind-AbCdEf');
+    for (const statement of secretReads)
+      expect(statement.Resource).toBe('arn:aws:secretsmanager:eu-west-1:123456789012:secret:ldap-bridge/bind-AbCdEf');
   });
 
   it('has no wildcard actions, and a wildcard resource only for the VPC attachment actions', () => {
@@ -174,15 +256,29 @@ describe('IAM', () => {
 
   it('adds kms:Decrypt on the key only when the secret uses a customer key', () => {
     expect(statements.some((statement) => [statement.Action].flat().includes('kms:Decrypt'))).toBe(false);
-    const withKey = build('prod', { ...structuredClone(CDK_CONTEXT.environments.prod), bindSecret: { secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ldap-bridge/bind-AbCdEf', kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b' } });
+    const withKey = build('prod', {
+      ...structuredClone(CDK_CONTEXT.environments.prod),
+      bindSecret: {
+        secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ldap-bridge/bind-AbCdEf',
+        kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b',
+      },
+    });
     withKey.template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'kms:Decrypt', Resource: 'arn:aws:kms:eu-west-1:123456789012:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b' })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'kms:Decrypt',
+            Resource: 'arn:aws:kms:eu-west-1:123456789012:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b',
+          }),
+        ]),
+      },
     });
   });
 
-  it('uses no AWS managed policy on the functions\' roles', () => {
+  it("uses no AWS managed policy on the functions' roles", () => {
     for (const role of Object.values(resourcesOf(prod.template, 'AWS::IAM::Role'))) {
-      if (String(role.Properties.Description ?? '').startsWith('Execution role')) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      if (String(role.Properties.Description ?? '').startsWith('Execution role'))
+        expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     }
   });
 });
@@ -191,14 +287,20 @@ describe('alarms and outputs', () => {
   it('alarms on 5xx rate, directory_unavailable, authorizer denies, errors, throttles and duration, notifying the topic', () => {
     const alarms = Object.values(resourcesOf(prod.template, 'AWS::CloudWatch::Alarm'));
     expect(alarms).toHaveLength(13);
-    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:security-alerts']);
-    prod.template.hasResourceProperties('AWS::Logs::MetricFilter', { FilterPattern: '{ $.error = "directory_unavailable" }' });
+    for (const alarm of alarms)
+      expect(alarm.Properties.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:security-alerts']);
+    prod.template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: '{ $.error = "directory_unavailable" }',
+    });
     prod.template.hasResourceProperties('AWS::Logs::MetricFilter', { FilterPattern: '{ $.message = "token denied" }' });
   });
 
   it('creates an encrypted, TLS-only topic for an alarm email', () => {
     demo.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
-    demo.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'security@corp.example' });
+    demo.template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'security@corp.example',
+    });
   });
 
   it('outputs the API URL, the audience and the Auth0 script configuration', () => {
@@ -227,15 +329,26 @@ describe('LdapBridge construct props', () => {
     const stack = new Stack(app, 'Test', { env: { region: 'eu-west-1', account: '123456789012' } });
     const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
     const bindSecret = new secretsmanager.Secret(stack, 'Secret');
-    return () => new LdapBridge(stack, 'Bridge', { auth0: config.auth0, directory: config.directory, vpc, bindSecret, ...change(stack, vpc) });
+    return () =>
+      new LdapBridge(stack, 'Bridge', {
+        auth0: config.auth0,
+        directory: config.directory,
+        vpc,
+        bindSecret,
+        ...change(stack, vpc),
+      });
   };
 
   it('fails if the functions would run in public subnets', () => {
-    expect(newBridge(() => ({ vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC } }))).toThrow('must run in private subnets');
+    expect(newBridge(() => ({ vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC } }))).toThrow(
+      'must run in private subnets',
+    );
   });
 
-  it('fails if the function timeout reaches Auth0\'s script limit', () => {
-    expect(newBridge(() => ({ functionTimeout: Duration.seconds(25) }))).toThrow('functionTimeout 25 s must stay under');
+  it("fails if the function timeout reaches Auth0's script limit", () => {
+    expect(newBridge(() => ({ functionTimeout: Duration.seconds(25) }))).toThrow(
+      'functionTimeout 25 s must stay under',
+    );
   });
 
   it('fails if no endpoint is created and no range for an existing one is given', () => {

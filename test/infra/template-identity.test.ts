@@ -10,12 +10,17 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /** Every leaf that differs, as "path: before -> after" (absent is undefined). */
 function differences(before: Json | undefined, after: Json | undefined, path = ''): string[] {
-  const isObject = (value: Json | undefined): value is { [key: string]: Json } | Json[] => value !== null && typeof value === 'object';
+  const isObject = (value: Json | undefined): value is { [key: string]: Json } | Json[] =>
+    value !== null && typeof value === 'object';
   if (isObject(before) && isObject(after) && Array.isArray(before) === Array.isArray(after)) {
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
-    return keys.flatMap((key) => differences((before as Record<string, Json>)[key], (after as Record<string, Json>)[key], `${path}/${key}`));
+    return keys.flatMap((key) =>
+      differences((before as Record<string, Json>)[key], (after as Record<string, Json>)[key], `${path}/${key}`),
+    );
   }
-  return JSON.stringify(before) === JSON.stringify(after) ? [] : [`${path}: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`];
+  return JSON.stringify(before) === JSON.stringify(after)
+    ? []
+    : [`${path}: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`];
 }
 
 /** Intended fixes, by environment: the exact differences the split is allowed to make. */

@@ -5,7 +5,10 @@
 
 /** Optional features off in both shipped environments, switched on so their resources are compared too. */
 export const EVERYTHING_ON: Record<string, unknown> = {
-  customDomain: { domainName: 'ldap-bridge.corp.example', certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9' },
+  customDomain: {
+    domainName: 'ldap-bridge.corp.example',
+    certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9',
+  },
   bindSecret: {
     secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ldap-bridge/bind-AbCdEf',
     kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9',

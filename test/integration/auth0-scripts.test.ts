@@ -25,14 +25,20 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const loginScript = (config = configuration) => loadAuth0Script('auth0/login.js', 'login', config, stack.issuer.tokenUrl);
-const getUserScript = (config = configuration) => loadAuth0Script('auth0/get_user.js', 'getByEmail', config, stack.issuer.tokenUrl);
+const loginScript = (config = configuration) =>
+  loadAuth0Script('auth0/login.js', 'login', config, stack.issuer.tokenUrl);
+const getUserScript = (config = configuration) =>
+  loadAuth0Script('auth0/get_user.js', 'getByEmail', config, stack.issuer.tokenUrl);
 
 describe('auth0/login.js', () => {
   it('returns the profile with app_metadata renamed to metadata', async () => {
     const [error, profile] = await loginScript().call(alice.uid, alice.password);
     expect(error).toBeNull();
-    expect(profile).toMatchObject({ email: alice.mail, username: 'alice', metadata: { groups: ['engineering', 'staff'] } });
+    expect(profile).toMatchObject({
+      email: alice.mail,
+      username: 'alice',
+      metadata: { groups: ['engineering', 'staff'] },
+    });
     expect(profile).not.toHaveProperty('app_metadata');
     expect((profile as { user_id: string }).user_id).toMatch(/^[0-9a-f-]{36}$/);
   });
@@ -49,14 +55,20 @@ describe('auth0/login.js', () => {
   });
 
   it('answers a plain Error (an outage, not wrong credentials) when the bridge is unreachable', async () => {
-    const [error] = await loginScript({ ...configuration, BRIDGE_URL: 'http://127.0.0.1:1' }).call(alice.uid, alice.password);
+    const [error] = await loginScript({ ...configuration, BRIDGE_URL: 'http://127.0.0.1:1' }).call(
+      alice.uid,
+      alice.password,
+    );
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toBeInstanceOf(WrongUsernameOrPasswordError);
     expect((error as Error).message).toMatch(/directory is unavailable/);
   });
 
   it('answers a plain Error that never quotes the client secret when the token request is refused', async () => {
-    const [error] = await loginScript({ ...configuration, BRIDGE_CLIENT_SECRET: 'wrong-secret-value' }).call(alice.uid, alice.password);
+    const [error] = await loginScript({ ...configuration, BRIDGE_CLIENT_SECRET: 'wrong-secret-value' }).call(
+      alice.uid,
+      alice.password,
+    );
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toBeInstanceOf(WrongUsernameOrPasswordError);
     expect((error as Error).message).toContain('HTTP 401');
@@ -77,11 +89,16 @@ describe('auth0/login.js', () => {
 
   it('gets one new token and retries once when the bridge refuses the cached token', async () => {
     const standIn = await startStandInBridge((callNumber) =>
-      callNumber === 1 ? { status: 401, body: '{"error":"invalid_token"}' } : { status: 200, body: '{"user_id":"u1","app_metadata":{"dn":"uid=u1"}}' },
+      callNumber === 1
+        ? { status: 401, body: '{"error":"invalid_token"}' }
+        : { status: 200, body: '{"user_id":"u1","app_metadata":{"dn":"uid=u1"}}' },
     );
     try {
       const before = stack.issuer.tokenRequests;
-      const [error, profile] = await loginScript({ ...configuration, BRIDGE_URL: standIn.url }).call(alice.uid, alice.password);
+      const [error, profile] = await loginScript({ ...configuration, BRIDGE_URL: standIn.url }).call(
+        alice.uid,
+        alice.password,
+      );
       expect(error).toBeNull();
       expect(profile).toEqual({ user_id: 'u1', metadata: { dn: 'uid=u1' } });
       expect(standIn.calls).toBe(2);

@@ -29,7 +29,17 @@ const SERVERS: Array<[string, PresetName, () => Promise<DirectoryUnderTest>]> = 
   ['Active Directory (Samba AD DC)', 'active-directory', startActiveDirectoryUnderTest],
 ];
 
-const INJECTION_STRINGS = ['*', 'alice*', '*)(uid=*', 'alice)(|(objectClass=*', '\\2a', 'ali\\63e', '(&)', '*)(sAMAccountName=*))(|(cn=*', 'alice@*'];
+const INJECTION_STRINGS = [
+  '*',
+  'alice*',
+  '*)(uid=*',
+  'alice)(|(objectClass=*',
+  '\\2a',
+  'ali\\63e',
+  '(&)',
+  '*)(sAMAccountName=*))(|(cn=*',
+  'alice@*',
+];
 
 describe.each(SERVERS)('directory contract: %s', (_name, kind, start) => {
   let directory: DirectoryUnderTest;
@@ -84,7 +94,9 @@ describe.each(SERVERS)('directory contract: %s', (_name, kind, start) => {
   it('lists direct groups without nesting for a user outside the nest (RFC 2307 memberUid groups too), and only matching groups with LDAP_GROUP_FILTER', async () => {
     const bob = await (await bridge.post('/get-user', { username: PEOPLE.bob.uid })).json();
     expect(bob.app_metadata.groups).toEqual(BOB_GROUPS[directory.kind]);
-    const alice = await (await filtered.post('/login', { username: PEOPLE.alice.uid, password: PEOPLE.alice.password })).json();
+    const alice = await (
+      await filtered.post('/login', { username: PEOPLE.alice.uid, password: PEOPLE.alice.password })
+    ).json();
     expect(alice.app_metadata.groups).toEqual(['app-wiki']);
     const bobFiltered = await (await filtered.post('/get-user', { username: PEOPLE.bob.uid })).json();
     expect(bobFiltered.app_metadata).not.toHaveProperty('groups');
@@ -103,17 +115,25 @@ describe.each(SERVERS)('directory contract: %s', (_name, kind, start) => {
       const exported = readdirSync(outDir)
         .filter((name) => name.startsWith('users-'))
         .flatMap((name) => JSON.parse(readFileSync(path.join(outDir, name), 'utf8')) as Array<Record<string, unknown>>);
-      const report = JSON.parse(readFileSync(path.join(outDir, 'report.json'), 'utf8')) as { skipped: Array<{ dn: string; reason: string }> };
+      const report = JSON.parse(readFileSync(path.join(outDir, 'report.json'), 'utf8')) as {
+        skipped: Array<{ dn: string; reason: string }>;
+      };
       for (const key of ['alice', 'bob'] as const) {
         const fromGetUser = await (await bridge.post('/get-user', { username: PEOPLE[key].uid })).json();
-        const { custom_password_hash: _hash, ...fromExport } = exported.find((user) => user.username === PEOPLE[key].uid) ?? {};
+        const { custom_password_hash: _hash, ...fromExport } =
+          exported.find((user) => user.username === PEOPLE[key].uid) ?? {};
         expect(fromExport).toEqual(fromGetUser);
       }
-      const inactive = Object.entries(CONTRACT_STATES[kind]).filter(([, expectation]) => expectation.hiddenFromGetUser).map(([state]) => STATE_PEOPLE[state as ContractState]);
+      const inactive = Object.entries(CONTRACT_STATES[kind])
+        .filter(([, expectation]) => expectation.hiddenFromGetUser)
+        .map(([state]) => STATE_PEOPLE[state as ContractState]);
       const skippedAsInactive = report.skipped.filter((skip) => skip.reason === 'inactive').map((skip) => skip.dn);
       // Every disabled or expired person is listed; so are the directory's own switched-off accounts (AD: Guest, krbtgt).
-      expect(skippedAsInactive).toEqual(expect.arrayContaining(await Promise.all(inactive.map(async (key) => (await directory.identity(key)).dn))));
-      for (const key of ['alice', 'bob', 'mike'] as const) expect(skippedAsInactive).not.toContain((await directory.identity(key)).dn);
+      expect(skippedAsInactive).toEqual(
+        expect.arrayContaining(await Promise.all(inactive.map(async (key) => (await directory.identity(key)).dn))),
+      );
+      for (const key of ['alice', 'bob', 'mike'] as const)
+        expect(skippedAsInactive).not.toContain((await directory.identity(key)).dn);
       for (const key of inactive) expect(exported.some((user) => user.username === PEOPLE[key].uid)).toBe(false);
     } finally {
       rmSync(outDir, { recursive: true, force: true });
@@ -121,7 +141,10 @@ describe.each(SERVERS)('directory contract: %s', (_name, kind, start) => {
   });
 
   it('refuses a username with a control character before the directory (389-ds and AD end a value at NUL)', async () => {
-    const login = await bridge.post('/login', { username: `${PEOPLE.alice.uid}\u0000`, password: PEOPLE.alice.password });
+    const login = await bridge.post('/login', {
+      username: `${PEOPLE.alice.uid}\u0000`,
+      password: PEOPLE.alice.password,
+    });
     expect(login.status).toBe(400);
     expect((await bridge.post('/get-user', { username: `${PEOPLE.alice.uid}\u0000` })).status).toBe(400);
   });

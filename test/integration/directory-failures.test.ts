@@ -124,7 +124,9 @@ describe('directory configuration problems fail closed with 503', () => {
   });
 
   it('a certificate whose name does not match the host is 503 (the server listens on 127.0.0.2, the certificate names 127.0.0.1)', async () => {
-    const stack = await startTestStack(ownDirectoryEnv({ LDAP_URLS: slapd.ldapsUrl.replace('127.0.0.1', '127.0.0.2') }));
+    const stack = await startTestStack(
+      ownDirectoryEnv({ LDAP_URLS: slapd.ldapsUrl.replace('127.0.0.1', '127.0.0.2') }),
+    );
     try {
       await expectDirectoryUnavailable(await stack.post('/get-user', { username: user.uid }));
       expect(stack.logs.join('\n')).toContain('ERR_TLS_CERT_ALTNAME_INVALID');
@@ -137,7 +139,9 @@ describe('directory configuration problems fail closed with 503', () => {
 describe('several directory URLs', () => {
   it('uses the next URL when the first does not answer', async () => {
     const closedPort = await freePort();
-    const stack = await startTestStack(ownDirectoryEnv({ LDAP_URLS: `ldaps://127.0.0.1:${closedPort},${slapd.ldapsUrl}` }));
+    const stack = await startTestStack(
+      ownDirectoryEnv({ LDAP_URLS: `ldaps://127.0.0.1:${closedPort},${slapd.ldapsUrl}` }),
+    );
     try {
       expect((await stack.post('/login', { username: user.uid, password: user.password })).status).toBe(200);
       expect((await stack.post('/get-user', { username: user.uid })).status).toBe(200);
@@ -158,7 +162,9 @@ describe('several directory URLs', () => {
 
 describe('concurrent logins', () => {
   it('answers 100 concurrent logins over a pool of 2 bind connections, each with its own user', async () => {
-    const stack = await startTestStack(ownDirectoryEnv({ LDAP_BIND_POOL_SIZE: '2', LDAP_BIND_QUEUE_LIMIT: '200', LDAP_TIMEOUT_MS: '5000' }));
+    const stack = await startTestStack(
+      ownDirectoryEnv({ LDAP_BIND_POOL_SIZE: '2', LDAP_BIND_QUEUE_LIMIT: '200', LDAP_TIMEOUT_MS: '5000' }),
+    );
     try {
       const attempts = Array.from({ length: 100 }, (_, index) => {
         const target = users[index % users.length]!;
@@ -166,7 +172,9 @@ describe('concurrent logins', () => {
         return { target, rightPassword };
       });
       const responses = await Promise.all(
-        attempts.map(({ target, rightPassword }) => stack.post('/login', { username: target.uid, password: rightPassword ? target.password : 'wrong-password' })),
+        attempts.map(({ target, rightPassword }) =>
+          stack.post('/login', { username: target.uid, password: rightPassword ? target.password : 'wrong-password' }),
+        ),
       );
       for (const [index, response] of responses.entries()) {
         const { target, rightPassword } = attempts[index]!;
@@ -196,7 +204,9 @@ describe('concurrent logins', () => {
   it('sheds requests past MAX_IN_FLIGHT with 503 overloaded and Retry-After, and serves the rest', async () => {
     const stack = await startTestStack(ownDirectoryEnv({ MAX_IN_FLIGHT: '2' }));
     try {
-      const responses = await Promise.all(Array.from({ length: 40 }, () => stack.post('/get-user', { username: user.uid })));
+      const responses = await Promise.all(
+        Array.from({ length: 40 }, () => stack.post('/get-user', { username: user.uid })),
+      );
       const shed = responses.filter((response) => response.status === 503);
       expect(responses.filter((response) => response.status === 200).length).toBeGreaterThan(0);
       expect(shed.length).toBeGreaterThan(0);

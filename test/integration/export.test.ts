@@ -34,14 +34,28 @@ let outDir: string;
 const exporterDN = () => `cn=bridge-exporter,ou=services,${seeded.slapd.suffix}`;
 
 beforeAll(async () => {
-  seeded = await startSeededSlapd({ users, groups: [{ cn: 'staff', members: users.slice(0, 50).map((user) => user.uid) }] });
+  seeded = await startSeededSlapd({
+    users,
+    groups: [{ cn: 'staff', members: users.slice(0, 50).map((user) => user.uid) }],
+  });
   // Two users with other schemes, made by OpenLDAP's own tool: one Auth0 imports, one it cannot.
-  const hashWith = (scheme: string, ...args: string[]) => execFileSync('/usr/sbin/slappasswd', [...args, '-h', scheme, '-s', users[1]!.password], { encoding: 'utf8' }).trim();
+  const hashWith = (scheme: string, ...args: string[]) =>
+    execFileSync('/usr/sbin/slappasswd', [...args, '-h', scheme, '-s', users[1]!.password], {
+      encoding: 'utf8',
+    }).trim();
   const ssha512 = hashWith('{SSHA512}', '-o', 'module-path=/usr/lib/ldap', '-o', 'module-load=pw-sha2');
-  const des = execFileSync('/usr/sbin/slappasswd', ['-h', '{CRYPT}', '-s', users[2]!.password], { encoding: 'utf8' }).trim();
+  const des = execFileSync('/usr/sbin/slappasswd', ['-h', '{CRYPT}', '-s', users[2]!.password], {
+    encoding: 'utf8',
+  }).trim();
   await withAdmin(seeded.admin, async (client) => {
-    await client.modify(userDN(users[1]!.uid, seeded.slapd.suffix), new Change({ operation: 'replace', modification: new Attribute({ type: 'userPassword', values: [ssha512] }) }));
-    await client.modify(userDN(users[2]!.uid, seeded.slapd.suffix), new Change({ operation: 'replace', modification: new Attribute({ type: 'userPassword', values: [des] }) }));
+    await client.modify(
+      userDN(users[1]!.uid, seeded.slapd.suffix),
+      new Change({ operation: 'replace', modification: new Attribute({ type: 'userPassword', values: [ssha512] }) }),
+    );
+    await client.modify(
+      userDN(users[2]!.uid, seeded.slapd.suffix),
+      new Change({ operation: 'replace', modification: new Attribute({ type: 'userPassword', values: [des] }) }),
+    );
   });
   outDir = mkdtempSync(path.join(os.tmpdir(), 'bridge-export-'));
 }, 120_000);
@@ -51,7 +65,9 @@ afterAll(async () => {
 });
 
 const readExport = (dir: string) => ({
-  files: readdirSync(dir).filter((name) => /^users-\d{4}\.json$/.test(name)).sort(),
+  files: readdirSync(dir)
+    .filter((name) => /^users-\d{4}\.json$/.test(name))
+    .sort(),
   report: JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8')) as {
     summary: { entries: number; exported: number; withPasswordHash: number; skipped: number };
     skipped: Array<{ dn: string; reason: string; detail: string }>;
@@ -64,7 +80,12 @@ const readExport = (dir: string) => ({
 describe('export', () => {
   it('exports every user in files of at most 500 KB, with hashes, and lists what it did not export', async () => {
     const progress: number[] = [];
-    const summary = await exportDirectory({ env: seeded.bridgeEnv({ LDAP_BIND_DN: exporterDN() }), outDir, pageSize: 300, progress: (count) => progress.push(count) });
+    const summary = await exportDirectory({
+      env: seeded.bridgeEnv({ LDAP_BIND_DN: exporterDN() }),
+      outDir,
+      pageSize: 300,
+      progress: (count) => progress.push(count),
+    });
     expect(progress.length).toBeGreaterThan(5); // paged: 2,003 entries in pages of 300
     const { files, report, users: read } = readExport(outDir);
     expect(files.length).toBeGreaterThanOrEqual(2);
@@ -72,9 +93,20 @@ describe('export', () => {
     const exported = files.flatMap(read);
     expect(exported).toHaveLength(2000);
     expect(new Set(exported.map((user) => user.user_id)).size).toBe(2000);
-    expect(summary).toMatchObject({ entries: 2003, exported: 2000, withPasswordHash: 1999, withoutPasswordHash: 1, skipped: 3 });
+    expect(summary).toMatchObject({
+      entries: 2003,
+      exported: 2000,
+      withPasswordHash: 1999,
+      withoutPasswordHash: 1,
+      skipped: 3,
+    });
     expect(report.passwordSchemes).toEqual({ SSHA: 1998, SSHA512: 1 });
-    expect(report.withoutPasswordHash).toEqual([{ dn: `uid=${users[2]!.uid},ou=people,dc=example,dc=test`, detail: '{CRYPT} DES crypt is not among the hashes Auth0 imports; the user migrates on first login' }]);
+    expect(report.withoutPasswordHash).toEqual([
+      {
+        dn: `uid=${users[2]!.uid},ou=people,dc=example,dc=test`,
+        detail: '{CRYPT} DES crypt is not among the hashes Auth0 imports; the user migrates on first login',
+      },
+    ]);
     expect(report.skipped.map((skip) => [skip.dn.split(',')[0], skip.reason])).toEqual([
       ['uid=nomail', 'no_email'],
       ['uid=twin-a', 'duplicate_email'],
@@ -82,18 +114,25 @@ describe('export', () => {
     ]);
   });
 
-  it('exports password hashes that verify against the user\'s known password, and not another', () => {
+  it("exports password hashes that verify against the user's known password, and not another", () => {
     const { files, users: read } = readExport(outDir);
     const exported = files.flatMap(read);
     const sha512 = exported.find((candidate) => candidate.username === users[1]!.uid)!.custom_password_hash!.hash.value;
     const bytes512 = Buffer.from(sha512.replace('{SSHA512}', ''), 'base64');
-    expect(createHash('sha512').update(users[1]!.password, 'utf8').update(bytes512.subarray(64)).digest().equals(bytes512.subarray(0, 64))).toBe(true);
+    expect(
+      createHash('sha512')
+        .update(users[1]!.password, 'utf8')
+        .update(bytes512.subarray(64))
+        .digest()
+        .equals(bytes512.subarray(0, 64)),
+    ).toBe(true);
     expect(exported.find((candidate) => candidate.username === users[2]!.uid)!.custom_password_hash).toBeUndefined();
     for (const index of [0, 777, 1999]) {
       const user = exported.find((candidate) => candidate.username === users[index]!.uid)!;
       expect(user.custom_password_hash?.algorithm).toBe('ldap');
       const bytes = Buffer.from(user.custom_password_hash!.hash.value.replace('{SSHA}', ''), 'base64');
-      const check = (password: string) => createHash('sha1').update(password, 'utf8').update(bytes.subarray(20)).digest().equals(bytes.subarray(0, 20));
+      const check = (password: string) =>
+        createHash('sha1').update(password, 'utf8').update(bytes.subarray(20)).digest().equals(bytes.subarray(0, 20));
       expect(check(users[index]!.password)).toBe(true);
       expect(check(`${users[index]!.password}x`)).toBe(false);
     }
@@ -129,12 +168,18 @@ describe('export', () => {
   it('runs as a command, printing the totals, and never prints a password or hash', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'bridge-export-cli-'));
     try {
-      const output = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/export.ts', '--out', dir, '--page-size', '1000'], {
-        env: { ...process.env, ...seeded.bridgeEnv({ LDAP_BIND_DN: exporterDN() }) } as NodeJS.ProcessEnv,
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      expect(output).toContain('2003 directory entries: 2000 exported (1999 with a password hash, 1 without), 3 not exported.');
+      const output = execFileSync(
+        process.execPath,
+        ['--import', 'tsx', 'scripts/export.ts', '--out', dir, '--page-size', '1000'],
+        {
+          env: { ...process.env, ...seeded.bridgeEnv({ LDAP_BIND_DN: exporterDN() }) } as NodeJS.ProcessEnv,
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      expect(output).toContain(
+        '2003 directory entries: 2000 exported (1999 with a password hash, 1 without), 3 not exported.',
+      );
       expect(output).not.toContain(seeded.servicePassword);
       expect(output).not.toContain('{SSHA}');
     } finally {
@@ -143,6 +188,12 @@ describe('export', () => {
   });
 
   it('fails with a clear message for a bad page size', () => {
-    expect(() => execFileSync(process.execPath, ['--import', 'tsx', 'scripts/export.ts', '--page-size', 'lots'], { env: { ...process.env, ...seeded.bridgeEnv() } as NodeJS.ProcessEnv, encoding: 'utf8', stdio: 'pipe' })).toThrow(/--page-size: "lots" expected a whole number/);
+    expect(() =>
+      execFileSync(process.execPath, ['--import', 'tsx', 'scripts/export.ts', '--page-size', 'lots'], {
+        env: { ...process.env, ...seeded.bridgeEnv() } as NodeJS.ProcessEnv,
+        encoding: 'utf8',
+        stdio: 'pipe',
+      }),
+    ).toThrow(/--page-size: "lots" expected a whole number/);
   });
 });

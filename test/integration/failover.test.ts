@@ -8,7 +8,13 @@ import { startSeededSlapd, type SeededSlapd } from '../../scripts/seeded-slapd.t
 import { randomSecret } from '../../scripts/throwaway-slapd.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 
-const user = (server: string): SeedUser => ({ uid: 'replicated', password: 'replicated-password-1', cn: `Served by ${server}`, sn: 'Replica', mail: 'replicated@example.test' });
+const user = (server: string): SeedUser => ({
+  uid: 'replicated',
+  password: 'replicated-password-1',
+  cn: `Served by ${server}`,
+  sn: 'Replica',
+  mail: 'replicated@example.test',
+});
 let primary: SeededSlapd;
 let secondary: SeededSlapd;
 let stack: TestStack;
@@ -42,7 +48,10 @@ afterAll(async () => {
 });
 
 const servedBy = async (path: '/login' | '/get-user') => {
-  const response = await stack.post(path, path === '/login' ? { username: 'replicated', password: 'replicated-password-1' } : { username: 'replicated' });
+  const response = await stack.post(
+    path,
+    path === '/login' ? { username: 'replicated', password: 'replicated-password-1' } : { username: 'replicated' },
+  );
   expect(response.status).toBe(200);
   return ((await response.json()) as { name: string }).name;
 };
@@ -60,7 +69,9 @@ describe('failover across LDAP_URLS', () => {
       await sleep(150);
       expect(await servedBy(index % 2 === 0 ? '/get-user' : '/login')).toBe('Served by secondary');
     }
-    const warnings = stack.logs.filter((line) => line.includes('directory server did not answer')).slice(warningsBefore);
+    const warnings = stack.logs
+      .filter((line) => line.includes('directory server did not answer'))
+      .slice(warningsBefore);
     // The search and the bind connection each found the primary dead once; then it was skipped.
     expect(warnings.length).toBeGreaterThan(0);
     expect(warnings.length).toBeLessThanOrEqual(2);
@@ -94,7 +105,13 @@ describe('failover across LDAP_URLS', () => {
     expect(statuses.length - before).toBeGreaterThan(5); // logins went on after the stop
     // On failure, say which answers and what the bridge logged meanwhile.
     const refusals = statuses.filter((status) => status !== 200);
-    expect(refusals, stack.logs.filter((line) => !line.includes('"request handled"')).slice(-10).join('\n')).toEqual([]);
+    expect(
+      refusals,
+      stack.logs
+        .filter((line) => !line.includes('"request handled"'))
+        .slice(-10)
+        .join('\n'),
+    ).toEqual([]);
   });
 });
 
@@ -132,6 +149,10 @@ describe('a server that accepts a connection and drops it at once (a server goin
     expect(response.status, viaRelay.logs.filter((line) => line.includes('"warn"')).join('\n')).toBe(200);
     // The bind connection found its new connection dropped on the first operation, marked that
     // server and bound on the next one.
-    expect(viaRelay.logs.some((line) => line.includes('directory server closed a new connection') && line.includes('"role":"bind-'))).toBe(true);
+    expect(
+      viaRelay.logs.some(
+        (line) => line.includes('directory server closed a new connection') && line.includes('"role":"bind-'),
+      ),
+    ).toBe(true);
   });
 });

@@ -7,7 +7,13 @@ import { groupDN, userDN, withAdmin, type SeedUser } from '../../scripts/directo
 import { startSeededSlapd, type SeededSlapd } from '../../scripts/seeded-slapd.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 
-const carol: SeedUser = { uid: 'carol', password: 'carol-password-1', cn: 'Carol', sn: 'C', mail: 'carol@example.test' };
+const carol: SeedUser = {
+  uid: 'carol',
+  password: 'carol-password-1',
+  cn: 'Carol',
+  sn: 'C',
+  mail: 'carol@example.test',
+};
 const CACHE_SECONDS = 2;
 let seeded: SeededSlapd;
 let stack: TestStack;
@@ -34,13 +40,21 @@ afterAll(async () => {
 });
 
 const groupsOf = async (target: TestStack, path: '/login' | '/get-user' = '/login') => {
-  const response = await target.post(path, path === '/login' ? { username: carol.uid, password: carol.password } : { username: carol.uid });
+  const response = await target.post(
+    path,
+    path === '/login' ? { username: carol.uid, password: carol.password } : { username: carol.uid },
+  );
   expect(response.status).toBe(200);
   // A user in no group has no groups key at all (absent values are omitted).
   return ((await response.json()) as { app_metadata?: { groups?: string[] } }).app_metadata?.groups ?? [];
 };
 const setMembers = (group: string, members: string[]) =>
-  withAdmin(seeded.admin, (client) => client.modify(groupDN(group, seeded.admin.suffix), new Change({ operation: 'replace', modification: new Attribute({ type: 'member', values: members }) })));
+  withAdmin(seeded.admin, (client) =>
+    client.modify(
+      groupDN(group, seeded.admin.suffix),
+      new Change({ operation: 'replace', modification: new Attribute({ type: 'member', values: members }) }),
+    ),
+  );
 
 describe('nested groups with the parents cache', () => {
   it('answers what the uncached walk answers, on both routes, warm or cold', async () => {
@@ -51,7 +65,7 @@ describe('nested groups with the parents cache', () => {
     expect(await groupsOf(stack, '/get-user')).toEqual(expected);
   });
 
-  it('warm, a login costs one group search (the user\'s own groups); uncached, one per level', async () => {
+  it("warm, a login costs one group search (the user's own groups); uncached, one per level", async () => {
     await groupsOf(stack);
     const cachedBefore = stack.bridge.directory.stats.groupSearches;
     const uncachedBefore = uncached.bridge.directory.stats.groupSearches;
@@ -62,7 +76,7 @@ describe('nested groups with the parents cache', () => {
     expect(uncached.bridge.directory.stats.groupSearches - uncachedBefore).toBe(4);
   });
 
-  it('sees a change to the user\'s own groups at once, and a change higher up after the cache time', async () => {
+  it("sees a change to the user's own groups at once, and a change higher up after the cache time", async () => {
     await groupsOf(stack); // warm
     // Carol leaves team: her own membership, read on every login.
     await setMembers('team', [userDN('nobody', seeded.admin.suffix)]);

@@ -3,15 +3,35 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportJWK, generateKeyPair, SignJWT, base64url } from 'jose';
-import { DEMO_USERS, DUPLICATE_MAIL, INJECTION_TARGET, MULTI_VALUE_USER, SPARSE_USER, SPECIAL_USER } from '../support/fixtures.ts';
-import { FOREIGN_CLIENT, READ_ONLY_CLIENT, startTestStack, TEST_AUDIENCE, TEST_CLIENT, type TestStack } from '../support/stack.ts';
+import {
+  DEMO_USERS,
+  DUPLICATE_MAIL,
+  INJECTION_TARGET,
+  MULTI_VALUE_USER,
+  SPARSE_USER,
+  SPECIAL_USER,
+} from '../support/fixtures.ts';
+import {
+  FOREIGN_CLIENT,
+  READ_ONLY_CLIENT,
+  startTestStack,
+  TEST_AUDIENCE,
+  TEST_CLIENT,
+  type TestStack,
+} from '../support/stack.ts';
 
 const alice = DEMO_USERS[0]!;
 const bob = DEMO_USERS[1]!;
 let stack: TestStack;
 
 beforeAll(async () => {
-  stack = await startTestStack({ LDAP_PROFILE_MAPPING: JSON.stringify({ user_metadata: { phone: 'telephoneNumber' }, app_metadata: { employee_number: 'employeeNumber' } }), LDAP_USER_ID_PREFIX: 'corp-' });
+  stack = await startTestStack({
+    LDAP_PROFILE_MAPPING: JSON.stringify({
+      user_metadata: { phone: 'telephoneNumber' },
+      app_metadata: { employee_number: 'employeeNumber' },
+    }),
+    LDAP_USER_ID_PREFIX: 'corp-',
+  });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -35,7 +55,11 @@ describe('POST /login', () => {
       given_name: 'Alice',
       family_name: 'Anderson',
       nickname: 'alice',
-      app_metadata: { dn: 'uid=alice,ou=people,dc=example,dc=test', groups: ['engineering', 'staff'], employee_number: '1001' },
+      app_metadata: {
+        dn: 'uid=alice,ou=people,dc=example,dc=test',
+        groups: ['engineering', 'staff'],
+        employee_number: '1001',
+      },
     });
     expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     expect(response.headers.get('cache-control')).toBe('no-store');
@@ -57,19 +81,26 @@ describe('POST /login', () => {
     expect(b).toBe(a);
   });
 
-  it.each([' ', '   ', '\t', '\n \t'])('answers 401 for a whitespace-only password %j before any bind', async (password) => {
-    const response = await stack.post('/login', { username: alice.uid, password });
-    expect(response.status).toBe(401);
-    expect(await response.text()).toBe('{"error":"invalid_credentials"}');
-    const line = stack.logs.find((entry) => entry.includes(response.headers.get('x-request-id')!));
-    // No search happened, so the log has no user DN.
-    expect(line).not.toContain('user_dn');
-  });
+  it.each([' ', '   ', '\t', '\n \t'])(
+    'answers 401 for a whitespace-only password %j before any bind',
+    async (password) => {
+      const response = await stack.post('/login', { username: alice.uid, password });
+      expect(response.status).toBe(401);
+      expect(await response.text()).toBe('{"error":"invalid_credentials"}');
+      const line = stack.logs.find((entry) => entry.includes(response.headers.get('x-request-id')!));
+      // No search happened, so the log has no user DN.
+      expect(line).not.toContain('user_dn');
+    },
+  );
 
   it('answers 400 for an empty password (the schema demands one character)', async () => {
     const response = await stack.post('/login', { username: alice.uid, password: '' });
     expect(response.status).toBe(400);
-    expect(await json(response)).toEqual({ error: 'invalid_request', field: 'password', error_description: 'must be at least 1 character(s)' });
+    expect(await json(response)).toEqual({
+      error: 'invalid_request',
+      field: 'password',
+      error_description: 'must be at least 1 character(s)',
+    });
   });
 
   it('logs in a user whose uid holds * ( ) \\ , and non-ASCII characters, with a password with spaces', async () => {
@@ -82,7 +113,10 @@ describe('POST /login', () => {
   });
 
   it('does not trim the password: a trailing space is part of it', async () => {
-    const response = await stack.post('/login', { username: SPECIAL_USER.uid, password: SPECIAL_USER.password.trimEnd() });
+    const response = await stack.post('/login', {
+      username: SPECIAL_USER.uid,
+      password: SPECIAL_USER.password.trimEnd(),
+    });
     expect(response.status).toBe(401);
   });
 
@@ -144,15 +178,25 @@ describe('LDAP filter injection', () => {
     expect(response.status).toBe(404);
   });
 
-  it.each(['admin\u0000', 'admin\n', 'ad\u001bmin', 'admin\u007f'])('refuses %j with 400 before the directory: some servers end a value at NUL', async (username) => {
-    for (const [path, body] of [['/login', { username, password: INJECTION_TARGET.password }], ['/get-user', { username }]] as const) {
-      const response = await stack.post(path, body);
-      expect(response.status).toBe(400);
-      expect(await response.json()).toEqual({ error: 'invalid_request', field: 'username', error_description: 'must not contain control characters' });
-    }
-  });
+  it.each(['admin\u0000', 'admin\n', 'ad\u001bmin', 'admin\u007f'])(
+    'refuses %j with 400 before the directory: some servers end a value at NUL',
+    async (username) => {
+      for (const [path, body] of [
+        ['/login', { username, password: INJECTION_TARGET.password }],
+        ['/get-user', { username }],
+      ] as const) {
+        const response = await stack.post(path, body);
+        expect(response.status).toBe(400);
+        expect(await response.json()).toEqual({
+          error: 'invalid_request',
+          field: 'username',
+          error_description: 'must not contain control characters',
+        });
+      }
+    },
+  );
 
-  it.each(injections)('answers 401 for %j on /login with the target user\'s password', async (username) => {
+  it.each(injections)("answers 401 for %j on /login with the target user's password", async (username) => {
     const response = await stack.post('/login', { username, password: INJECTION_TARGET.password });
     expect(response.status).toBe(401);
   });
@@ -163,7 +207,11 @@ describe('hostile and malformed requests', () => {
     const response = await stack.post('/login', { username: 'u'.repeat(10_000), password: 'x' });
     expect(response.status).toBe(400);
     const text = await response.text();
-    expect(JSON.parse(text)).toEqual({ error: 'invalid_request', field: 'username', error_description: 'must be at most 256 characters' });
+    expect(JSON.parse(text)).toEqual({
+      error: 'invalid_request',
+      field: 'username',
+      error_description: 'must be at most 256 characters',
+    });
   });
 
   it('answers 400 for a password over 1024 characters, without echoing it', async () => {
@@ -228,7 +276,9 @@ describe('hostile and malformed requests', () => {
   });
 
   it('answers 415 when the body is not declared as JSON', async () => {
-    const response = await stack.post('/login', JSON.stringify({ username: 'alice', password: 'x' }), { headers: { 'content-type': 'text/plain' } });
+    const response = await stack.post('/login', JSON.stringify({ username: 'alice', password: 'x' }), {
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(response.status).toBe(415);
   });
 
@@ -258,20 +308,35 @@ describe('access tokens', () => {
   });
 
   it('answers 401 for a Basic Authorization header', async () => {
-    const response = await stack.post('/get-user', { username: alice.uid }, { token: null, headers: { authorization: 'Basic YWxpY2U6eA==' } });
+    const response = await stack.post(
+      '/get-user',
+      { username: alice.uid },
+      { token: null, headers: { authorization: 'Basic YWxpY2U6eA==' } },
+    );
     expect(response.status).toBe(401);
   });
 
   it('answers 401 for two Authorization headers, even when one of them is valid', async () => {
     const valid = await stack.issuer.mint();
-    for (const pair of [[`Bearer ${valid}`, 'Bearer forged.token.here'], ['Bearer forged.token.here', `Bearer ${valid}`], [`Bearer ${valid}`, `Bearer ${valid}`]]) {
+    for (const pair of [
+      [`Bearer ${valid}`, 'Bearer forged.token.here'],
+      ['Bearer forged.token.here', `Bearer ${valid}`],
+      [`Bearer ${valid}`, `Bearer ${valid}`],
+    ]) {
       // setHeader with an array sends Authorization twice, which fetch cannot do.
       const status = await new Promise<number>((resolve, reject) => {
         const body = JSON.stringify({ username: alice.uid });
-        const request = http.request(`${stack.url}/get-user`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
-          response.resume();
-          resolve(response.statusCode ?? 0);
-        });
+        const request = http.request(
+          `${stack.url}/get-user`,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          },
+          (response) => {
+            response.resume();
+            resolve(response.statusCode ?? 0);
+          },
+        );
         request.setHeader('authorization', pair);
         request.once('error', reject);
         request.end(body);
@@ -312,7 +377,9 @@ describe('access tokens', () => {
     const jwks = (await (await fetch(stack.issuer.jwksUrl)).json()) as { keys: Array<Record<string, string>> };
     const valid = await stack.issuer.mint();
     const claims = JSON.parse(Buffer.from(valid.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
-    const forged = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: jwks.keys[0]!.kid }).sign(privateKey);
+    const forged = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', kid: jwks.keys[0]!.kid })
+      .sign(privateKey);
     await expectInvalidToken(forged);
   });
 
@@ -320,7 +387,9 @@ describe('access tokens', () => {
     const { privateKey, publicKey } = await generateKeyPair('RS256');
     const valid = await stack.issuer.mint();
     const claims = JSON.parse(Buffer.from(valid.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
-    const forged = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', jwk: await exportJWK(publicKey) }).sign(privateKey);
+    const forged = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', jwk: await exportJWK(publicKey) })
+      .sign(privateKey);
     await expectInvalidToken(forged);
   });
 
@@ -329,7 +398,11 @@ describe('access tokens', () => {
   });
 
   it('accepts a token that expired within the clock tolerance', async () => {
-    const response = await stack.post('/get-user', { username: alice.uid }, { token: await stack.issuer.mint({ expiresInSeconds: -5 }) });
+    const response = await stack.post(
+      '/get-user',
+      { username: alice.uid },
+      { token: await stack.issuer.mint({ expiresInSeconds: -5 }) },
+    );
     expect(response.status).toBe(200);
   });
 
@@ -385,7 +458,12 @@ describe('access tokens', () => {
     const tokenResponse = await fetch(stack.issuer.tokenUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ grant_type: 'client_credentials', client_id: TEST_CLIENT.clientId, client_secret: TEST_CLIENT.clientSecret, audience: TEST_AUDIENCE }),
+      body: JSON.stringify({
+        grant_type: 'client_credentials',
+        client_id: TEST_CLIENT.clientId,
+        client_secret: TEST_CLIENT.clientSecret,
+        audience: TEST_AUDIENCE,
+      }),
     });
     const { access_token } = (await tokenResponse.json()) as { access_token: string };
     expect((await stack.post('/get-user', { username: alice.uid }, { token: access_token })).status).toBe(200);
@@ -395,7 +473,13 @@ describe('access tokens', () => {
 describe('secrets never reach logs or responses', () => {
   it('logs no password, token, Authorization header or bind credential', async () => {
     const token = await stack.issuer.mint();
-    const secrets = [alice.password, 'wrong-password-canary-3141', token, stack.config.directory.bindCredentials.kind === 'static' ? stack.config.directory.bindCredentials.password : 'x', TEST_CLIENT.clientSecret];
+    const secrets = [
+      alice.password,
+      'wrong-password-canary-3141',
+      token,
+      stack.config.directory.bindCredentials.kind === 'static' ? stack.config.directory.bindCredentials.password : 'x',
+      TEST_CLIENT.clientSecret,
+    ];
     await stack.post('/login', { username: alice.uid, password: alice.password }, { token });
     await stack.post('/login', { username: alice.uid, password: 'wrong-password-canary-3141' }, { token });
     await stack.post('/login', { username: 'wrong-password-canary-3141', password: alice.password }, { token });
@@ -412,6 +496,13 @@ describe('secrets never reach logs or responses', () => {
     const response = await stack.post('/get-user', { username: alice.uid });
     const id = response.headers.get('x-request-id')!;
     const line = stack.logs.find((entry) => entry.includes(id));
-    expect(JSON.parse(line!)).toMatchObject({ level: 'info', request_id: id, route: 'get-user', status: 200, client_id: TEST_CLIENT.clientId, user_dn: 'uid=alice,ou=people,dc=example,dc=test' });
+    expect(JSON.parse(line!)).toMatchObject({
+      level: 'info',
+      request_id: id,
+      route: 'get-user',
+      status: 200,
+      client_id: TEST_CLIENT.clientId,
+      user_dn: 'uid=alice,ou=people,dc=example,dc=test',
+    });
   });
 });

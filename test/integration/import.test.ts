@@ -18,7 +18,10 @@ const users: ImportUser[] = Array.from({ length: 600 }, (_, index) => ({
   email_verified: false,
   name: `User ${index}`,
   app_metadata: { dn: `uid=user${index},ou=people,dc=example,dc=test` },
-  custom_password_hash: { algorithm: 'ldap', hash: { value: '{SSHA}c2VjcmV0LWhhc2gtdmFsdWUtYnl0ZXMtLS0tLS0=', encoding: 'utf8' } },
+  custom_password_hash: {
+    algorithm: 'ldap',
+    hash: { value: '{SSHA}c2VjcmV0LWhhc2gtdmFsdWUtYnl0ZXMtLS0tLS0=', encoding: 'utf8' },
+  },
 }));
 
 let emulator: ManagementApiEmulator;
@@ -48,7 +51,13 @@ const options = (changes: Partial<ImportOptions> = {}): ImportOptions => ({
 });
 
 beforeEach(async () => {
-  emulator = await startManagementApiEmulator({ domain: DOMAIN, ...CLIENT, connections: [CONNECTION], ratePerSecond: 20, burst: 5 });
+  emulator = await startManagementApiEmulator({
+    domain: DOMAIN,
+    ...CLIENT,
+    connections: [CONNECTION],
+    ratePerSecond: 20,
+    burst: 5,
+  });
   dir = mkdtempSync(path.join(os.tmpdir(), 'bridge-import-'));
   logs = [];
 });
@@ -72,7 +81,7 @@ describe('import', () => {
     expect(Object.values(state.files).every((file) => file.status === 'completed')).toBe(true);
   });
 
-  it('reports per-user failures with Auth0\'s reasons, and updates instead with --upsert', async () => {
+  it("reports per-user failures with Auth0's reasons, and updates instead with --upsert", async () => {
     writeExport(users.slice(0, 50), 500 * 1024);
     await importFiles(options());
     rmSync(path.join(dir, 'import-state.json'));
@@ -80,7 +89,10 @@ describe('import', () => {
     expect(again).toMatchObject({ inserted: 0, failed: 50 });
     const state = JSON.parse(readFileSync(path.join(dir, 'import-state.json'), 'utf8')) as ImportState;
     const errors = state.files['users-0001.json']!.errors!;
-    expect(errors[0]).toEqual({ email: 'user0@example.test', errors: [{ code: 'DUPLICATED_USER', message: 'The user already exist and upsert parameter is false' }] });
+    expect(errors[0]).toEqual({
+      email: 'user0@example.test',
+      errors: [{ code: 'DUPLICATED_USER', message: 'The user already exist and upsert parameter is false' }],
+    });
     expect(JSON.stringify(state)).not.toContain('{SSHA}');
     rmSync(path.join(dir, 'import-state.json'));
     expect(await importFiles(options({ upsert: true }))).toMatchObject({ updated: 50, failed: 0 });
@@ -103,7 +115,10 @@ describe('import', () => {
 
   it('records a file the API refuses (over 500 KB) and goes on with the others', async () => {
     writeExport(users.slice(0, 10), 500 * 1024);
-    writeFileSync(path.join(dir, 'users-0002.json'), JSON.stringify([{ email: 'big@example.test', user_metadata: { blob: 'x'.repeat(600 * 1024) } }]));
+    writeFileSync(
+      path.join(dir, 'users-0002.json'),
+      JSON.stringify([{ email: 'big@example.test', user_metadata: { blob: 'x'.repeat(600 * 1024) } }]),
+    );
     const summary = await importFiles(options());
     expect(summary).toMatchObject({ inserted: 10, filesFailed: ['users-0002.json'] });
     const state = JSON.parse(readFileSync(path.join(dir, 'import-state.json'), 'utf8')) as ImportState;
@@ -112,9 +127,15 @@ describe('import', () => {
 
   it('fails clearly for a wrong client secret or an unknown connection, never quoting the secret', async () => {
     writeExport(users.slice(0, 5), 500 * 1024);
-    await expect(importFiles(options({ clientSecret: 'wrong-secret-value' }))).rejects.toThrow('could not get a Management API token (HTTP 401 access_denied)');
-    await expect(importFiles(options({ clientSecret: 'wrong-secret-value' }))).rejects.not.toThrow('wrong-secret-value');
-    await expect(importFiles(options({ connectionName: 'no-such-connection' }))).rejects.toThrow('no connection named "no-such-connection"');
+    await expect(importFiles(options({ clientSecret: 'wrong-secret-value' }))).rejects.toThrow(
+      'could not get a Management API token (HTTP 401 access_denied)',
+    );
+    await expect(importFiles(options({ clientSecret: 'wrong-secret-value' }))).rejects.not.toThrow(
+      'wrong-secret-value',
+    );
+    await expect(importFiles(options({ connectionName: 'no-such-connection' }))).rejects.toThrow(
+      'no connection named "no-such-connection"',
+    );
   });
 
   it('refuses to import without files', async () => {

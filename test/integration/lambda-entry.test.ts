@@ -13,7 +13,10 @@ const METHOD_ARN = 'arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/P
 let issuer: DevTokenIssuer;
 
 beforeAll(async () => {
-  issuer = await startDevTokenIssuer({ audience: TEST_AUDIENCE, clients: [TEST_CLIENT, READ_ONLY_CLIENT, FOREIGN_CLIENT] });
+  issuer = await startDevTokenIssuer({
+    audience: TEST_AUDIENCE,
+    clients: [TEST_CLIENT, READ_ONLY_CLIENT, FOREIGN_CLIENT],
+  });
   Object.assign(process.env, directoryEnv(), {
     AUTH_ISSUER: issuer.issuer,
     AUTH_AUDIENCE: TEST_AUDIENCE,
@@ -25,7 +28,12 @@ afterAll(async () => {
   await issuer?.stop();
 });
 
-function proxyEvent(resource: string, body: unknown, authorizer: Record<string, unknown> | null, base64 = false): APIGatewayProxyEvent {
+function proxyEvent(
+  resource: string,
+  body: unknown,
+  authorizer: Record<string, unknown> | null,
+  base64 = false,
+): APIGatewayProxyEvent {
   const text = JSON.stringify(body);
   return {
     resource,
@@ -44,13 +52,21 @@ function proxyEvent(resource: string, body: unknown, authorizer: Record<string, 
 }
 
 describe('login / get-user Lambda handler', () => {
-  const context = { clientId: TEST_CLIENT.clientId, scope: 'users:login users:read', expiresAt: 2_000_000_000, principalId: TEST_CLIENT.clientId };
+  const context = {
+    clientId: TEST_CLIENT.clientId,
+    scope: 'users:login users:read',
+    expiresAt: 2_000_000_000,
+    principalId: TEST_CLIENT.clientId,
+  };
 
   it('answers the profile for a proxy event the authorizer allowed, with API Gateway request id', async () => {
     const { handler } = await import('../../lambdas/entry/lambda.ts');
     const result = await handler(proxyEvent('/login', { username: alice.uid, password: alice.password }, context));
     expect(result.statusCode).toBe(200);
-    expect(JSON.parse(result.body)).toMatchObject({ username: 'alice', app_metadata: { groups: ['engineering', 'staff'] } });
+    expect(JSON.parse(result.body)).toMatchObject({
+      username: 'alice',
+      app_metadata: { groups: ['engineering', 'staff'] },
+    });
     expect(result.headers?.['x-request-id']).toBe('apigw-request-1');
   });
 
@@ -70,17 +86,30 @@ describe('login / get-user Lambda handler', () => {
   it('hands the core lower-cased headers, repeated values joined, names like __proto__ kept as headers', async () => {
     const { toBridgeRequest } = await import('../../lambdas/entry/lambda.ts');
     const event = proxyEvent('/login', {}, null);
-    event.multiValueHeaders = Object.fromEntries([['Content-Type', ['application/json']], ['X-Forwarded-For', ['198.51.100.1', '203.0.113.9']], ['__proto__', ['x']]]);
+    event.multiValueHeaders = Object.fromEntries([
+      ['Content-Type', ['application/json']],
+      ['X-Forwarded-For', ['198.51.100.1', '203.0.113.9']],
+      ['__proto__', ['x']],
+    ]);
     event.headers = { 'Content-Type': 'application/json', 'X-Only-Single': 'yes' };
     const request = toBridgeRequest(event);
-    expect({ ...request.headers }).toEqual(Object.fromEntries([['content-type', 'application/json'], ['x-forwarded-for', '198.51.100.1, 203.0.113.9'], ['__proto__', 'x'], ['x-only-single', 'yes']]));
+    expect({ ...request.headers }).toEqual(
+      Object.fromEntries([
+        ['content-type', 'application/json'],
+        ['x-forwarded-for', '198.51.100.1, 203.0.113.9'],
+        ['__proto__', 'x'],
+        ['x-only-single', 'yes'],
+      ]),
+    );
     expect(Object.hasOwn(request.headers, '__proto__')).toBe(true);
     expect(request).toMatchObject({ method: 'POST', path: '/login' });
   });
 
   it('re-checks the route scope from the authorizer context', async () => {
     const { handler } = await import('../../lambdas/entry/lambda.ts');
-    const result = await handler(proxyEvent('/login', { username: alice.uid, password: alice.password }, { ...context, scope: 'users:read' }));
+    const result = await handler(
+      proxyEvent('/login', { username: alice.uid, password: alice.password }, { ...context, scope: 'users:read' }),
+    );
     expect(result.statusCode).toBe(403);
   });
 });
@@ -88,17 +117,36 @@ describe('login / get-user Lambda handler', () => {
 describe('TOKEN authorizer', () => {
   const lines: string[] = [];
   const deps = (): AuthorizerDeps => ({
-    verifier: new JwksAccessTokenVerifier({ issuer: issuer.issuer, audience: TEST_AUDIENCE, jwksUrl: issuer.jwksUrl, allowedClientIds: [TEST_CLIENT.clientId, READ_ONLY_CLIENT.clientId], clockToleranceSeconds: 30 }),
+    verifier: new JwksAccessTokenVerifier({
+      issuer: issuer.issuer,
+      audience: TEST_AUDIENCE,
+      jwksUrl: issuer.jwksUrl,
+      allowedClientIds: [TEST_CLIENT.clientId, READ_ONLY_CLIENT.clientId],
+      clockToleranceSeconds: 30,
+    }),
     scopes: { login: 'users:login', getUser: 'users:read' },
-    logger: { debug() {}, info: (message, fields) => lines.push(`${message} ${JSON.stringify(fields)}`), warn() {}, error() {} },
+    logger: {
+      debug() {},
+      info: (message, fields) => lines.push(`${message} ${JSON.stringify(fields)}`),
+      warn() {},
+      error() {},
+    },
   });
-  const event = (token: string) => ({ type: 'TOKEN' as const, authorizationToken: `Bearer ${token}`, methodArn: METHOD_ARN });
+  const event = (token: string) => ({
+    type: 'TOKEN' as const,
+    authorizationToken: `Bearer ${token}`,
+    methodArn: METHOD_ARN,
+  });
 
   it('allows both routes for a token with both scopes, and passes client, scope and expiry on', async () => {
     const result = await authorize(event(await issuer.mint({ clientId: TEST_CLIENT.clientId })), deps());
     expect(result.principalId).toBe(TEST_CLIENT.clientId);
     expect(result.policyDocument.Statement).toEqual([
-      { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: [routeArn(METHOD_ARN, '/login'), routeArn(METHOD_ARN, '/get-user')] },
+      {
+        Action: 'execute-api:Invoke',
+        Effect: 'Allow',
+        Resource: [routeArn(METHOD_ARN, '/login'), routeArn(METHOD_ARN, '/get-user')],
+      },
     ]);
     expect(result.context).toMatchObject({ clientId: TEST_CLIENT.clientId, scope: 'users:login users:read' });
   });
@@ -106,13 +154,22 @@ describe('TOKEN authorizer', () => {
   it('allows only /get-user for a users:read token, so a cached policy cannot open /login', async () => {
     const result = await authorize(event(await issuer.mint({ clientId: READ_ONLY_CLIENT.clientId })), deps());
     expect(result.policyDocument.Statement).toEqual([
-      { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: ['arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/POST/get-user'] },
+      {
+        Action: 'execute-api:Invoke',
+        Effect: 'Allow',
+        Resource: ['arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/POST/get-user'],
+      },
     ]);
   });
 
   it('denies a token with none of the scopes', async () => {
-    const result = await authorize(event(await issuer.mint({ clientId: TEST_CLIENT.clientId, scope: 'other:scope' })), deps());
-    expect(result.policyDocument.Statement).toEqual([{ Action: 'execute-api:Invoke', Effect: 'Deny', Resource: METHOD_ARN }]);
+    const result = await authorize(
+      event(await issuer.mint({ clientId: TEST_CLIENT.clientId, scope: 'other:scope' })),
+      deps(),
+    );
+    expect(result.policyDocument.Statement).toEqual([
+      { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: METHOD_ARN },
+    ]);
   });
 
   it.each([

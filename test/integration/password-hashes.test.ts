@@ -11,7 +11,9 @@ import { mapOneUserPassword, mapUserPassword, type Auth0CustomPasswordHash } fro
 const PLAINTEXT = 'Pässword with spaces 1';
 
 function slappasswd(scheme: string, ...moduleArgs: string[]): string {
-  return execFileSync('/usr/sbin/slappasswd', [...moduleArgs, '-h', scheme, '-s', PLAINTEXT], { encoding: 'utf8' }).trim();
+  return execFileSync('/usr/sbin/slappasswd', [...moduleArgs, '-h', scheme, '-s', PLAINTEXT], {
+    encoding: 'utf8',
+  }).trim();
 }
 const withModule = (name: string) => ['-o', 'module-path=/usr/lib/ldap', '-o', `module-load=${name}`];
 
@@ -19,7 +21,9 @@ const withModule = (name: string) => ['-o', 'module-path=/usr/lib/ldap', '-o', `
 function verifyRfc2307(value: string, password: string): boolean {
   const match = /^\{(S?)(MD5|SHA|SHA256|SHA384|SHA512)\}(.+)$/.exec(value);
   if (!match) return false;
-  const algorithm = ({ MD5: 'md5', SHA: 'sha1', SHA256: 'sha256', SHA384: 'sha384', SHA512: 'sha512' } as Record<string, string>)[match[2]!]!;
+  const algorithm = (
+    { MD5: 'md5', SHA: 'sha1', SHA256: 'sha256', SHA384: 'sha384', SHA512: 'sha512' } as Record<string, string>
+  )[match[2]!]!;
   const bytes = Buffer.from(match[3]!, 'base64');
   const digestLength = createHash(algorithm).digest().length;
   const salt = match[1] === 'S' ? bytes.subarray(digestLength) : Buffer.alloc(0);
@@ -53,31 +57,47 @@ describe('userPassword -> custom_password_hash', () => {
     ['{ARGON2} (argon2i)', () => slappasswd('{ARGON2}', ...withModule('argon2')), 'argon2'],
     [
       '{CRYPT} bcrypt $2b$',
-      () => `{CRYPT}${execFileSync('python3', ['-W', 'ignore', '-c', `import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1024)))`, PLAINTEXT], { encoding: 'utf8' }).trim()}`,
+      () =>
+        `{CRYPT}${execFileSync('python3', ['-W', 'ignore', '-c', `import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1024)))`, PLAINTEXT], { encoding: 'utf8' }).trim()}`,
       'bcrypt',
     ],
   ];
 
-  it.each(generated)('maps %s so that Auth0 verifies the original password, and only it', async (_scheme, generate, algorithm) => {
-    const value = generate();
-    const mapping = mapOneUserPassword(value);
-    expect(mapping.kind).toBe('mapped');
-    if (mapping.kind !== 'mapped') return;
-    expect(mapping.customPasswordHash.algorithm).toBe(algorithm);
-    expect(await verifyAsAuth0(mapping.customPasswordHash, PLAINTEXT)).toBe(true);
-    expect(await verifyAsAuth0(mapping.customPasswordHash, `${PLAINTEXT}x`)).toBe(false);
-  });
+  it.each(generated)(
+    'maps %s so that Auth0 verifies the original password, and only it',
+    async (_scheme, generate, algorithm) => {
+      const value = generate();
+      const mapping = mapOneUserPassword(value);
+      expect(mapping.kind).toBe('mapped');
+      if (mapping.kind !== 'mapped') return;
+      expect(mapping.customPasswordHash.algorithm).toBe(algorithm);
+      expect(await verifyAsAuth0(mapping.customPasswordHash, PLAINTEXT)).toBe(true);
+      expect(await verifyAsAuth0(mapping.customPasswordHash, `${PLAINTEXT}x`)).toBe(false);
+    },
+  );
 
   it('upper-cases the scheme name (RFC 2307 names are case-insensitive)', () => {
     const value = slappasswd('{SSHA}').replace('{SSHA}', '{ssha}');
     const mapping = mapOneUserPassword(value);
-    expect(mapping).toMatchObject({ kind: 'mapped', customPasswordHash: { hash: { value: value.replace('{ssha}', '{SSHA}') } } });
+    expect(mapping).toMatchObject({
+      kind: 'mapped',
+      customPasswordHash: { hash: { value: value.replace('{ssha}', '{SSHA}') } },
+    });
   });
 
   it.each([
     ['{CRYPT} DES', () => slappasswd('{CRYPT}'), 'DES crypt'],
-    ['{CRYPT} SHA-512-crypt', () => `{CRYPT}${execFileSync('python3', ['-W', 'ignore', '-c', 'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_SHA512)))', PLAINTEXT], { encoding: 'utf8' }).trim()}`, 'SHA-512-crypt'],
-    ['{CRYPT} MD5-crypt', () => `{CRYPT}${execFileSync('openssl', ['passwd', '-1', PLAINTEXT], { encoding: 'utf8' }).trim()}`, 'MD5-crypt'],
+    [
+      '{CRYPT} SHA-512-crypt',
+      () =>
+        `{CRYPT}${execFileSync('python3', ['-W', 'ignore', '-c', 'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_SHA512)))', PLAINTEXT], { encoding: 'utf8' }).trim()}`,
+      'SHA-512-crypt',
+    ],
+    [
+      '{CRYPT} MD5-crypt',
+      () => `{CRYPT}${execFileSync('openssl', ['passwd', '-1', PLAINTEXT], { encoding: 'utf8' }).trim()}`,
+      'MD5-crypt',
+    ],
     ['clear text', () => PLAINTEXT, 'clear text'],
     ['an unknown scheme', () => '{PBKDF2-SHA512}10000$c2FsdA$aGFzaA', 'PBKDF2-SHA512'],
     ['a malformed {SSHA}', () => '{SSHA}not base64!', 'malformed'],

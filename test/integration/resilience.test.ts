@@ -34,7 +34,13 @@ afterAll(async () => {
 });
 
 const env = (overrides: Record<string, string> = {}) =>
-  seeded.bridgeEnv({ LDAP_BIND_PASSWORD: servicePassword, LDAP_CONNECT_TIMEOUT_MS: '500', LDAP_TIMEOUT_MS: '1000', LOG_LEVEL: 'warn', ...overrides });
+  seeded.bridgeEnv({
+    LDAP_BIND_PASSWORD: servicePassword,
+    LDAP_CONNECT_TIMEOUT_MS: '500',
+    LDAP_TIMEOUT_MS: '1000',
+    LOG_LEVEL: 'warn',
+    ...overrides,
+  });
 
 describe('the directory killed mid-load', () => {
   it('answers only 200 or 503 while slapd dies and comes back, none hangs, and service resumes re-bound', async () => {
@@ -73,13 +79,31 @@ describe('a rotated bind secret', () => {
     const secret = { value: JSON.stringify({ bindDN: slapd.serviceDN, password: servicePassword }), reads: 0 };
     const reader = { getSecretString: async () => ((secret.reads += 1), secret.value) };
     const directory = new LdapDirectory({
-      urls: [slapd.ldapUrl], caPem: undefined, startTls: false, connectTimeoutMs: 500, operationTimeoutMs: 2000, maxIdleMs: 60_000, logger: silent,
-      baseDN: peopleDN(slapd.suffix), credentials: new SecretsManagerServiceCredentials('arn:x', reader, 0), attributes: ['uid'], bindPoolSize: 1, bindQueueLimit: 1,
+      urls: [slapd.ldapUrl],
+      caPem: undefined,
+      startTls: false,
+      connectTimeoutMs: 500,
+      operationTimeoutMs: 2000,
+      maxIdleMs: 60_000,
+      logger: silent,
+      baseDN: peopleDN(slapd.suffix),
+      credentials: new SecretsManagerServiceCredentials('arn:x', reader, 0),
+      attributes: ['uid'],
+      bindPoolSize: 1,
+      bindQueueLimit: 1,
     });
     try {
       expect(await directory.findUsers(buildUserFilter('(uid={username})', 'load1'), 2)).toHaveLength(1);
       const rotated = randomSecret();
-      await withAdmin(seeded.admin, (client) => client.modify(slapd.serviceDN, new Change({ operation: 'replace', modification: new Attribute({ type: 'userPassword', values: [sshaHash(rotated)] }) })));
+      await withAdmin(seeded.admin, (client) =>
+        client.modify(
+          slapd.serviceDN,
+          new Change({
+            operation: 'replace',
+            modification: new Attribute({ type: 'userPassword', values: [sshaHash(rotated)] }),
+          }),
+        ),
+      );
       secret.value = JSON.stringify({ bindDN: slapd.serviceDN, password: rotated });
       await slapd.restart(); // the kept connection is gone; the next one binds with the cached (old) password
       expect(await directory.findUsers(buildUserFilter('(uid={username})', 'load1'), 2)).toHaveLength(1);
@@ -91,10 +115,22 @@ describe('a rotated bind secret', () => {
   });
 
   it('answers 503 when the refreshed secret is refused as well', async () => {
-    const reader = { getSecretString: async () => JSON.stringify({ bindDN: slapd.serviceDN, password: 'never-the-password' }) };
+    const reader = {
+      getSecretString: async () => JSON.stringify({ bindDN: slapd.serviceDN, password: 'never-the-password' }),
+    };
     const directory = new LdapDirectory({
-      urls: [slapd.ldapUrl], caPem: undefined, startTls: false, connectTimeoutMs: 500, operationTimeoutMs: 2000, maxIdleMs: 60_000, logger: silent,
-      baseDN: peopleDN(slapd.suffix), credentials: new SecretsManagerServiceCredentials('arn:x', reader, 0), attributes: ['uid'], bindPoolSize: 1, bindQueueLimit: 1,
+      urls: [slapd.ldapUrl],
+      caPem: undefined,
+      startTls: false,
+      connectTimeoutMs: 500,
+      operationTimeoutMs: 2000,
+      maxIdleMs: 60_000,
+      logger: silent,
+      baseDN: peopleDN(slapd.suffix),
+      credentials: new SecretsManagerServiceCredentials('arn:x', reader, 0),
+      attributes: ['uid'],
+      bindPoolSize: 1,
+      bindQueueLimit: 1,
     });
     try {
       await expect(directory.findUsers('(uid=load1)', 2)).rejects.toBeInstanceOf(DirectoryUnavailable);
@@ -106,7 +142,9 @@ describe('a rotated bind secret', () => {
 
 describe('a burst of 500 concurrent requests', () => {
   it('answers every one for its own user over a bounded number of directory connections', async () => {
-    const stack = await startTestStack(env({ LDAP_BIND_POOL_SIZE: '4', LDAP_BIND_QUEUE_LIMIT: '1000', MAX_IN_FLIGHT: '1000', LDAP_TIMEOUT_MS: '10000' }));
+    const stack = await startTestStack(
+      env({ LDAP_BIND_POOL_SIZE: '4', LDAP_BIND_QUEUE_LIMIT: '1000', MAX_IN_FLIGHT: '1000', LDAP_TIMEOUT_MS: '10000' }),
+    );
     try {
       const requests = Array.from({ length: 500 }, (_, index) => {
         const user = users[index % users.length]!;
@@ -129,7 +167,14 @@ describe('a burst of 500 concurrent requests', () => {
   it('sheds what exceeds MAX_IN_FLIGHT with 503 and Retry-After, answering everything', async () => {
     const stack = await startTestStack(env({ MAX_IN_FLIGHT: '5', LDAP_BIND_POOL_SIZE: '1', LDAP_TIMEOUT_MS: '10000' }));
     try {
-      const responses = await Promise.all(Array.from({ length: 500 }, (_, index) => stack.post('/login', { username: users[index % users.length]!.uid, password: users[index % users.length]!.password })));
+      const responses = await Promise.all(
+        Array.from({ length: 500 }, (_, index) =>
+          stack.post('/login', {
+            username: users[index % users.length]!.uid,
+            password: users[index % users.length]!.password,
+          }),
+        ),
+      );
       const statuses = responses.map((response) => response.status);
       expect(statuses.filter((status) => status === 503).length).toBeGreaterThan(0);
       expect(statuses.filter((status) => status === 200).length).toBeGreaterThanOrEqual(5);

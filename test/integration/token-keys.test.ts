@@ -25,10 +25,15 @@ describe('JWKS', () => {
 
   it('fetches the JWKS once for many tokens, and at most once more for a burst of forged kids', async () => {
     stack = await startTestStack();
-    for (let index = 0; index < 5; index += 1) expect((await stack.post('/get-user', { username: alice.uid })).status).toBe(200);
+    for (let index = 0; index < 5; index += 1)
+      expect((await stack.post('/get-user', { username: alice.uid })).status).toBe(200);
     expect(stack.issuer.jwksRequests).toBe(1);
-    const forged = await Promise.all(Array.from({ length: 50 }, (_, index) => stack!.issuer.mint({ kid: `forged-${index}` })));
-    const responses = await Promise.all(forged.map((token) => stack!.post('/get-user', { username: alice.uid }, { token })));
+    const forged = await Promise.all(
+      Array.from({ length: 50 }, (_, index) => stack!.issuer.mint({ kid: `forged-${index}` })),
+    );
+    const responses = await Promise.all(
+      forged.map((token) => stack!.post('/get-user', { username: alice.uid }, { token })),
+    );
     expect(responses.every((response) => response.status === 401)).toBe(true);
     expect(stack.issuer.jwksRequests).toBeLessThanOrEqual(2);
   });
@@ -40,7 +45,8 @@ describe('JWKS', () => {
     await new Promise((resolve) => setTimeout(resolve, 1100));
     const fetchesBefore = stack.issuer.jwksRequests;
     const token = await stack.issuer.mint();
-    for (let index = 0; index < 3; index += 1) expect((await stack.post('/get-user', { username: alice.uid }, { token })).status).toBe(200);
+    for (let index = 0; index < 3; index += 1)
+      expect((await stack.post('/get-user', { username: alice.uid }, { token })).status).toBe(200);
     expect(stack.issuer.jwksRequests - fetchesBefore).toBe(1);
   });
 });

@@ -6,7 +6,10 @@ import { readFileSync } from 'node:fs';
 import vm from 'node:vm';
 
 export class WrongUsernameOrPasswordError extends Error {
-  constructor(readonly userNameOrEmail?: string, message?: string) {
+  constructor(
+    readonly userNameOrEmail?: string,
+    message?: string,
+  ) {
     super(message);
     this.name = 'WrongUsernameOrPasswordError';
   }
@@ -18,7 +21,10 @@ export class UnauthorizedError extends Error {
   }
 }
 export class ValidationError extends Error {
-  constructor(readonly errorCode?: string, message?: string) {
+  constructor(
+    readonly errorCode?: string,
+    message?: string,
+  ) {
     super(message);
     this.name = 'ValidationError';
   }
@@ -31,7 +37,12 @@ export interface ScriptContainer {
   requests: string[];
 }
 
-export function loadAuth0Script(file: string, functionName: string, configuration: Record<string, string>, tokenEndpointTarget: string): ScriptContainer {
+export function loadAuth0Script(
+  file: string,
+  functionName: string,
+  configuration: Record<string, string>,
+  tokenEndpointTarget: string,
+): ScriptContainer {
   const requests: string[] = [];
   const tenantTokenUrl = `https://${configuration.AUTH0_DOMAIN}/oauth/token`;
   const sandboxFetch = (input: string, init?: RequestInit) => {
@@ -51,7 +62,9 @@ export function loadAuth0Script(file: string, functionName: string, configuratio
     console: { log() {}, error() {} },
   });
   const code = readFileSync(file, 'utf8');
-  const scriptFunction = vm.runInContext(`${code}\n;${functionName}`, context, { filename: file }) as (...args: unknown[]) => void;
+  const scriptFunction = vm.runInContext(`${code}\n;${functionName}`, context, { filename: file }) as (
+    ...args: unknown[]
+  ) => void;
   return {
     requests,
     call(...args: unknown[]) {

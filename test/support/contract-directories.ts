@@ -43,7 +43,13 @@ export const PEOPLE = {
 export type PersonKey = keyof typeof PEOPLE;
 
 /** Which person is in which state (on servers that can express it). */
-export const STATE_PEOPLE: Record<ContractState, PersonKey> = { disabled: 'dora', expired: 'eve', must_change: 'mike', password_expired: 'pat', locked: 'lou' };
+export const STATE_PEOPLE: Record<ContractState, PersonKey> = {
+  disabled: 'dora',
+  expired: 'eve',
+  must_change: 'mike',
+  password_expired: 'pat',
+  locked: 'lou',
+};
 
 /**
  * Groups: engineering -> platform -> app-wiki -> everyone -> engineering (a loop), alice directly
@@ -64,7 +70,11 @@ export const ALICE_NESTED_GROUPS = ['app-wiki', 'engineering', 'everyone', 'plat
  * memberUid, not by DN. Bob's groups are staff, and there also this one.
  */
 export const POSIX_GROUP = { cn: 'unix-staff', gidNumber: '5001', memberUid: ['bob'] };
-export const BOB_GROUPS: Record<PresetName, string[]> = { openldap: ['staff', POSIX_GROUP.cn], '389ds': ['staff', POSIX_GROUP.cn], 'active-directory': ['staff'] };
+export const BOB_GROUPS: Record<PresetName, string[]> = {
+  openldap: ['staff', POSIX_GROUP.cn],
+  '389ds': ['staff', POSIX_GROUP.cn],
+  'active-directory': ['staff'],
+};
 
 /** What logging in with the right password answers for a person in a state, on one server. */
 export interface StateExpectation {
@@ -85,8 +95,14 @@ export interface DirectoryUnderTest {
   stop(): Promise<void>;
 }
 
-const hidden = (rightPassword: StateExpectation['rightPassword']): StateExpectation => ({ rightPassword, hiddenFromGetUser: true });
-const shown = (rightPassword: StateExpectation['rightPassword']): StateExpectation => ({ rightPassword, hiddenFromGetUser: false });
+const hidden = (rightPassword: StateExpectation['rightPassword']): StateExpectation => ({
+  rightPassword,
+  hiddenFromGetUser: true,
+});
+const shown = (rightPassword: StateExpectation['rightPassword']): StateExpectation => ({
+  rightPassword,
+  hiddenFromGetUser: false,
+});
 
 /**
  * What each account state answers on each server; a state a server cannot express is absent
@@ -117,8 +133,10 @@ export const CONTRACT_STATES: Record<PresetName, Partial<Record<ContractState, S
   },
 };
 
-const replace = (type: string, values: string[] | Buffer[]) => new Change({ operation: 'replace', modification: new Attribute({ type, values }) });
-const addValues = (type: string, values: string[]) => new Change({ operation: 'add', modification: new Attribute({ type, values }) });
+const replace = (type: string, values: string[] | Buffer[]) =>
+  new Change({ operation: 'replace', modification: new Attribute({ type, values }) });
+const addValues = (type: string, values: string[]) =>
+  new Change({ operation: 'add', modification: new Attribute({ type, values }) });
 
 /** FILETIME (100 ns since 1601) of a moment: AD's accountExpires. */
 const filetime = (date: Date) => String((BigInt(date.getTime()) + 11_644_473_600_000n) * 10_000n);
@@ -128,24 +146,59 @@ const filetime = (date: Date) => String((BigInt(date.getTime()) + 11_644_473_600
 
 export async function startOpenLdapUnderTest(): Promise<DirectoryUnderTest> {
   const seeded = await startSeededSlapd({
-    users: Object.values(PEOPLE).map((p) => ({ uid: p.uid, password: p.password, cn: `${p.givenName} ${p.sn}`, givenName: p.givenName, sn: p.sn, mail: p.mail })),
+    users: Object.values(PEOPLE).map((p) => ({
+      uid: p.uid,
+      password: p.password,
+      cn: `${p.givenName} ${p.sn}`,
+      givenName: p.givenName,
+      sn: p.sn,
+      mail: p.mail,
+    })),
   });
   const { admin } = seeded;
   const suffix = seeded.slapd.suffix;
   try {
-    await addLdapGroups(admin, (key) => userDN(PEOPLE[key].uid, suffix), `ou=groups,${suffix}`, 'groupOfNames', 'member');
+    await addLdapGroups(
+      admin,
+      (key) => userDN(PEOPLE[key].uid, suffix),
+      `ou=groups,${suffix}`,
+      'groupOfNames',
+      'member',
+    );
     await withAdmin(admin, async (client) => {
       // nis.schema: posixGroup is structural.
-      await client.add(`cn=${POSIX_GROUP.cn},ou=groups,${suffix}`, { objectClass: ['top', 'posixGroup'], cn: POSIX_GROUP.cn, gidNumber: POSIX_GROUP.gidNumber, memberUid: POSIX_GROUP.memberUid });
+      await client.add(`cn=${POSIX_GROUP.cn},ou=groups,${suffix}`, {
+        objectClass: ['top', 'posixGroup'],
+        cn: POSIX_GROUP.cn,
+        gidNumber: POSIX_GROUP.gidNumber,
+        memberUid: POSIX_GROUP.memberUid,
+      });
       // Policies of their own: lou's locks after failures (and lou is locked out), mike's forces a
       // change after an administrator's reset (and mike's password was reset).
-      await client.add(`cn=lockout,ou=policies,${suffix}`, { objectClass: ['top', 'device', 'pwdPolicy'], cn: 'lockout', pwdAttribute: 'userPassword', pwdLockout: 'TRUE', pwdMaxFailure: '3' });
-      await client.add(`cn=must-change,ou=policies,${suffix}`, { objectClass: ['top', 'device', 'pwdPolicy'], cn: 'must-change', pwdAttribute: 'userPassword', pwdMustChange: 'TRUE' });
+      await client.add(`cn=lockout,ou=policies,${suffix}`, {
+        objectClass: ['top', 'device', 'pwdPolicy'],
+        cn: 'lockout',
+        pwdAttribute: 'userPassword',
+        pwdLockout: 'TRUE',
+        pwdMaxFailure: '3',
+      });
+      await client.add(`cn=must-change,ou=policies,${suffix}`, {
+        objectClass: ['top', 'device', 'pwdPolicy'],
+        cn: 'must-change',
+        pwdAttribute: 'userPassword',
+        pwdMustChange: 'TRUE',
+      });
       const modify = (key: PersonKey, changes: Change[]) => client.modify(userDN(PEOPLE[key].uid, suffix), changes);
       await modify('dora', [replace('pwdAccountLockedTime', ['000001010000Z'])]); // locked by an administrator: disabled
       await modify('eve', [replace('pwdEndTime', ['20200101000000Z'])]);
-      await modify('mike', [replace('pwdPolicySubentry', [`cn=must-change,ou=policies,${suffix}`]), replace('pwdReset', ['TRUE'])]);
-      await modify('lou', [replace('pwdPolicySubentry', [`cn=lockout,ou=policies,${suffix}`]), replace('pwdAccountLockedTime', [generalizedTime(new Date())])]);
+      await modify('mike', [
+        replace('pwdPolicySubentry', [`cn=must-change,ou=policies,${suffix}`]),
+        replace('pwdReset', ['TRUE']),
+      ]);
+      await modify('lou', [
+        replace('pwdPolicySubentry', [`cn=lockout,ou=policies,${suffix}`]),
+        replace('pwdAccountLockedTime', [generalizedTime(new Date())]),
+      ]);
     });
     return {
       kind: 'openldap',
@@ -153,7 +206,10 @@ export async function startOpenLdapUnderTest(): Promise<DirectoryUnderTest> {
       loginNames: (key) => [PEOPLE[key].uid, PEOPLE[key].mail],
       identity: async (key) => {
         const dn = userDN(PEOPLE[key].uid, suffix);
-        const [entry] = await withAdmin(admin, async (client) => (await client.search(dn, { scope: 'base', attributes: ['entryUUID'] })).searchEntries);
+        const [entry] = await withAdmin(
+          admin,
+          async (client) => (await client.search(dn, { scope: 'base', attributes: ['entryUUID'] })).searchEntries,
+        );
         return { dn, userId: String(entry?.entryUUID) };
       },
       stop: () => seeded.stop(),
@@ -169,14 +225,24 @@ export async function startOpenLdapUnderTest(): Promise<DirectoryUnderTest> {
 
 export async function start389dsUnderTest(): Promise<DirectoryUnderTest> {
   const ds = await startThrowaway389ds();
-  const admin: DirectoryAdmin = { url: ds.ldapUrl, suffix: ds.suffix, rootDN: ds.rootDN, rootPassword: ds.rootPassword };
+  const admin: DirectoryAdmin = {
+    url: ds.ldapUrl,
+    suffix: ds.suffix,
+    rootDN: ds.rootDN,
+    rootPassword: ds.rootPassword,
+  };
   const servicePassword = randomSecret();
   const serviceDN = `cn=bridge-reader,ou=services,${ds.suffix}`;
   const dnOf = (key: PersonKey) => `uid=${PEOPLE[key].uid},ou=people,${ds.suffix}`;
   try {
     await withAdmin(admin, async (client) => {
-      for (const ou of ['people', 'groups', 'services']) await client.add(`ou=${ou},${ds.suffix}`, { objectClass: ['top', 'organizationalUnit'], ou });
-      await client.add(serviceDN, { objectClass: ['top', 'applicationProcess', 'simpleSecurityObject'], cn: 'bridge-reader', userPassword: sshaHash(servicePassword) });
+      for (const ou of ['people', 'groups', 'services'])
+        await client.add(`ou=${ou},${ds.suffix}`, { objectClass: ['top', 'organizationalUnit'], ou });
+      await client.add(serviceDN, {
+        objectClass: ['top', 'applicationProcess', 'simpleSecurityObject'],
+        cn: 'bridge-reader',
+        userPassword: sshaHash(servicePassword),
+      });
       // The service account reads everything but password hashes, operational attributes included.
       await client.modify(ds.suffix, [
         addValues('aci', [
@@ -223,7 +289,11 @@ export async function start389dsUnderTest(): Promise<DirectoryUnderTest> {
       },
       loginNames: (key) => [PEOPLE[key].uid, PEOPLE[key].mail],
       identity: async (key) => {
-        const [entry] = await withAdmin(admin, async (client) => (await client.search(dnOf(key), { scope: 'base', attributes: ['nsUniqueId'] })).searchEntries);
+        const [entry] = await withAdmin(
+          admin,
+          async (client) =>
+            (await client.search(dnOf(key), { scope: 'base', attributes: ['nsUniqueId'] })).searchEntries,
+        );
         return { dn: dnOf(key), userId: String(entry?.nsUniqueId) };
       },
       stop: () => ds.stop(),
@@ -234,17 +304,33 @@ export async function start389dsUnderTest(): Promise<DirectoryUnderTest> {
   }
 }
 
-async function addLdapGroups(admin: DirectoryAdmin, dnOf: (key: PersonKey) => string, groupsBase: string, objectClass: string, memberAttribute: string): Promise<void> {
+async function addLdapGroups(
+  admin: DirectoryAdmin,
+  dnOf: (key: PersonKey) => string,
+  groupsBase: string,
+  objectClass: string,
+  memberAttribute: string,
+): Promise<void> {
   const groupDN = (cn: string) => `cn=${cn},${groupsBase}`;
   await withAdmin(admin, async (client) => {
     // Created with their users first (a groupOfNames needs a member), then nested, so loops can exist.
     for (const group of GROUPS) {
       const members = group.users.length > 0 ? group.users.map(dnOf) : [dnOf('bob')];
-      await client.add(groupDN(group.cn), { objectClass: ['top', objectClass], cn: group.cn, [memberAttribute]: members });
+      await client.add(groupDN(group.cn), {
+        objectClass: ['top', objectClass],
+        cn: group.cn,
+        [memberAttribute]: members,
+      });
     }
     for (const group of GROUPS) {
       const changes = group.groups.map((cn) => addValues(memberAttribute, [groupDN(cn)]));
-      if (group.users.length === 0) changes.push(new Change({ operation: 'delete', modification: new Attribute({ type: memberAttribute, values: [dnOf('bob')] }) }));
+      if (group.users.length === 0)
+        changes.push(
+          new Change({
+            operation: 'delete',
+            modification: new Attribute({ type: memberAttribute, values: [dnOf('bob')] }),
+          }),
+        );
       if (changes.length > 0) await client.modify(groupDN(group.cn), changes);
     }
   });
@@ -263,7 +349,12 @@ export async function startActiveDirectoryUnderTest(): Promise<DirectoryUnderTes
   const dnOf = (key: PersonKey) => `CN=${PEOPLE[key].givenName} ${PEOPLE[key].sn},${usersBase}`;
   const service = { uid: 'bridge-reader', password: `Pw1!svc-${randomSecret()}` };
   const withDomainAdmin = async <T>(work: (client: Client) => Promise<T>): Promise<T> => {
-    const client = new Client({ url: ad.ldapsUrl, timeout: 10_000, connectTimeout: 5000, tlsOptions: { ca: [readFileSync(ad.caCertPath)] } });
+    const client = new Client({
+      url: ad.ldapsUrl,
+      timeout: 10_000,
+      connectTimeout: 5000,
+      tlsOptions: { ca: [readFileSync(ad.caCertPath)] },
+    });
     try {
       await client.bind(ad.adminUpn, ad.adminPassword);
       return await work(client);
@@ -283,11 +374,21 @@ export async function startActiveDirectoryUnderTest(): Promise<DirectoryUnderTes
           ...Object.entries(extra).map(([type, value]) => new Attribute({ type, values: [value] })),
         ]);
         // A password over LDAPS, then the account enabled (NORMAL_ACCOUNT), as AD requires.
-        await client.modify(dn, [replace('unicodePwd', [unicodePwd(password)]), replace('userAccountControl', ['512'])]);
+        await client.modify(dn, [
+          replace('unicodePwd', [unicodePwd(password)]),
+          replace('userAccountControl', ['512']),
+        ]);
       };
-      await addUser('bridge-reader', service.uid, service.password, { description: 'auth0-ldap-bridge service account' });
+      await addUser('bridge-reader', service.uid, service.password, {
+        description: 'auth0-ldap-bridge service account',
+      });
       for (const p of Object.values(PEOPLE)) {
-        await addUser(`${p.givenName} ${p.sn}`, p.uid, p.password, { givenName: p.givenName, sn: p.sn, displayName: `${p.givenName} ${p.sn}`, mail: p.mail });
+        await addUser(`${p.givenName} ${p.sn}`, p.uid, p.password, {
+          givenName: p.givenName,
+          sn: p.sn,
+          displayName: `${p.givenName} ${p.sn}`,
+          mail: p.mail,
+        });
       }
       const groupDN = (cn: string) => `CN=${cn},${usersBase}`;
       for (const group of GROUPS) {
@@ -305,11 +406,31 @@ export async function startActiveDirectoryUnderTest(): Promise<DirectoryUnderTes
       await client.modify(dnOf('mike'), [replace('pwdLastSet', ['0'])]); // must change at next logon
     });
     // An expired password: pat's own policy allows 2 days, and the password was set 3 days ago.
-    await ad.tool(['domain', 'passwordsettings', 'pso', 'create', 'two-days', '1', '--max-pwd-age=2', '--min-pwd-age=0', '--complexity=off']);
+    await ad.tool([
+      'domain',
+      'passwordsettings',
+      'pso',
+      'create',
+      'two-days',
+      '1',
+      '--max-pwd-age=2',
+      '--min-pwd-age=0',
+      '--complexity=off',
+    ]);
     await ad.tool(['domain', 'passwordsettings', 'pso', 'apply', 'two-days', PEOPLE.pat.uid]);
     await ad.tool(['user', 'setpassword', PEOPLE.pat.uid, `--newpassword=${PEOPLE.pat.password}`], { daysAgo: 3 });
     // Locked out: lou's own policy locks after 2 failures, and lou failed twice.
-    await ad.tool(['domain', 'passwordsettings', 'pso', 'create', 'lock-fast', '2', '--account-lockout-threshold=2', '--account-lockout-duration=30', '--reset-account-lockout-after=30']);
+    await ad.tool([
+      'domain',
+      'passwordsettings',
+      'pso',
+      'create',
+      'lock-fast',
+      '2',
+      '--account-lockout-threshold=2',
+      '--account-lockout-duration=30',
+      '--reset-account-lockout-after=30',
+    ]);
     await ad.tool(['domain', 'passwordsettings', 'pso', 'apply', 'lock-fast', PEOPLE.lou.uid]);
     for (let attempt = 0; attempt < 2; attempt += 1) {
       const client = new Client({ url: ad.ldapUrl, timeout: 5000, connectTimeout: 5000 });

@@ -22,7 +22,13 @@ export const DUPLICATE_USERS: SeedUser[] = [
 ];
 
 /** Users whose name is an LDAP injection attempt against another user's entry. */
-export const INJECTION_TARGET: SeedUser = { uid: 'admin', password: 'admin-password-1', cn: 'Admin', sn: 'Admin', mail: 'admin@example.test' };
+export const INJECTION_TARGET: SeedUser = {
+  uid: 'admin',
+  password: 'admin-password-1',
+  cn: 'Admin',
+  sn: 'Admin',
+  mail: 'admin@example.test',
+};
 
 export const MULTI_VALUE_USER: SeedUser = {
   uid: 'multi',
@@ -34,7 +40,14 @@ export const MULTI_VALUE_USER: SeedUser = {
   extra: { telephoneNumber: ['+1 555 0100', '+1 555 0101'], employeeNumber: '7' },
 };
 
-export const TEST_USERS: SeedUser[] = [...DEMO_USERS, SPECIAL_USER, SPARSE_USER, ...DUPLICATE_USERS, INJECTION_TARGET, MULTI_VALUE_USER];
+export const TEST_USERS: SeedUser[] = [
+  ...DEMO_USERS,
+  SPECIAL_USER,
+  SPARSE_USER,
+  ...DUPLICATE_USERS,
+  INJECTION_TARGET,
+  MULTI_VALUE_USER,
+];
 
 export const TEST_GROUPS: SeedGroup[] = [
   ...DEMO_GROUPS,

@@ -46,7 +46,9 @@ const MAX_FILE_BYTES = 500 * 1024;
 
 export async function startManagementApiEmulator(options: EmulatorOptions): Promise<ManagementApiEmulator> {
   const token = `mgmt-${crypto.randomUUID()}`;
-  const users = new Map(options.connections.map((connection) => [connection.id, new Map<string, Record<string, unknown>>()]));
+  const users = new Map(
+    options.connections.map((connection) => [connection.id, new Map<string, Record<string, unknown>>()]),
+  );
   const jobs: Job[] = [];
   let tokens = options.burst;
   let refilledAt = Date.now();
@@ -69,12 +71,20 @@ export async function startManagementApiEmulator(options: EmulatorOptions): Prom
 
     if (incoming.method === 'POST' && url.pathname === '/oauth/token') {
       const form = JSON.parse(body.toString('utf8') || '{}') as Record<string, string>;
-      if (form.client_id !== options.clientId || form.client_secret !== options.clientSecret) return send(401, { error: 'access_denied', error_description: 'Unauthorized' });
-      if (form.audience !== `https://${options.domain}/api/v2/`) return send(403, { error: 'access_denied', error_description: 'Service not enabled within domain' });
-      return send(200, { access_token: token, token_type: 'Bearer', expires_in: 86400, scope: 'read:users create:users read:connections' });
+      if (form.client_id !== options.clientId || form.client_secret !== options.clientSecret)
+        return send(401, { error: 'access_denied', error_description: 'Unauthorized' });
+      if (form.audience !== `https://${options.domain}/api/v2/`)
+        return send(403, { error: 'access_denied', error_description: 'Service not enabled within domain' });
+      return send(200, {
+        access_token: token,
+        token_type: 'Bearer',
+        expires_in: 86400,
+        scope: 'read:users create:users read:connections',
+      });
     }
     if (!url.pathname.startsWith('/api/v2/')) return send(404, { statusCode: 404, error: 'Not Found' });
-    if (incoming.headers.authorization !== `Bearer ${token}`) return send(401, { statusCode: 401, error: 'Unauthorized', message: 'Invalid token' });
+    if (incoming.headers.authorization !== `Bearer ${token}`)
+      return send(401, { statusCode: 401, error: 'Unauthorized', message: 'Invalid token' });
 
     // Token bucket, as Auth0's rate limiter: 429 with the epoch second when a request will pass.
     const now = Date.now();
@@ -85,20 +95,33 @@ export async function startManagementApiEmulator(options: EmulatorOptions): Prom
       rateLimited += 1;
       const resetAt = now + ((1 - tokens) / options.ratePerSecond) * 1000;
       blockedUntil = resetAt - 50;
-      return send(429, { statusCode: 429, error: 'Too Many Requests', message: 'Global limit has been reached' }, {
-        'x-ratelimit-limit': String(options.burst),
-        'x-ratelimit-remaining': '0',
-        'x-ratelimit-reset': String(Math.ceil(resetAt / 1000)),
-      });
+      return send(
+        429,
+        { statusCode: 429, error: 'Too Many Requests', message: 'Global limit has been reached' },
+        {
+          'x-ratelimit-limit': String(options.burst),
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-reset': String(Math.ceil(resetAt / 1000)),
+        },
+      );
     }
     tokens -= 1;
 
     if (incoming.method === 'GET' && url.pathname === '/api/v2/connections') {
       const name = url.searchParams.get('name');
-      return send(200, options.connections.filter((connection) => !name || connection.name === name).map((connection) => ({ ...connection, strategy: 'auth0' })));
+      return send(
+        200,
+        options.connections
+          .filter((connection) => !name || connection.name === name)
+          .map((connection) => ({ ...connection, strategy: 'auth0' })),
+      );
     }
     if (incoming.method === 'POST' && url.pathname === '/api/v2/jobs/users-imports') {
-      const request = new Request('http://emulator.local/', { method: 'POST', headers: incoming.headers as Record<string, string>, body });
+      const request = new Request('http://emulator.local/', {
+        method: 'POST',
+        headers: incoming.headers as Record<string, string>,
+        body,
+      });
       let form: FormData;
       try {
         form = await request.formData();
@@ -107,19 +130,36 @@ export async function startManagementApiEmulator(options: EmulatorOptions): Prom
       }
       const file = form.get('users');
       const connectionId = String(form.get('connection_id') ?? '');
-      if (!(file instanceof Blob)) return send(400, { statusCode: 400, error: 'Bad Request', message: 'Missing users file' });
-      if (!users.has(connectionId)) return send(400, { statusCode: 400, error: 'Bad Request', message: 'Connection not found', errorCode: 'inexistent_connection' });
-      if (file.size > MAX_FILE_BYTES) return send(413, { statusCode: 413, error: 'Request Entity Too Large', message: 'Payload content length greater than maximum allowed: 512000' });
+      if (!(file instanceof Blob))
+        return send(400, { statusCode: 400, error: 'Bad Request', message: 'Missing users file' });
+      if (!users.has(connectionId))
+        return send(400, {
+          statusCode: 400,
+          error: 'Bad Request',
+          message: 'Connection not found',
+          errorCode: 'inexistent_connection',
+        });
+      if (file.size > MAX_FILE_BYTES)
+        return send(413, {
+          statusCode: 413,
+          error: 'Request Entity Too Large',
+          message: 'Payload content length greater than maximum allowed: 512000',
+        });
       let parsed: unknown;
       try {
         parsed = JSON.parse(await file.text());
       } catch {
         return send(400, { statusCode: 400, error: 'Bad Request', message: 'Users file must be a valid JSON array' });
       }
-      if (!Array.isArray(parsed)) return send(400, { statusCode: 400, error: 'Bad Request', message: 'Users file must be an array' });
+      if (!Array.isArray(parsed))
+        return send(400, { statusCode: 400, error: 'Bad Request', message: 'Users file must be an array' });
       if (activeJobs() >= 2) {
         rateLimited += 1;
-        return send(429, { statusCode: 429, error: 'Too Many Requests', message: 'There are too many pending import jobs' }, { 'retry-after': '1' });
+        return send(
+          429,
+          { statusCode: 429, error: 'Too Many Requests', message: 'There are too many pending import jobs' },
+          { 'retry-after': '1' },
+        );
       }
       const job: Job = {
         id: `job_${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`,
@@ -134,7 +174,14 @@ export async function startManagementApiEmulator(options: EmulatorOptions): Prom
       };
       jobs.push(job);
       maxActiveJobs = Math.max(maxActiveJobs, activeJobs());
-      return send(202, { status: job.status, type: 'users_import', created_at: new Date().toISOString(), id: job.id, connection_id: connectionId, ...(job.externalId ? { external_id: job.externalId } : {}) });
+      return send(202, {
+        status: job.status,
+        type: 'users_import',
+        created_at: new Date().toISOString(),
+        id: job.id,
+        connection_id: connectionId,
+        ...(job.externalId ? { external_id: job.externalId } : {}),
+      });
     }
     const jobMatch = /^\/api\/v2\/jobs\/(job_[a-z0-9]+)(\/errors)?$/.exec(url.pathname);
     if (incoming.method === 'GET' && jobMatch) {
@@ -183,15 +230,35 @@ function runJob(job: Job, stored: Map<string, Record<string, unknown>>): void {
   for (const user of job.users) {
     const problems: Array<{ code: string; message: string; path: string }> = [];
     const email = typeof user.email === 'string' ? user.email : undefined;
-    if (!email) problems.push({ code: 'OBJECT_MISSING_REQUIRED_PROPERTY', message: 'Missing required property: email', path: 'email' });
-    else if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) problems.push({ code: 'FORMAT', message: 'Object didn\'t pass validation for format email', path: 'email' });
+    if (!email)
+      problems.push({
+        code: 'OBJECT_MISSING_REQUIRED_PROPERTY',
+        message: 'Missing required property: email',
+        path: 'email',
+      });
+    else if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email))
+      problems.push({ code: 'FORMAT', message: "Object didn't pass validation for format email", path: 'email' });
     const hash = user.custom_password_hash as { algorithm?: string; hash?: { value?: string } } | undefined;
-    if (hash && !['argon2', 'bcrypt', 'hmac', 'ldap', 'md4', 'md5', 'sha1', 'sha256', 'sha512', 'pbkdf2'].includes(String(hash.algorithm))) {
-      problems.push({ code: 'ENUM_MISMATCH', message: 'No enum match for custom_password_hash.algorithm', path: 'custom_password_hash.algorithm' });
+    if (
+      hash &&
+      !['argon2', 'bcrypt', 'hmac', 'ldap', 'md4', 'md5', 'sha1', 'sha256', 'sha512', 'pbkdf2'].includes(
+        String(hash.algorithm),
+      )
+    ) {
+      problems.push({
+        code: 'ENUM_MISMATCH',
+        message: 'No enum match for custom_password_hash.algorithm',
+        path: 'custom_password_hash.algorithm',
+      });
     }
     if (problems.length === 0 && email) {
       const key = email.toLowerCase();
-      if (stored.has(key) && !job.upsert) problems.push({ code: 'DUPLICATED_USER', message: 'The user already exist and upsert parameter is false', path: '' });
+      if (stored.has(key) && !job.upsert)
+        problems.push({
+          code: 'DUPLICATED_USER',
+          message: 'The user already exist and upsert parameter is false',
+          path: '',
+        });
       else {
         if (stored.has(key)) summary.updated += 1;
         else summary.inserted += 1;
@@ -200,7 +267,9 @@ function runJob(job: Job, stored: Map<string, Record<string, unknown>>): void {
     }
     if (problems.length > 0) {
       summary.failed += 1;
-      const redacted = hash ? { ...user, custom_password_hash: { ...hash, hash: { ...hash.hash, value: '*****' } } } : user;
+      const redacted = hash
+        ? { ...user, custom_password_hash: { ...hash, hash: { ...hash.hash, value: '*****' } } }
+        : user;
       job.errors.push({ user: redacted, errors: problems });
     }
   }

@@ -5,14 +5,30 @@ import { startLocalStack, type LocalStack } from '../../scripts/local-stack.ts';
 import { startDevTokenIssuer, type DevTokenIssuer } from '../../scripts/dev-token-issuer.ts';
 
 export const TEST_AUDIENCE = 'https://bridge.test/api/';
-export const TEST_CLIENT = { clientId: 'auth0-custom-db', clientSecret: 'test-client-secret-4f1c9a', scopes: ['users:login', 'users:read'] };
-export const READ_ONLY_CLIENT = { clientId: 'read-only-client', clientSecret: 'read-only-secret-77aa', scopes: ['users:read'] };
-export const FOREIGN_CLIENT = { clientId: 'not-allowed-client', clientSecret: 'foreign-secret-19b2', scopes: ['users:login', 'users:read'] };
+export const TEST_CLIENT = {
+  clientId: 'auth0-custom-db',
+  clientSecret: 'test-client-secret-4f1c9a',
+  scopes: ['users:login', 'users:read'],
+};
+export const READ_ONLY_CLIENT = {
+  clientId: 'read-only-client',
+  clientSecret: 'read-only-secret-77aa',
+  scopes: ['users:read'],
+};
+export const FOREIGN_CLIENT = {
+  clientId: 'not-allowed-client',
+  clientSecret: 'foreign-secret-19b2',
+  scopes: ['users:login', 'users:read'],
+};
 
 export interface TestStack extends LocalStack {
   issuer: DevTokenIssuer;
   logs: string[];
-  post(path: string, body: unknown, options?: { token?: string | null; headers?: Record<string, string> }): Promise<Response>;
+  post(
+    path: string,
+    body: unknown,
+    options?: { token?: string | null; headers?: Record<string, string> },
+  ): Promise<Response>;
 }
 
 /** The directory environment for the shared slapd; pass overrides to change one variable. */
@@ -29,7 +45,10 @@ export function directoryEnv(overrides: Record<string, string | undefined> = {})
 }
 
 export async function startTestStack(overrides: Record<string, string | undefined> = {}): Promise<TestStack> {
-  const issuer = await startDevTokenIssuer({ audience: TEST_AUDIENCE, clients: [TEST_CLIENT, READ_ONLY_CLIENT, FOREIGN_CLIENT] });
+  const issuer = await startDevTokenIssuer({
+    audience: TEST_AUDIENCE,
+    clients: [TEST_CLIENT, READ_ONLY_CLIENT, FOREIGN_CLIENT],
+  });
   const logs: string[] = [];
   let stack: LocalStack;
   try {

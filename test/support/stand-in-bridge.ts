@@ -9,7 +9,9 @@ export interface StandInBridge {
   stop(): Promise<void>;
 }
 
-export async function startStandInBridge(answer: (callNumber: number) => { status: number; body: string }): Promise<StandInBridge> {
+export async function startStandInBridge(
+  answer: (callNumber: number) => { status: number; body: string },
+): Promise<StandInBridge> {
   let calls = 0;
   const server = http.createServer((request, response) => {
     request.resume();

@@ -3,7 +3,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { BoundedPool } from '../../lambdas/adapters/bind-pool.ts';
 import { JsonLogger } from '../../lambdas/adapters/json-logger.ts';
-import { createSecretsManagerReader, parseCredentialsSecret, SecretsManagerServiceCredentials } from '../../lambdas/adapters/service-credentials.ts';
+import {
+  createSecretsManagerReader,
+  parseCredentialsSecret,
+  SecretsManagerServiceCredentials,
+} from '../../lambdas/adapters/service-credentials.ts';
 import { DirectoryUnavailable } from '../../lambdas/core/errors.ts';
 
 describe('BoundedPool', () => {
@@ -43,7 +47,13 @@ describe('JsonLogger', () => {
   it('redacts any field whose name suggests a secret', () => {
     const lines: string[] = [];
     const logger = new JsonLogger('debug', (line) => lines.push(line));
-    logger.info('x', { password: 'p1', bind_password: 'p2', authorization: 'Bearer t', access_token: 't2', client_secret: 's' });
+    logger.info('x', {
+      password: 'p1',
+      bind_password: 'p2',
+      authorization: 'Bearer t',
+      access_token: 't2',
+      client_secret: 's',
+    });
     for (const secret of ['p1', 'p2', 'Bearer t', 't2', '"s"']) expect(lines[0]).not.toContain(secret);
   });
 });
@@ -53,7 +63,9 @@ describe('Secrets Manager bind credentials', () => {
 
   it('reads {"bindDN","password"} once and caches it', async () => {
     const secrets = mockClient(SecretsManagerClient);
-    secrets.on(GetSecretValueCommand, { SecretId: arn }).resolves({ SecretString: '{"bindDN":"cn=svc,dc=x","password":"s3cret"}' });
+    secrets
+      .on(GetSecretValueCommand, { SecretId: arn })
+      .resolves({ SecretString: '{"bindDN":"cn=svc,dc=x","password":"s3cret"}' });
     const source = new SecretsManagerServiceCredentials(arn, await createSecretsManagerReader());
     expect(await source.current()).toEqual({ bindDN: 'cn=svc,dc=x', password: 's3cret' });
     await source.current();
@@ -78,30 +90,42 @@ describe('Secrets Manager bind credentials', () => {
 
   it('does not cache a failed fetch', async () => {
     const secrets = mockClient(SecretsManagerClient);
-    secrets.on(GetSecretValueCommand).rejectsOnce(new Error('throttled')).resolves({ SecretString: '{"bindDN":"cn=svc","password":"pw"}' });
+    secrets
+      .on(GetSecretValueCommand)
+      .rejectsOnce(new Error('throttled'))
+      .resolves({ SecretString: '{"bindDN":"cn=svc","password":"pw"}' });
     const source = new SecretsManagerServiceCredentials(arn, await createSecretsManagerReader());
     await expect(source.current()).rejects.toThrow('throttled');
     expect((await source.current()).password).toBe('pw');
     secrets.restore();
   });
 
-  it.each([undefined, 'not json', '{"bindDN":"cn=x"}', '{"bindDN":"","password":"x"}', '{"bindDN":"cn=x","password":"  "}'])(
-    'rejects the malformed secret %j without quoting it',
-    (text) => {
-      expect(() => parseCredentialsSecret(text)).toThrow(/bind secret/);
-      try {
-        parseCredentialsSecret(text);
-      } catch (error) {
-        if (text) expect((error as Error).message).not.toContain(text);
-      }
-    },
-  );
+  it.each([
+    undefined,
+    'not json',
+    '{"bindDN":"cn=x"}',
+    '{"bindDN":"","password":"x"}',
+    '{"bindDN":"cn=x","password":"  "}',
+  ])('rejects the malformed secret %j without quoting it', (text) => {
+    expect(() => parseCredentialsSecret(text)).toThrow(/bind secret/);
+    try {
+      parseCredentialsSecret(text);
+    } catch (error) {
+      if (text) expect((error as Error).message).not.toContain(text);
+    }
+  });
 });
 
 describe('verified-token cache', () => {
   it('verifies a token once while it is valid, and again after it expired', async () => {
     const { JwksAccessTokenVerifier } = await import('../../lambdas/adapters/jwks-token-verifier.ts');
-    const verifier = new JwksAccessTokenVerifier({ issuer: 'https://t.test/', audience: 'a', jwksUrl: 'https://t.test/jwks', allowedClientIds: ['c'], clockToleranceSeconds: 0 });
+    const verifier = new JwksAccessTokenVerifier({
+      issuer: 'https://t.test/',
+      audience: 'a',
+      jwksUrl: 'https://t.test/jwks',
+      allowedClientIds: ['c'],
+      clockToleranceSeconds: 0,
+    });
     let calls = 0;
     const now = Math.floor(Date.now() / 1000);
     let expiresAt = now + 60;
@@ -122,9 +146,18 @@ describe('verified-token cache', () => {
 
   it('holds at most the configured number of tokens', async () => {
     const { JwksAccessTokenVerifier } = await import('../../lambdas/adapters/jwks-token-verifier.ts');
-    const verifier = new JwksAccessTokenVerifier({ issuer: 'https://t.test/', audience: 'a', jwksUrl: 'https://t.test/jwks', allowedClientIds: ['c'], clockToleranceSeconds: 0, verifiedTokenCacheSize: 2 });
+    const verifier = new JwksAccessTokenVerifier({
+      issuer: 'https://t.test/',
+      audience: 'a',
+      jwksUrl: 'https://t.test/jwks',
+      allowedClientIds: ['c'],
+      clockToleranceSeconds: 0,
+      verifiedTokenCacheSize: 2,
+    });
     let calls = 0;
-    (verifier as unknown as { verifyUncached: () => Promise<unknown> }).verifyUncached = async () => ((calls += 1), { clientId: 'c', scopes: [], expiresAt: Date.now() / 1000 + 60 });
+    (verifier as unknown as { verifyUncached: () => Promise<unknown> }).verifyUncached = async () => (
+      (calls += 1), { clientId: 'c', scopes: [], expiresAt: Date.now() / 1000 + 60 }
+    );
     for (const token of ['a', 'b', 'c', 'a']) await verifier.verify(token);
     expect(calls).toBe(4); // 'a' was evicted by 'c'
     expect((verifier as unknown as { verified: Map<string, unknown> }).verified.size).toBe(2);

@@ -7,13 +7,19 @@ type PostLogin = (event: unknown, api: unknown) => Promise<void>;
 
 function loadAction(): PostLogin {
   const module = { exports: {} as { onExecutePostLogin?: PostLogin } };
-  vm.runInNewContext(readFileSync('auth0/actions/deny-bridge-audience.js', 'utf8'), { exports: module.exports, module });
+  vm.runInNewContext(readFileSync('auth0/actions/deny-bridge-audience.js', 'utf8'), {
+    exports: module.exports,
+    module,
+  });
   return module.exports.onExecutePostLogin!;
 }
 
 async function run(event: Record<string, unknown>): Promise<string[]> {
   const denials: string[] = [];
-  await loadAction()({ secrets: { BRIDGE_AUDIENCE: 'https://bridge.example/' }, request: {}, ...event }, { access: { deny: (reason: string) => denials.push(reason) } });
+  await loadAction()(
+    { secrets: { BRIDGE_AUDIENCE: 'https://bridge.example/' }, request: {}, ...event },
+    { access: { deny: (reason: string) => denials.push(reason) } },
+  );
   return denials;
 }
 

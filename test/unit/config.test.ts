@@ -37,7 +37,13 @@ describe('loadConfig', () => {
   });
 
   it('reports every problem at once, naming variable, value and expectation', () => {
-    const problems = problemsOf({ ...VALID, LDAP_TIMEOUT_MS: 'soon', PORT: '70000', LOG_LEVEL: 'loud', LDAP_PRESET: 'novell' });
+    const problems = problemsOf({
+      ...VALID,
+      LDAP_TIMEOUT_MS: 'soon',
+      PORT: '70000',
+      LOG_LEVEL: 'loud',
+      LDAP_PRESET: 'novell',
+    });
     expect(problems).toEqual(
       expect.arrayContaining([
         'LDAP_TIMEOUT_MS: "soon" expected a whole number of milliseconds from 100 to 60000',
@@ -48,14 +54,15 @@ describe('loadConfig', () => {
     );
   });
 
-  it.each([
-    ['LDAP_URLS', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_ALLOWED_CLIENT_IDS', 'LDAP_BASE_DN'],
-  ])('requires %s and the other essentials', (...names) => {
-    const env: Record<string, string | undefined> = { ...VALID };
-    for (const name of names) delete env[name];
-    const problems = problemsOf(env).join('\n');
-    for (const name of names) expect(problems).toContain(`${name}: is required`);
-  });
+  it.each([['LDAP_URLS', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_ALLOWED_CLIENT_IDS', 'LDAP_BASE_DN']])(
+    'requires %s and the other essentials',
+    (...names) => {
+      const env: Record<string, string | undefined> = { ...VALID };
+      for (const name of names) delete env[name];
+      const problems = problemsOf(env).join('\n');
+      for (const name of names) expect(problems).toContain(`${name}: is required`);
+    },
+  );
 
   it.each([
     ['http://dc1.corp.example', 'must start with ldap:// or ldaps://'],
@@ -89,26 +96,44 @@ describe('loadConfig', () => {
 
   it('keeps a bind password exactly as given (no trimming)', () => {
     const config = loadConfig({ ...VALID, LDAP_BIND_PASSWORD: ' padded ' });
-    expect(config.directory.bindCredentials).toEqual({ kind: 'static', bindDN: VALID.LDAP_BIND_DN, password: ' padded ' });
+    expect(config.directory.bindCredentials).toEqual({
+      kind: 'static',
+      bindDN: VALID.LDAP_BIND_DN,
+      password: ' padded ',
+    });
   });
 
   it('takes a Secrets Manager ARN instead of a static password, not both', () => {
     const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ldap-bridge/bind-AbCdEf';
     const { LDAP_BIND_DN: _dn, LDAP_BIND_PASSWORD: _pw, ...withoutStatic } = VALID;
-    expect(loadConfig({ ...withoutStatic, LDAP_BIND_SECRET_ARN: arn }).directory.bindCredentials).toEqual({ kind: 'secrets-manager', secretArn: arn });
+    expect(loadConfig({ ...withoutStatic, LDAP_BIND_SECRET_ARN: arn }).directory.bindCredentials).toEqual({
+      kind: 'secrets-manager',
+      secretArn: arn,
+    });
     expect(problemsOf({ ...VALID, LDAP_BIND_SECRET_ARN: arn }).join('\n')).toContain('not both');
-    expect(problemsOf({ ...withoutStatic, LDAP_BIND_SECRET_ARN: 'my-secret' }).join('\n')).toContain('is not a Secrets Manager secret ARN');
+    expect(problemsOf({ ...withoutStatic, LDAP_BIND_SECRET_ARN: 'my-secret' }).join('\n')).toContain(
+      'is not a Secrets Manager secret ARN',
+    );
   });
 
   it('rejects a user filter without the placeholder', () => {
-    expect(problemsOf({ ...VALID, LDAP_USER_FILTER: '(uid=*)' })).toEqual(['LDAP_USER_FILTER: "(uid=*)" must contain {username}']);
+    expect(problemsOf({ ...VALID, LDAP_USER_FILTER: '(uid=*)' })).toEqual([
+      'LDAP_USER_FILTER: "(uid=*)" must contain {username}',
+    ]);
   });
 
   describe('LDAP_PROFILE_MAPPING', () => {
     it('overrides fields, groups, email_verified and metadata over the preset', () => {
       const config = loadConfig({
         ...VALID,
-        LDAP_PROFILE_MAPPING: JSON.stringify({ email: 'userPrincipalName', nickname: null, groups_as: 'dn', email_verified: true, app_metadata: { employee_id: 'employeeNumber' }, user_metadata: { phone: 'telephoneNumber' } }),
+        LDAP_PROFILE_MAPPING: JSON.stringify({
+          email: 'userPrincipalName',
+          nickname: null,
+          groups_as: 'dn',
+          email_verified: true,
+          app_metadata: { employee_id: 'employeeNumber' },
+          user_metadata: { phone: 'telephoneNumber' },
+        }),
       });
       const { mapping } = config.directory;
       expect(mapping.fields.email).toBe('userPrincipalName');
@@ -138,11 +163,22 @@ describe('loadConfig', () => {
 
 describe('directory kinds: presets, account states, groups', () => {
   it('the Active Directory preset: sAMAccountName / UPN / mail filter, objectGUID as a GUID, in-chain groups under the domain', () => {
-    const { directory } = loadConfig({ ...VALID, LDAP_PRESET: 'active-directory', LDAP_BASE_DN: 'OU=Staff,DC=corp,DC=example' });
-    expect(directory.userFilter).toContain('(sAMAccountName={username})(userPrincipalName={username})(mail={username})');
+    const { directory } = loadConfig({
+      ...VALID,
+      LDAP_PRESET: 'active-directory',
+      LDAP_BASE_DN: 'OU=Staff,DC=corp,DC=example',
+    });
+    expect(directory.userFilter).toContain(
+      '(sAMAccountName={username})(userPrincipalName={username})(mail={username})',
+    );
     expect(directory.mapping).toMatchObject({ userIdAttribute: 'objectGUID', userIdFormat: 'guid' });
     expect(directory.accountStates).toBe('active-directory');
-    expect(directory.groups).toMatchObject({ mode: 'in-chain', baseDN: 'DC=corp,DC=example', objectFilter: '(objectClass=group)', maxCount: 1000 });
+    expect(directory.groups).toMatchObject({
+      mode: 'in-chain',
+      baseDN: 'DC=corp,DC=example',
+      objectFilter: '(objectClass=group)',
+      maxCount: 1000,
+    });
     expect(directory.hideInactiveUsers).toBe(true);
   });
 
@@ -157,36 +193,77 @@ describe('directory kinds: presets, account states, groups', () => {
       LDAP_GROUP_MAX_DEPTH: '3',
     });
     expect(directory.mapping.userIdAttribute).toBe('nsUniqueId');
-    expect(directory.groups).toMatchObject({ mode: 'member-of', memberOfAttribute: 'isMemberOf', maxDepth: 3, cacheSeconds: 60 });
+    expect(directory.groups).toMatchObject({
+      mode: 'member-of',
+      memberOfAttribute: 'isMemberOf',
+      maxDepth: 3,
+      cacheSeconds: 60,
+    });
     expect(loadConfig({ ...VALID, LDAP_GROUP_CACHE_SECONDS: '0' }).directory.groups.cacheSeconds).toBe(0);
     // RFC 2307 groups (memberUid) by default on OpenLDAP and 389-ds, not on AD; none turns them off.
-    expect(loadConfig(VALID).directory.groups).toMatchObject({ memberUidAttribute: 'memberUid', objectFilter: expect.stringContaining('(objectClass=posixGroup)') });
-    expect(loadConfig({ ...VALID, LDAP_GROUP_MEMBER_UID_ATTRIBUTE: 'none' }).directory.groups.memberUidAttribute).toBeUndefined();
-    expect(loadConfig({ ...VALID, LDAP_PRESET: 'active-directory' }).directory.groups.memberUidAttribute).toBeUndefined();
+    expect(loadConfig(VALID).directory.groups).toMatchObject({
+      memberUidAttribute: 'memberUid',
+      objectFilter: expect.stringContaining('(objectClass=posixGroup)'),
+    });
+    expect(
+      loadConfig({ ...VALID, LDAP_GROUP_MEMBER_UID_ATTRIBUTE: 'none' }).directory.groups.memberUidAttribute,
+    ).toBeUndefined();
+    expect(
+      loadConfig({ ...VALID, LDAP_PRESET: 'active-directory' }).directory.groups.memberUidAttribute,
+    ).toBeUndefined();
     // The user search then asks for uid, whatever the profile mapping needs.
     expect(groupAttributes(loadConfig(VALID).directory.groups)).toEqual(['uid']);
-    expect(groupAttributes(loadConfig({ ...VALID, LDAP_GROUP_MEMBER_UID_ATTRIBUTE: 'none' }).directory.groups)).toEqual([]);
+    expect(groupAttributes(loadConfig({ ...VALID, LDAP_GROUP_MEMBER_UID_ATTRIBUTE: 'none' }).directory.groups)).toEqual(
+      [],
+    );
     expect(directory).toMatchObject({ accountStates: 'none', hideInactiveUsers: false });
   });
 
   it('a new user_id brings its own format; objectGUID read as text is refused', () => {
     const ad = { ...VALID, LDAP_PRESET: 'active-directory' };
-    expect(loadConfig({ ...ad, LDAP_PROFILE_MAPPING: '{"user_id":"employeeID"}' }).directory.mapping.userIdFormat).toBe('text');
-    expect(loadConfig({ ...VALID, LDAP_PROFILE_MAPPING: '{"user_id":"objectGUID"}' }).directory.mapping.userIdFormat).toBe('guid');
-    expect(problemsOf({ ...ad, LDAP_PROFILE_MAPPING: '{"user_id_format":"text"}' }).join('\n')).toContain('"guid": objectGUID is 16 binary bytes');
+    expect(loadConfig({ ...ad, LDAP_PROFILE_MAPPING: '{"user_id":"employeeID"}' }).directory.mapping.userIdFormat).toBe(
+      'text',
+    );
+    expect(
+      loadConfig({ ...VALID, LDAP_PROFILE_MAPPING: '{"user_id":"objectGUID"}' }).directory.mapping.userIdFormat,
+    ).toBe('guid');
+    expect(problemsOf({ ...ad, LDAP_PROFILE_MAPPING: '{"user_id_format":"text"}' }).join('\n')).toContain(
+      '"guid": objectGUID is 16 binary bytes',
+    );
   });
 
   it.each([
     [{ LDAP_GROUPS: 'recursive' }, 'LDAP_GROUPS: "recursive" expected one of none, member-of, nested, in-chain'],
     [{ LDAP_GROUP_FILTER: 'cn=app-*' }, 'LDAP_GROUP_FILTER: "cn=app-*" must be enclosed in parentheses'],
-    [{ LDAP_GROUPS: 'none', LDAP_GROUP_FILTER: '(cn=app-*)' }, 'LDAP_GROUP_FILTER: needs LDAP_GROUPS=nested or in-chain'],
-    [{ LDAP_GROUP_OBJECT_FILTER: '(objectClass=group' }, 'LDAP_GROUP_OBJECT_FILTER: "(objectClass=group" must be enclosed in parentheses'],
-    [{ LDAP_GROUP_MEMBER_ATTRIBUTES: 'member,bad attr' }, 'LDAP_GROUP_MEMBER_ATTRIBUTES: "bad attr" is not an LDAP attribute name'],
+    [
+      { LDAP_GROUPS: 'none', LDAP_GROUP_FILTER: '(cn=app-*)' },
+      'LDAP_GROUP_FILTER: needs LDAP_GROUPS=nested or in-chain',
+    ],
+    [
+      { LDAP_GROUP_OBJECT_FILTER: '(objectClass=group' },
+      'LDAP_GROUP_OBJECT_FILTER: "(objectClass=group" must be enclosed in parentheses',
+    ],
+    [
+      { LDAP_GROUP_MEMBER_ATTRIBUTES: 'member,bad attr' },
+      'LDAP_GROUP_MEMBER_ATTRIBUTES: "bad attr" is not an LDAP attribute name',
+    ],
     [{ LDAP_GROUP_MAX_COUNT: '0' }, 'LDAP_GROUP_MAX_COUNT: "0" expected a whole number of groups from 1 to 10000'],
-    [{ LDAP_GROUP_MEMBER_UID_ATTRIBUTE: 'member uid' }, 'LDAP_GROUP_MEMBER_UID_ATTRIBUTE: "member uid" is not an LDAP attribute name (or none)'],
-    [{ LDAP_GROUP_CACHE_SECONDS: '-1' }, 'LDAP_GROUP_CACHE_SECONDS: "-1" expected a whole number of seconds from 0 to 3600'],
-    [{ LDAP_GROUP_CACHE_SECONDS: '1h' }, 'LDAP_GROUP_CACHE_SECONDS: "1h" expected a whole number of seconds from 0 to 3600'],
-    [{ LDAP_ACCOUNT_STATES: 'novell' }, 'LDAP_ACCOUNT_STATES: "novell" expected one of active-directory, 389ds, openldap, none'],
+    [
+      { LDAP_GROUP_MEMBER_UID_ATTRIBUTE: 'member uid' },
+      'LDAP_GROUP_MEMBER_UID_ATTRIBUTE: "member uid" is not an LDAP attribute name (or none)',
+    ],
+    [
+      { LDAP_GROUP_CACHE_SECONDS: '-1' },
+      'LDAP_GROUP_CACHE_SECONDS: "-1" expected a whole number of seconds from 0 to 3600',
+    ],
+    [
+      { LDAP_GROUP_CACHE_SECONDS: '1h' },
+      'LDAP_GROUP_CACHE_SECONDS: "1h" expected a whole number of seconds from 0 to 3600',
+    ],
+    [
+      { LDAP_ACCOUNT_STATES: 'novell' },
+      'LDAP_ACCOUNT_STATES: "novell" expected one of active-directory, 389ds, openldap, none',
+    ],
     [{ LDAP_HIDE_INACTIVE_USERS: 'yes' }, 'LDAP_HIDE_INACTIVE_USERS: "yes" expected true or false'],
   ])('rejects %j', (overrides, problem) => {
     expect(problemsOf({ ...VALID, ...overrides }).join('\n')).toContain(problem);

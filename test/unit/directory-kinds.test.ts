@@ -4,7 +4,13 @@
 import { describe, expect, it } from 'vitest';
 import { accountStateOf, parseGeneralizedTime } from '../../lambdas/core/account-state.ts';
 import { formatWindowsGuid } from '../../lambdas/core/guid.ts';
-import { GroupParentsCache, resolveGroups, type GroupDirectory, type GroupSearchResult, type GroupSettings } from '../../lambdas/core/groups.ts';
+import {
+  GroupParentsCache,
+  resolveGroups,
+  type GroupDirectory,
+  type GroupSearchResult,
+  type GroupSettings,
+} from '../../lambdas/core/groups.ts';
 import type { DirectoryEntry } from '../../lambdas/core/profile.ts';
 import { bindOutcomeOf } from '../../lambdas/adapters/ldap-directory.ts';
 
@@ -16,7 +22,9 @@ const filetime = (date: Date) => String((BigInt(date.getTime()) + 11_644_473_600
 describe('formatWindowsGuid', () => {
   it('reads the first three groups little-endian, as Windows shows objectGUID', () => {
     // objectGUID:: 9BIJ9w83PkeO8zZPzbZqcw== as Samba returned it; samba-tool shows f70912f4-370f-473e-8ef3-364fcdb66a73.
-    expect(formatWindowsGuid(Buffer.from('9BIJ9w83PkeO8zZPzbZqcw==', 'base64'))).toBe('f70912f4-370f-473e-8ef3-364fcdb66a73');
+    expect(formatWindowsGuid(Buffer.from('9BIJ9w83PkeO8zZPzbZqcw==', 'base64'))).toBe(
+      'f70912f4-370f-473e-8ef3-364fcdb66a73',
+    );
   });
   it('refuses anything but 16 bytes', () => {
     expect(() => formatWindowsGuid(new Uint8Array(15))).toThrow(/16 bytes/);
@@ -41,7 +49,9 @@ describe('accountStateOf', () => {
     [filetime(new Date('2026-11-23T11:59:59Z')), 'account_expired'],
     ['not-a-number', 'account_expired'],
   ])('Active Directory accountExpires %s -> %s', (value, state) => {
-    expect(accountStateOf(entry({ useraccountcontrol: ['512'], accountexpires: [value] }), 'active-directory', NOW)).toBe(state);
+    expect(
+      accountStateOf(entry({ useraccountcontrol: ['512'], accountexpires: [value] }), 'active-directory', NOW),
+    ).toBe(state);
   });
 
   it('389-ds: nsAccountLock true (any case) is disabled; pwdReset is a required change', () => {
@@ -51,7 +61,9 @@ describe('accountStateOf', () => {
   });
 
   it('OpenLDAP: the permanent ppolicy lock is disabled, a timed lock is not; pwdEndTime and shadowExpire expire; pwdReset', () => {
-    expect(accountStateOf(entry({ pwdaccountlockedtime: ['000001010000Z'] }), 'openldap', NOW)).toBe('account_disabled');
+    expect(accountStateOf(entry({ pwdaccountlockedtime: ['000001010000Z'] }), 'openldap', NOW)).toBe(
+      'account_disabled',
+    );
     expect(accountStateOf(entry({ pwdaccountlockedtime: ['20261123110000Z'] }), 'openldap', NOW)).toBeUndefined();
     expect(accountStateOf(entry({ pwdendtime: ['20261123115959Z'] }), 'openldap', NOW)).toBe('account_expired');
     expect(accountStateOf(entry({ pwdendtime: ['20261123123000+0100'] }), 'openldap', NOW)).toBe('account_expired');
@@ -71,7 +83,8 @@ describe('accountStateOf', () => {
 });
 
 describe('bindOutcomeOf (AD sub-codes, one table)', () => {
-  const ad = (data: string) => `80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data ${data}, v1db1 Code: 0x31`;
+  const ad = (data: string) =>
+    `80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data ${data}, v1db1 Code: 0x31`;
   it.each([
     ['52e', { kind: 'invalid_credentials' }],
     ['525', { kind: 'invalid_credentials' }],
@@ -88,7 +101,9 @@ describe('bindOutcomeOf (AD sub-codes, one table)', () => {
   });
   it('maps plain result codes without a sub-code; an unknown code is not an answer (503 upstream)', () => {
     expect(bindOutcomeOf(49, 'Invalid credentials Code: 0x31')).toEqual({ kind: 'invalid_credentials' });
-    expect(bindOutcomeOf(53, 'Account inactivated. Contact system administrator.')).toEqual({ kind: 'invalid_credentials' });
+    expect(bindOutcomeOf(53, 'Account inactivated. Contact system administrator.')).toEqual({
+      kind: 'invalid_credentials',
+    });
     expect(bindOutcomeOf(51, 'busy')).toBeUndefined();
   });
 });
@@ -116,7 +131,8 @@ class GroupGraph implements GroupDirectory {
     return { dns: matches.slice(0, limit), complete: matches.length <= limit };
   }
 }
-const unescape = (value: string) => value.replace(/\\([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+const unescape = (value: string) =>
+  value.replace(/\\([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 
 const USER = 'uid=al\\,ice,ou=people,dc=x';
 const g = (name: string) => `cn=${name},ou=groups,dc=x`;
@@ -149,7 +165,9 @@ describe('resolveGroups', () => {
     const directory = graph();
     const result = await resolveGroups({ dn: USER, attributes: {} }, settings(), directory);
     expect(result).toEqual({ dns: [g('app-wiki'), g('engineering'), g('everyone'), g('platform'), g('staff')] });
-    expect(directory.searches[0]).toBe('(&(objectClass=groupOfNames)(|(member=uid=al\\5c,ice,ou=people,dc=x)(uniqueMember=uid=al\\5c,ice,ou=people,dc=x)))');
+    expect(directory.searches[0]).toBe(
+      '(&(objectClass=groupOfNames)(|(member=uid=al\\5c,ice,ou=people,dc=x)(uniqueMember=uid=al\\5c,ice,ou=people,dc=x)))',
+    );
     expect(directory.searches).toHaveLength(4); // levels: {engineering, staff} -> {everyone, platform} -> {app-wiki} -> {} (everyone again, ignored)
   });
 
@@ -180,30 +198,63 @@ describe('resolveGroups', () => {
         return { dns: [g('b'), g('a'), g('A')], complete: true };
       },
     };
-    const result = await resolveGroups({ dn: USER, attributes: {} }, settings({ mode: 'in-chain', objectFilter: '(objectClass=group)', filter: '(cn=app-*)', maxCount: 5 }), directory);
-    expect(searches).toEqual(['(&(objectClass=group)(member:1.2.840.113556.1.4.1941:=uid=al\\5c,ice,ou=people,dc=x)(cn=app-*)) 5']);
+    const result = await resolveGroups(
+      { dn: USER, attributes: {} },
+      settings({ mode: 'in-chain', objectFilter: '(objectClass=group)', filter: '(cn=app-*)', maxCount: 5 }),
+      directory,
+    );
+    expect(searches).toEqual([
+      '(&(objectClass=group)(member:1.2.840.113556.1.4.1941:=uid=al\\5c,ice,ou=people,dc=x)(cn=app-*)) 5',
+    ]);
     expect(result).toEqual({ dns: [g('a'), g('b')] });
   });
 
   it('in-chain: more groups than the limit is said, not hidden', async () => {
     const directory: GroupDirectory = { findGroupDNs: async () => ({ dns: [g('a'), g('b')], complete: false }) };
-    expect(await resolveGroups({ dn: USER, attributes: {} }, settings({ mode: 'in-chain', maxCount: 2 }), directory)).toEqual({ dns: [g('a'), g('b')], truncated: 'count' });
+    expect(
+      await resolveGroups({ dn: USER, attributes: {} }, settings({ mode: 'in-chain', maxCount: 2 }), directory),
+    ).toEqual({ dns: [g('a'), g('b')], truncated: 'count' });
   });
 
   it('nested: a level with more groups than the limit stops the walk with what was found before it', async () => {
     const many = Object.fromEntries(Array.from({ length: 5 }, (_, index) => [g(`wide-${index}`), [g('staff')]]));
     const directory = new GroupGraph({ [g('staff')]: [USER], ...many });
-    expect(await resolveGroups({ dn: USER, attributes: {} }, settings({ maxCount: 3 }), directory)).toEqual({ dns: [g('staff')], truncated: 'count' });
+    expect(await resolveGroups({ dn: USER, attributes: {} }, settings({ maxCount: 3 }), directory)).toEqual({
+      dns: [g('staff')],
+      truncated: 'count',
+    });
   });
 
   it('nested with a parents cache: the same answer as without, for every limit and filter', async () => {
-    const filtered = () => new GroupGraph({ [g('staff')]: [USER], [g('app-wiki')]: [g('staff')], [g('app-mail')]: [g('app-wiki')], [g('other')]: [g('app-mail')] }, (dn) => dn.startsWith('cn=app-'));
-    const wide = () => new GroupGraph({ [g('staff')]: [USER], [g('team')]: [USER], ...Object.fromEntries(Array.from({ length: 3 }, (_, index) => [g(`wide-${index}`), [g('staff')]])), [g('wide-3')]: [g('team')] });
+    const filtered = () =>
+      new GroupGraph(
+        {
+          [g('staff')]: [USER],
+          [g('app-wiki')]: [g('staff')],
+          [g('app-mail')]: [g('app-wiki')],
+          [g('other')]: [g('app-mail')],
+        },
+        (dn) => dn.startsWith('cn=app-'),
+      );
+    const wide = () =>
+      new GroupGraph({
+        [g('staff')]: [USER],
+        [g('team')]: [USER],
+        ...Object.fromEntries(Array.from({ length: 3 }, (_, index) => [g(`wide-${index}`), [g('staff')]])),
+        [g('wide-3')]: [g('team')],
+      });
     const cases: Array<[() => GroupGraph, Partial<GroupSettings>]> = [
-      [graph, {}], [graph, { maxDepth: 1 }], [graph, { maxDepth: 2 }], [graph, { maxCount: 3 }], [graph, { maxCount: 4 }],
-      [filtered, { filter: '(cn=app-*)' }], [filtered, { filter: '(cn=app-*)', maxDepth: 2 }],
+      [graph, {}],
+      [graph, { maxDepth: 1 }],
+      [graph, { maxDepth: 2 }],
+      [graph, { maxCount: 3 }],
+      [graph, { maxCount: 4 }],
+      [filtered, { filter: '(cn=app-*)' }],
+      [filtered, { filter: '(cn=app-*)', maxDepth: 2 }],
       // Each group's parents fit the limit, the level's together do not: both ways stop before the level.
-      [wide, { maxCount: 3 }], [wide, { maxCount: 4 }], [wide, { maxCount: 6 }],
+      [wide, { maxCount: 3 }],
+      [wide, { maxCount: 4 }],
+      [wide, { maxCount: 6 }],
     ];
     for (const [directory, overrides] of cases) {
       const uncached = await resolveGroups({ dn: USER, attributes: {} }, settings(overrides), directory());
@@ -215,7 +266,7 @@ describe('resolveGroups', () => {
     }
   });
 
-  it('nested with a parents cache: a warm walk searches only the user\'s own groups', async () => {
+  it("nested with a parents cache: a warm walk searches only the user's own groups", async () => {
     const cache = new GroupParentsCache(60_000);
     const cold = graph();
     await resolveGroups({ dn: USER, attributes: {} }, settings(), cold, cache);
@@ -223,19 +274,25 @@ describe('resolveGroups', () => {
     expect(cold.searches).toHaveLength(6);
     expect(cold.searches.slice(1).every((filter) => !filter.includes('uid='))).toBe(true);
     const warm = graph();
-    expect(await resolveGroups({ dn: USER, attributes: {} }, settings(), warm, cache)).toEqual({ dns: [g('app-wiki'), g('engineering'), g('everyone'), g('platform'), g('staff')] });
+    expect(await resolveGroups({ dn: USER, attributes: {} }, settings(), warm, cache)).toEqual({
+      dns: [g('app-wiki'), g('engineering'), g('everyone'), g('platform'), g('staff')],
+    });
     expect(warm.searches).toEqual([cold.searches[0]]);
     // Another user in the same groups: only their own level is searched.
     const bob = 'uid=bob,ou=people,dc=x';
     const other = new GroupGraph({ [g('staff')]: [bob], [g('everyone')]: [g('staff')] });
-    expect(await resolveGroups({ dn: bob, attributes: {} }, settings(), other, cache)).toEqual({ dns: [g('everyone'), g('staff')] });
+    expect(await resolveGroups({ dn: bob, attributes: {} }, settings(), other, cache)).toEqual({
+      dns: [g('everyone'), g('staff')],
+    });
     expect(other.searches).toHaveLength(1);
   });
 
   it('nested with a parents cache: concurrent walks share one search per group', async () => {
     const cache = new GroupParentsCache(60_000);
     const directory = graph();
-    const results = await Promise.all(Array.from({ length: 10 }, () => resolveGroups({ dn: USER, attributes: {} }, settings(), directory, cache)));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => resolveGroups({ dn: USER, attributes: {} }, settings(), directory, cache)),
+    );
     expect(new Set(results.map((result) => JSON.stringify(result))).size).toBe(1);
     // 10 user-level searches, and each of the five groups searched once for all ten walks.
     expect(directory.searches.filter((filter) => filter.includes('uid='))).toHaveLength(10);
@@ -256,7 +313,11 @@ describe('resolveGroups', () => {
     expect(await cache.parentsOf('a', load(['changed']))).toEqual(['changed']);
     expect(loads).toBe(2);
 
-    await expect(cache.parentsOf('b', async () => { throw new Error('directory down'); })).rejects.toThrow('directory down');
+    await expect(
+      cache.parentsOf('b', async () => {
+        throw new Error('directory down');
+      }),
+    ).rejects.toThrow('directory down');
     expect(await cache.parentsOf('b', load(['q']))).toEqual(['q']);
 
     await cache.parentsOf('c', load([]));
@@ -272,19 +333,35 @@ describe('resolveGroups', () => {
       [g('someone-else')]: ['memberUid:bob'],
     });
     const alice = { dn: USER, attributes: { uid: ['al*ice'] } };
-    expect(await resolveGroups(alice, settings({ memberUidAttribute: 'memberUid' }), directory)).toEqual({ dns: [g('it'), g('staff'), g('unix-admins')] });
-    expect(directory.searches[0]).toBe('(&(objectClass=groupOfNames)(|(member=uid=al\\5c,ice,ou=people,dc=x)(uniqueMember=uid=al\\5c,ice,ou=people,dc=x)(memberUid=al\\2aice)))');
+    expect(await resolveGroups(alice, settings({ memberUidAttribute: 'memberUid' }), directory)).toEqual({
+      dns: [g('it'), g('staff'), g('unix-admins')],
+    });
+    expect(directory.searches[0]).toBe(
+      '(&(objectClass=groupOfNames)(|(member=uid=al\\5c,ice,ou=people,dc=x)(uniqueMember=uid=al\\5c,ice,ou=people,dc=x)(memberUid=al\\2aice)))',
+    );
     // Without the setting, only DN membership counts.
-    expect(await resolveGroups(alice, settings(), new GroupGraph({ [g('unix-admins')]: ['memberUid:al*ice'], [g('staff')]: [USER] }))).toEqual({ dns: [g('staff')] });
+    expect(
+      await resolveGroups(
+        alice,
+        settings(),
+        new GroupGraph({ [g('unix-admins')]: ['memberUid:al*ice'], [g('staff')]: [USER] }),
+      ),
+    ).toEqual({ dns: [g('staff')] });
     // With a group filter, a group listing the user by uid is kept when it matches.
-    const filtered = new GroupGraph({ [g('app-unix')]: ['memberUid:al*ice'], [g('app-wiki')]: [g('app-unix')] }, (dn) => dn.startsWith('cn=app-'));
-    expect(await resolveGroups(alice, settings({ memberUidAttribute: 'memberUid', filter: '(cn=app-*)' }), filtered)).toEqual({ dns: [g('app-unix'), g('app-wiki')] });
+    const filtered = new GroupGraph({ [g('app-unix')]: ['memberUid:al*ice'], [g('app-wiki')]: [g('app-unix')] }, (dn) =>
+      dn.startsWith('cn=app-'),
+    );
+    expect(
+      await resolveGroups(alice, settings({ memberUidAttribute: 'memberUid', filter: '(cn=app-*)' }), filtered),
+    ).toEqual({ dns: [g('app-unix'), g('app-wiki')] });
   });
 
   it('member-of reads the entry; none asks nothing', async () => {
     const directory = graph();
     const withMemberOf = { dn: USER, attributes: { memberof: [g('staff'), g('Engineering'), g('engineering')] } };
-    expect(await resolveGroups(withMemberOf, settings({ mode: 'member-of' }), directory)).toEqual({ dns: [g('Engineering'), g('staff')] });
+    expect(await resolveGroups(withMemberOf, settings({ mode: 'member-of' }), directory)).toEqual({
+      dns: [g('Engineering'), g('staff')],
+    });
     expect(await resolveGroups(withMemberOf, settings({ mode: 'none' }), directory)).toEqual({ dns: [] });
     expect(directory.searches).toEqual([]);
   });

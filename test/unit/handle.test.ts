@@ -9,7 +9,10 @@ import type { GroupSearchResult } from '../../lambdas/core/groups.ts';
 import type { DirectoryEntry } from '../../lambdas/core/profile.ts';
 import { PRESETS } from '../../lambdas/core/presets.ts';
 
-const ALICE: DirectoryEntry = { dn: 'uid=alice,ou=people,dc=x', attributes: { entryuuid: ['id-alice'], uid: ['alice'], mail: ['alice@x.test'] } };
+const ALICE: DirectoryEntry = {
+  dn: 'uid=alice,ou=people,dc=x',
+  attributes: { entryuuid: ['id-alice'], uid: ['alice'], mail: ['alice@x.test'] },
+};
 
 class RecordingDirectory implements UserDirectory {
   readonly calls: string[] = [];
@@ -34,7 +37,9 @@ class RecordingDirectory implements UserDirectory {
   }
 }
 
-const allowAll: CallerAuthorizer = { authorize: async () => ({ clientId: 'c', scopes: ['users:login', 'users:read'], expiresAt: 0 }) };
+const allowAll: CallerAuthorizer = {
+  authorize: async () => ({ clientId: 'c', scopes: ['users:login', 'users:read'], expiresAt: 0 }),
+};
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 function deps(directory: UserDirectory, authorizer: CallerAuthorizer = allowAll): HandlerDeps {
@@ -42,10 +47,23 @@ function deps(directory: UserDirectory, authorizer: CallerAuthorizer = allowAll)
     settings: {
       userFilter: '(uid={username})',
       mapping: PRESETS.openldap.mapping,
-      groups: { mode: 'member-of', memberOfAttribute: 'memberOf', baseDN: 'dc=x', objectFilter: '(objectClass=groupOfNames)', memberAttributes: ['member'], memberUidAttribute: undefined, filter: undefined, maxDepth: 5, maxCount: 100, cacheSeconds: 0 },
+      groups: {
+        mode: 'member-of',
+        memberOfAttribute: 'memberOf',
+        baseDN: 'dc=x',
+        objectFilter: '(objectClass=groupOfNames)',
+        memberAttributes: ['member'],
+        memberUidAttribute: undefined,
+        filter: undefined,
+        maxDepth: 5,
+        maxCount: 100,
+        cacheSeconds: 0,
+      },
       accountStates: 'openldap',
       hideInactiveUsers: true,
-      scopes: { login: 'users:login', getUser: 'users:read' }, timingDecoyDN: 'cn=decoy,dc=x' },
+      scopes: { login: 'users:login', getUser: 'users:read' },
+      timingDecoyDN: 'cn=decoy,dc=x',
+    },
     directory,
     authorizer,
     logger: silent,
@@ -93,21 +111,37 @@ describe('handle', () => {
 
   it('touches the directory not at all when the caller is refused', async () => {
     const directory = new RecordingDirectory([ALICE]);
-    const refuse: CallerAuthorizer = { authorize: async () => { throw new InvalidToken('no'); } };
-    expect((await handle(post('/login', { username: 'alice', password: 'right' }), deps(directory, refuse))).status).toBe(401);
+    const refuse: CallerAuthorizer = {
+      authorize: async () => {
+        throw new InvalidToken('no');
+      },
+    };
+    expect(
+      (await handle(post('/login', { username: 'alice', password: 'right' }), deps(directory, refuse))).status,
+    ).toBe(401);
     expect(directory.calls).toEqual([]);
   });
 
   it('answers 503 jwks_unavailable when the signing keys cannot be fetched', async () => {
-    const keysDown: CallerAuthorizer = { authorize: async () => { throw new JwksUnavailable('down'); } };
-    const response = await handle(post('/get-user', { username: 'alice' }), deps(new RecordingDirectory([ALICE]), keysDown));
+    const keysDown: CallerAuthorizer = {
+      authorize: async () => {
+        throw new JwksUnavailable('down');
+      },
+    };
+    const response = await handle(
+      post('/get-user', { username: 'alice' }),
+      deps(new RecordingDirectory([ALICE]), keysDown),
+    );
     expect(response.status).toBe(503);
     expect(json(response)).toEqual({ error: 'jwks_unavailable' });
   });
 
   it('answers 503 with Retry-After when the directory is unavailable, on both routes', async () => {
     const directory = new RecordingDirectory([ALICE], {}, new DirectoryUnavailable('down'));
-    for (const [path, body] of [['/login', { username: 'a', password: 'b' }], ['/get-user', { username: 'a' }]] as const) {
+    for (const [path, body] of [
+      ['/login', { username: 'a', password: 'b' }],
+      ['/get-user', { username: 'a' }],
+    ] as const) {
       const response = await handle(post(path, body), deps(directory));
       expect(response.status).toBe(503);
       expect(response.headers['retry-after']).toBe('5');
@@ -116,7 +150,10 @@ describe('handle', () => {
 
   it('answers 500 with only the request id for an unexpected error, and logs its cause', async () => {
     const lines: string[] = [];
-    const logger: Logger = { ...silent, error: (message, fields) => lines.push(`${message} ${JSON.stringify(fields)}`) };
+    const logger: Logger = {
+      ...silent,
+      error: (message, fields) => lines.push(`${message} ${JSON.stringify(fields)}`),
+    };
     const directory = new RecordingDirectory([ALICE], {}, new RangeError('boom'));
     const response = await handle(post('/get-user', { username: 'a' }), { ...deps(directory), logger });
     expect(response.status).toBe(500);
@@ -138,7 +175,11 @@ describe('handle', () => {
   it('answers 400 for a body that is not UTF-8', async () => {
     const request = { ...post('/get-user', {}), body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]) };
     const response = await handle(request, deps(new RecordingDirectory([])));
-    expect(json(response)).toEqual({ error: 'invalid_request', field: 'body', error_description: 'is not valid UTF-8' });
+    expect(json(response)).toEqual({
+      error: 'invalid_request',
+      field: 'body',
+      error_description: 'is not valid UTF-8',
+    });
   });
 
   it('answers 404 for paths that are not routes, including names every object has', async () => {
@@ -152,13 +193,23 @@ describe('handle', () => {
 
   it('answers 405 for a route asked with another method, before the caller is checked', async () => {
     const directory = new RecordingDirectory([ALICE]);
-    const refuse: CallerAuthorizer = { authorize: async () => { throw new InvalidToken('no'); } };
-    const response = await handle(post('/login', { username: 'alice', password: 'right' }, {}, 'GET'), deps(directory, refuse));
+    const refuse: CallerAuthorizer = {
+      authorize: async () => {
+        throw new InvalidToken('no');
+      },
+    };
+    const response = await handle(
+      post('/login', { username: 'alice', password: 'right' }, {}, 'GET'),
+      deps(directory, refuse),
+    );
     expect(response.status).toBe(405);
   });
 
   it('answers 415 for a body that is not declared JSON', async () => {
-    const response = await handle(post('/get-user', { username: 'alice' }, { 'content-type': 'text/plain' }), deps(new RecordingDirectory([ALICE])));
+    const response = await handle(
+      post('/get-user', { username: 'alice' }, { 'content-type': 'text/plain' }),
+      deps(new RecordingDirectory([ALICE])),
+    );
     expect(response.status).toBe(415);
   });
 });

@@ -1,13 +1,35 @@
 import { describe, expect, it } from 'vitest';
-import { planImport, splitIntoImportFiles, type ExportedEntry, type ImportUser } from '../../lambdas/core/import-files.ts';
+import {
+  planImport,
+  splitIntoImportFiles,
+  type ExportedEntry,
+  type ImportUser,
+} from '../../lambdas/core/import-files.ts';
 import type { PasswordHashMapping } from '../../lambdas/core/password-hash.ts';
 
-const ssha: PasswordHashMapping = { kind: 'mapped', scheme: 'SSHA', customPasswordHash: { algorithm: 'ldap', hash: { value: '{SSHA}abc', encoding: 'utf8' } } };
-const crypt: PasswordHashMapping = { kind: 'unsupported', scheme: 'CRYPT', reason: '{CRYPT} DES crypt is not among the hashes Auth0 imports' };
+const ssha: PasswordHashMapping = {
+  kind: 'mapped',
+  scheme: 'SSHA',
+  customPasswordHash: { algorithm: 'ldap', hash: { value: '{SSHA}abc', encoding: 'utf8' } },
+};
+const crypt: PasswordHashMapping = {
+  kind: 'unsupported',
+  scheme: 'CRYPT',
+  reason: '{CRYPT} DES crypt is not among the hashes Auth0 imports',
+};
 
-const entry = (uid: string, changes: Partial<ExportedEntry> = {}, email: string | null = `${uid}@example.test`): ExportedEntry => ({
+const entry = (
+  uid: string,
+  changes: Partial<ExportedEntry> = {},
+  email: string | null = `${uid}@example.test`,
+): ExportedEntry => ({
   dn: `uid=${uid},ou=people,dc=x`,
-  profile: { user_id: `id-${uid}`, ...(email ? { email, email_verified: false } : {}), username: uid, app_metadata: { dn: `uid=${uid},ou=people,dc=x` } },
+  profile: {
+    user_id: `id-${uid}`,
+    ...(email ? { email, email_verified: false } : {}),
+    username: uid,
+    app_metadata: { dn: `uid=${uid},ou=people,dc=x` },
+  },
   password: ssha,
   ...changes,
 });
@@ -16,7 +38,14 @@ describe('planImport', () => {
   it('exports the same profile as /login, in the import schema, with the password hash', () => {
     const plan = planImport([entry('alice')]);
     expect(plan.users).toEqual([
-      { user_id: 'id-alice', email: 'alice@example.test', email_verified: false, username: 'alice', app_metadata: { dn: 'uid=alice,ou=people,dc=x' }, custom_password_hash: ssha.kind === 'mapped' ? ssha.customPasswordHash : undefined },
+      {
+        user_id: 'id-alice',
+        email: 'alice@example.test',
+        email_verified: false,
+        username: 'alice',
+        app_metadata: { dn: 'uid=alice,ou=people,dc=x' },
+        custom_password_hash: ssha.kind === 'mapped' ? ssha.customPasswordHash : undefined,
+      },
     ]);
     expect(plan.passwordSchemes).toEqual({ SSHA: 1 });
   });
@@ -85,7 +114,11 @@ describe('splitIntoImportFiles', () => {
   });
 
   it('reports a user who alone exceeds the limit instead of writing an oversized file', () => {
-    const huge: ImportUser = { user_id: 'huge', email: 'huge@example.test', user_metadata: { blob: 'x'.repeat(600 * 1024) } };
+    const huge: ImportUser = {
+      user_id: 'huge',
+      email: 'huge@example.test',
+      user_metadata: { blob: 'x'.repeat(600 * 1024) },
+    };
     const { files, tooLarge } = splitIntoImportFiles([users[0]!, huge, users[1]!]);
     expect(tooLarge).toEqual([huge]);
     expect(files.flatMap((file) => JSON.parse(file) as ImportUser[])).toEqual([users[0], users[1]]);

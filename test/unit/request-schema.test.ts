@@ -3,7 +3,10 @@ import { getUserRequestSchema, loginRequestSchema, validateAgainstSchema } from 
 
 describe('validateAgainstSchema', () => {
   it('accepts a valid login body', () => {
-    expect(validateAgainstSchema(loginRequestSchema, { username: 'a', password: 'b' })).toEqual({ ok: true, value: { username: 'a', password: 'b' } });
+    expect(validateAgainstSchema(loginRequestSchema, { username: 'a', password: 'b' })).toEqual({
+      ok: true,
+      value: { username: 'a', password: 'b' },
+    });
   });
 
   it.each([
@@ -34,7 +37,11 @@ describe('validateAgainstSchema', () => {
   });
 
   it('rejects password on /get-user: the schema is per route', () => {
-    expect(validateAgainstSchema(getUserRequestSchema, { username: 'a', password: 'b' })).toEqual({ ok: false, field: 'body', reason: 'unknown field "password"' });
+    expect(validateAgainstSchema(getUserRequestSchema, { username: 'a', password: 'b' })).toEqual({
+      ok: false,
+      field: 'body',
+      reason: 'unknown field "password"',
+    });
   });
 
   it('is a schema API Gateway accepts: draft-04, no extra properties, limits on every field', () => {

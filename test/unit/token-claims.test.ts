@@ -4,11 +4,21 @@ import { InsufficientScope, InvalidToken } from '../../lambdas/core/errors.ts';
 
 const policy = { allowedClientIds: ['client-a'], clockToleranceSeconds: 30 };
 const NOW = 1_900_000_000;
-const valid = { gty: 'client-credentials', azp: 'client-a', sub: 'client-a@clients', scope: 'users:login users:read', exp: 2_000_000_000 };
+const valid = {
+  gty: 'client-credentials',
+  azp: 'client-a',
+  sub: 'client-a@clients',
+  scope: 'users:login users:read',
+  exp: 2_000_000_000,
+};
 
 describe('checkClientCredentialsClaims', () => {
   it('returns the client, its scopes and expiry', () => {
-    expect(checkClientCredentialsClaims(valid, policy, NOW)).toEqual({ clientId: 'client-a', scopes: ['users:login', 'users:read'], expiresAt: 2_000_000_000 });
+    expect(checkClientCredentialsClaims(valid, policy, NOW)).toEqual({
+      clientId: 'client-a',
+      scopes: ['users:login', 'users:read'],
+      expiresAt: 2_000_000_000,
+    });
   });
 
   it.each([
@@ -46,7 +56,10 @@ describe('bearerTokenFrom', () => {
     expect(bearerTokenFrom('Bearer abc.def.ghi')).toBe('abc.def.ghi');
     expect(bearerTokenFrom('bearer abc.def.ghi')).toBe('abc.def.ghi');
   });
-  it.each([null, '', 'Basic dXNlcjpwdw==', 'Bearer', 'Bearer a b', 'Bearer <script>', `Bearer ${'a'.repeat(9000)}`])('rejects %j', (header) => {
-    expect(() => bearerTokenFrom(header)).toThrow(InvalidToken);
-  });
+  it.each([null, '', 'Basic dXNlcjpwdw==', 'Bearer', 'Bearer a b', 'Bearer <script>', `Bearer ${'a'.repeat(9000)}`])(
+    'rejects %j',
+    (header) => {
+      expect(() => bearerTokenFrom(header)).toThrow(InvalidToken);
+    },
+  );
 });
