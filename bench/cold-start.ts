@@ -8,10 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { BUNDLING } from '../lib/constructs/ldap-bridge.ts';
-import { DEMO_USERS } from '../scripts/directory-data.ts';
-import { startSeededSlapd } from '../scripts/seeded-slapd.ts';
-import { startDevTokenIssuer } from '../scripts/dev-token-issuer.ts';
-import { randomSecret } from '../scripts/throwaway-slapd.ts';
+import { DEMO_USERS } from '../dev/directory-data.ts';
+import { startSeededSlapd } from '../dev/seeded-slapd.ts';
+import { startDevTokenIssuer } from '../dev/dev-token-issuer.ts';
+import { randomSecret } from '../dev/throwaway-slapd.ts';
 
 const runs = Number(process.argv[2] ?? 15);
 const work = mkdtempSync(path.join(os.tmpdir(), 'bridge-cold-start-'));

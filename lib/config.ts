@@ -3,7 +3,7 @@
 // and what was expected; every problem is reported at once. The Lambda environment derived from
 // it is also run through the runtime's own loadConfig, so a bad filter or mapping fails
 // `cdk synth`, not the first login.
-import { loadConfig } from '../lambdas/core/config.ts';
+import { loadConfig } from '../lambdas/core/config/bridge-config.ts';
 
 export interface ExistingVpcConfig {
   vpcId: string;

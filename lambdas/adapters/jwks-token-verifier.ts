@@ -4,10 +4,10 @@
 // refetch at most once per cooldown, so forged kids cannot cause a fetch storm.
 import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify, errors as joseErrors } from 'jose';
-import { InvalidToken, JwksUnavailable } from '../core/errors.ts';
+import { InvalidToken, JwksUnavailable } from '../contract/errors.ts';
 import type { AccessTokenVerifier } from '../core/ports.ts';
-import { checkClientCredentialsClaims, type VerifiedClient } from '../core/token-claims.ts';
-import type { AuthConfig } from '../core/config.ts';
+import { checkClientCredentialsClaims, type VerifiedClient } from '../core/caller/token-claims.ts';
+import type { AuthConfig } from '../core/config/bridge-config.ts';
 
 export interface JwksVerifierOptions {
   issuer: string;

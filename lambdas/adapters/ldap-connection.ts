@@ -5,7 +5,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { Client, ResultCodeError } from 'ldapts';
-import { BridgeError, DirectoryUnavailable } from '../core/errors.ts';
+import { BridgeError, DirectoryUnavailable } from '../contract/errors.ts';
 import type { Logger } from '../core/ports.ts';
 
 export interface LdapEndpoints {

@@ -4,12 +4,12 @@
 // in BIND_RESULTS below; anything the bridge cannot interpret fails closed as 503.
 import type { Client, Entry } from 'ldapts';
 import { ResultCodeError } from 'ldapts';
-import { BridgeError, DirectoryUnavailable } from '../core/errors.ts';
-import type { GroupSearchResult } from '../core/groups.ts';
+import { BridgeError, DirectoryUnavailable } from '../contract/errors.ts';
+import type { GroupSearchResult } from '../core/directory/groups.ts';
 import type { BindOutcome, Logger, UserDirectory } from '../core/ports.ts';
-import { formatWindowsGuid } from '../core/guid.ts';
-import type { DirectoryEntry } from '../core/profile.ts';
-import { BoundedPool } from './bind-pool.ts';
+import { formatWindowsGuid } from '../core/directory/guid.ts';
+import type { DirectoryEntry } from '../core/profile/map-entry.ts';
+import { BoundedPool } from './bounded-pool.ts';
 import {
   describeError,
   LdapConnection,

@@ -1,9 +1,9 @@
 // The interfaces the core needs from the outside world. Adapters implement them; entry points
 // construct the adapters and hand them to `handle`. The core never imports an adapter.
-import type { AccountStateCode } from './errors.ts';
-import type { GroupDirectory } from './groups.ts';
-import type { DirectoryEntry } from './profile.ts';
-import type { VerifiedClient } from './token-claims.ts';
+import type { AccountStateCode } from '../contract/errors.ts';
+import type { GroupDirectory } from './directory/groups.ts';
+import type { DirectoryEntry } from './profile/map-entry.ts';
+import type { VerifiedClient } from './caller/token-claims.ts';
 
 export interface UserDirectory extends GroupDirectory {
   /**

@@ -3,12 +3,12 @@
 // whose scope the token carries: the policy is cached per token, so it must not allow a
 // users:read token to call /login on a later request. Denials are logged without the token.
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
-import { authorizerContextFor } from '../core/authorizer-context.ts';
-import { loadAuthorizerConfig } from '../core/config.ts';
-import { BridgeError, InvalidToken } from '../core/errors.ts';
-import { routeScopes } from '../core/handle.ts';
+import { authorizerContextFor } from '../core/caller/authorizer-context-authorizer.ts';
+import { loadAuthorizerConfig } from '../core/config/bridge-config.ts';
+import { BridgeError, InvalidToken } from '../contract/errors.ts';
+import { routeScopes } from '../core/http/handle.ts';
 import type { AccessTokenVerifier, Logger } from '../core/ports.ts';
-import { bearerTokenFrom } from '../core/token-claims.ts';
+import { bearerTokenFrom } from '../core/caller/token-claims.ts';
 import { JsonLogger } from '../adapters/json-logger.ts';
 import { createTokenVerifier } from '../adapters/jwks-token-verifier.ts';
 

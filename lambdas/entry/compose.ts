@@ -1,13 +1,13 @@
 // The composition root shared by the local server and the Lambda handlers: the only place that
 // constructs adapters from validated configuration.
 import { readFileSync } from 'node:fs';
-import type { BindCredentialsSource, BridgeConfig, DirectoryConfig } from '../core/config.ts';
-import type { CallerAuthorizer, HandlerDeps, HandlerSettings } from '../core/handle.ts';
+import type { BindCredentialsSource, BridgeConfig, DirectoryConfig } from '../core/config/bridge-config.ts';
+import type { CallerAuthorizer, HandlerDeps, HandlerSettings } from '../core/http/handle.ts';
 import type { Logger } from '../core/ports.ts';
-import type { UserProfileSettings } from '../core/user-profile.ts';
-import { accountStateAttributes } from '../core/account-state.ts';
-import { groupAttributes, GroupParentsCache, type GroupSettings } from '../core/groups.ts';
-import { attributesForProfile } from '../core/profile.ts';
+import type { UserProfileSettings } from '../core/profile/build-profile.ts';
+import { accountStateAttributes } from '../core/directory/account-states.ts';
+import { groupAttributes, GroupParentsCache, type GroupSettings } from '../core/directory/groups.ts';
+import { attributesForProfile } from '../core/profile/map-entry.ts';
 import { LdapDirectory, type LdapDirectoryOptions, type ServiceCredentialsSource } from '../adapters/ldap-directory.ts';
 import {
   createSecretsManagerReader,

@@ -2,10 +2,10 @@
 // handle() as the local server, proxy result out. The bridge, with its kept-open directory
 // connections, is built on the first invocation and reused by every later one in the container.
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { AuthorizerContextAuthorizer } from '../core/authorizer-context.ts';
-import { loadConfig } from '../core/config.ts';
-import { handle, type BridgeRequest } from '../core/handle.ts';
-import type { BridgeResponse } from '../core/respond.ts';
+import { AuthorizerContextAuthorizer } from '../core/caller/authorizer-context-authorizer.ts';
+import { loadConfig } from '../core/config/bridge-config.ts';
+import { handle, type BridgeRequest } from '../core/http/handle.ts';
+import type { BridgeResponse } from '../core/http/responses.ts';
 import { JsonLogger } from '../adapters/json-logger.ts';
 import { createBridge, type Bridge } from './compose.ts';
 

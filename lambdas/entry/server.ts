@@ -2,10 +2,10 @@
 // host the bridge on-prem behind NGINX. It hands node:http's request to the core as plain data,
 // caps the body while reading it, and sheds load past a fixed number of requests in flight.
 import http from 'node:http';
-import { Overloaded, PayloadTooLarge } from '../core/errors.ts';
-import { handle, type BridgeRequest, type HandlerDeps } from '../core/handle.ts';
-import { MAX_BODY_BYTES } from '../core/request-schema.ts';
-import { errorResponse, type BridgeResponse } from '../core/respond.ts';
+import { Overloaded, PayloadTooLarge } from '../contract/errors.ts';
+import { handle, type BridgeRequest, type HandlerDeps } from '../core/http/handle.ts';
+import { MAX_BODY_BYTES } from '../contract/request-schemas.ts';
+import { errorResponse, type BridgeResponse } from '../core/http/responses.ts';
 
 export interface ServerOptions {
   maxInFlight: number;

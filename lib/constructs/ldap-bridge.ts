@@ -19,7 +19,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { getUserRequestSchema, loginRequestSchema, type ObjectSchema } from '../../lambdas/core/request-schema.ts';
+import { getUserRequestSchema, loginRequestSchema, type ObjectSchema } from '../../lambdas/contract/request-schemas.ts';
 import { authorizerEnvironment, lambdaEnvironment, type DeploymentConfig } from '../config.ts';
 
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -396,22 +396,20 @@ export class LdapBridge extends Construct {
         modelName: schema.title,
         schema: toApiGatewaySchema(schema),
       });
-      const method = api.root
-        .addResource(pathPart)
-        .addMethod(
-          'POST',
-          new apigateway.LambdaIntegration(fn, {
-            proxy: true,
-            timeout: Duration.seconds(Math.min(29, fn.timeout?.toSeconds() ?? 10) + 1),
-          }),
-          {
-            authorizer,
-            authorizationType: apigateway.AuthorizationType.CUSTOM,
-            requestValidator: validator,
-            requestModels: { 'application/json': model },
-            requestParameters: { 'method.request.header.Authorization': true },
-          },
-        );
+      const method = api.root.addResource(pathPart).addMethod(
+        'POST',
+        new apigateway.LambdaIntegration(fn, {
+          proxy: true,
+          timeout: Duration.seconds(Math.min(29, fn.timeout?.toSeconds() ?? 10) + 1),
+        }),
+        {
+          authorizer,
+          authorizationType: apigateway.AuthorizationType.CUSTOM,
+          requestValidator: validator,
+          requestModels: { 'application/json': model },
+          requestParameters: { 'method.request.header.Authorization': true },
+        },
+      );
       Validations.of(method).acknowledge({
         id: 'AwsSolutions-COG4',
         reason:

@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportDirectory } from '../../scripts/export.ts';
+import { exportDirectory } from '../../lambdas/entry/commands/export.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 import {
   ALICE_NESTED_GROUPS,
@@ -21,7 +21,7 @@ import {
   type DirectoryUnderTest,
   type StateExpectation,
 } from '../support/contract-directories.ts';
-import type { PresetName } from '../../lambdas/core/presets.ts';
+import type { PresetName } from '../../lambdas/core/directory/presets.ts';
 
 const SERVERS: Array<[string, PresetName, () => Promise<DirectoryUnderTest>]> = [
   ['OpenLDAP', 'openldap', startOpenLdapUnderTest],

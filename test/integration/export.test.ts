@@ -8,10 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Attribute, Change } from 'ldapts';
-import { userDN, withAdmin, type SeedUser } from '../../scripts/directory-data.ts';
-import { exportDirectory } from '../../scripts/export.ts';
-import { startSeededSlapd, type SeededSlapd } from '../../scripts/seeded-slapd.ts';
-import type { ImportUser } from '../../lambdas/core/import-files.ts';
+import { userDN, withAdmin, type SeedUser } from '../../dev/directory-data.ts';
+import { exportDirectory } from '../../lambdas/entry/commands/export.ts';
+import { startSeededSlapd, type SeededSlapd } from '../../dev/seeded-slapd.ts';
+import type { ImportUser } from '../../lambdas/core/migration/import-files.ts';
 import { startTestStack } from '../support/stack.ts';
 
 const users: SeedUser[] = [
@@ -170,7 +170,7 @@ describe('export', () => {
     try {
       const output = execFileSync(
         process.execPath,
-        ['--import', 'tsx', 'scripts/export.ts', '--out', dir, '--page-size', '1000'],
+        ['--import', 'tsx', 'lambdas/entry/commands/export.ts', '--out', dir, '--page-size', '1000'],
         {
           env: { ...process.env, ...seeded.bridgeEnv({ LDAP_BIND_DN: exporterDN() }) } as NodeJS.ProcessEnv,
           encoding: 'utf8',
@@ -189,7 +189,7 @@ describe('export', () => {
 
   it('fails with a clear message for a bad page size', () => {
     expect(() =>
-      execFileSync(process.execPath, ['--import', 'tsx', 'scripts/export.ts', '--page-size', 'lots'], {
+      execFileSync(process.execPath, ['--import', 'tsx', 'lambdas/entry/commands/export.ts', '--page-size', 'lots'], {
         env: { ...process.env, ...seeded.bridgeEnv() } as NodeJS.ProcessEnv,
         encoding: 'utf8',
         stdio: 'pipe',

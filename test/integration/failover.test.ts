@@ -3,9 +3,9 @@
 // slapds stand in for replicas; their `cn` differs so each answer says which one served it.
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { peopleDN, type SeedUser } from '../../scripts/directory-data.ts';
-import { startSeededSlapd, type SeededSlapd } from '../../scripts/seeded-slapd.ts';
-import { randomSecret } from '../../scripts/throwaway-slapd.ts';
+import { peopleDN, type SeedUser } from '../../dev/directory-data.ts';
+import { startSeededSlapd, type SeededSlapd } from '../../dev/seeded-slapd.ts';
+import { randomSecret } from '../../dev/throwaway-slapd.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 
 const user = (server: string): SeedUser => ({

@@ -3,8 +3,8 @@
 // remembered for LDAP_GROUP_CACHE_SECONDS and read again after it.
 import { Attribute, Change } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { groupDN, userDN, withAdmin, type SeedUser } from '../../scripts/directory-data.ts';
-import { startSeededSlapd, type SeededSlapd } from '../../scripts/seeded-slapd.ts';
+import { groupDN, userDN, withAdmin, type SeedUser } from '../../dev/directory-data.ts';
+import { startSeededSlapd, type SeededSlapd } from '../../dev/seeded-slapd.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 
 const carol: SeedUser = {

@@ -4,8 +4,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { splitIntoImportFiles, type ImportUser } from '../../lambdas/core/import-files.ts';
-import { importFiles, retryDelayMs, type ImportOptions, type ImportState } from '../../scripts/import.ts';
+import { splitIntoImportFiles, type ImportUser } from '../../lambdas/core/migration/import-files.ts';
+import {
+  importFiles,
+  retryDelayMs,
+  type ImportOptions,
+  type ImportState,
+} from '../../lambdas/entry/commands/import.ts';
 import { startManagementApiEmulator, type ManagementApiEmulator } from '../support/management-api-emulator.ts';
 
 const DOMAIN = 'tenant.auth0.test';

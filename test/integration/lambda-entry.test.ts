@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { DEMO_USERS } from '../support/fixtures.ts';
 import { directoryEnv, FOREIGN_CLIENT, READ_ONLY_CLIENT, TEST_AUDIENCE, TEST_CLIENT } from '../support/stack.ts';
-import { startDevTokenIssuer, type DevTokenIssuer } from '../../scripts/dev-token-issuer.ts';
+import { startDevTokenIssuer, type DevTokenIssuer } from '../../dev/dev-token-issuer.ts';
 import { authorize, routeArn, type AuthorizerDeps } from '../../lambdas/entry/authorizer.ts';
 import { JwksAccessTokenVerifier } from '../../lambdas/adapters/jwks-token-verifier.ts';
 

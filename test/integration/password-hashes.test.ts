@@ -6,7 +6,11 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { argon2Verify, bcryptVerify } from 'hash-wasm';
 import { describe, expect, it } from 'vitest';
-import { mapOneUserPassword, mapUserPassword, type Auth0CustomPasswordHash } from '../../lambdas/core/password-hash.ts';
+import {
+  mapOneUserPassword,
+  mapUserPassword,
+  type Auth0CustomPasswordHash,
+} from '../../lambdas/core/migration/password-hashes.ts';
 
 const PLAINTEXT = 'Pässword with spaces 1';
 

@@ -2,13 +2,13 @@
 // the middle of traffic, a rotated bind secret, a burst of 500 requests, idle connections.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Attribute, Change } from 'ldapts';
-import { peopleDN, sshaHash, withAdmin, type SeedUser } from '../../scripts/directory-data.ts';
-import { startSeededSlapd, type SeededSlapd } from '../../scripts/seeded-slapd.ts';
-import { randomSecret, type ThrowawaySlapd } from '../../scripts/throwaway-slapd.ts';
+import { peopleDN, sshaHash, withAdmin, type SeedUser } from '../../dev/directory-data.ts';
+import { startSeededSlapd, type SeededSlapd } from '../../dev/seeded-slapd.ts';
+import { randomSecret, type ThrowawaySlapd } from '../../dev/throwaway-slapd.ts';
 import { LdapDirectory } from '../../lambdas/adapters/ldap-directory.ts';
 import { SecretsManagerServiceCredentials } from '../../lambdas/adapters/service-credentials.ts';
-import { DirectoryUnavailable } from '../../lambdas/core/errors.ts';
-import { buildUserFilter } from '../../lambdas/core/ldap-filter.ts';
+import { DirectoryUnavailable } from '../../lambdas/contract/errors.ts';
+import { buildUserFilter } from '../../lambdas/core/directory/ldap-filter.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 
 const users: SeedUser[] = Array.from({ length: 25 }, (_, index) => ({

@@ -4,12 +4,12 @@
 // the bridge against the bridge. Used by test/integration/directory-contract.test.ts.
 import { readFileSync } from 'node:fs';
 import { Attribute, Change, Client } from 'ldapts';
-import { sshaHash, userDN, withAdmin, type DirectoryAdmin } from '../../scripts/directory-data.ts';
-import { startSeededSlapd } from '../../scripts/seeded-slapd.ts';
-import { startThrowaway389ds } from '../../scripts/throwaway-389ds.ts';
-import { startThrowawaySambaAd } from '../../scripts/throwaway-samba-ad.ts';
-import { randomSecret } from '../../scripts/throwaway-slapd.ts';
-import type { PresetName } from '../../lambdas/core/presets.ts';
+import { sshaHash, userDN, withAdmin, type DirectoryAdmin } from '../../dev/directory-data.ts';
+import { startSeededSlapd } from '../../dev/seeded-slapd.ts';
+import { startThrowaway389ds } from '../../dev/throwaway-389ds.ts';
+import { startThrowawaySambaAd } from '../../dev/throwaway-samba-ad.ts';
+import { randomSecret } from '../../dev/throwaway-slapd.ts';
+import type { PresetName } from '../../lambdas/core/directory/presets.ts';
 
 /** The account states the contract covers; a server that cannot express one leaves it out. */
 export type ContractState = 'disabled' | 'expired' | 'must_change' | 'password_expired' | 'locked';

@@ -1,6 +1,6 @@
 // The users and groups the shared test directory holds. Names exercise escaping (`* ( ) \ ,`)
 // and non-ASCII characters; some entries lack attributes, two share an email on purpose.
-import { DEMO_GROUPS, DEMO_USERS, type SeedGroup, type SeedUser } from '../../scripts/directory-data.ts';
+import { DEMO_GROUPS, DEMO_USERS, type SeedGroup, type SeedUser } from '../../dev/directory-data.ts';
 
 export const SPECIAL_USER: SeedUser = {
   uid: 'zoë*(x)\\,y',

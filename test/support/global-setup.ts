@@ -1,8 +1,8 @@
 // Starts one real OpenLDAP (Debian's slapd) on 127.0.0.1 for the whole run, seeded with the
 // test fixtures, and stops it afterwards. Tests that stop or freeze a directory start their own.
 import type { TestProject } from 'vitest/node';
-import { peopleDN } from '../../scripts/directory-data.ts';
-import { startSeededSlapd } from '../../scripts/seeded-slapd.ts';
+import { peopleDN } from '../../dev/directory-data.ts';
+import { startSeededSlapd } from '../../dev/seeded-slapd.ts';
 import { TEST_GROUPS, TEST_USERS } from './fixtures.ts';
 
 export interface SharedDirectory {

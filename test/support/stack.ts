@@ -1,8 +1,8 @@
 // Helpers for integration tests: the bridge (production composition) against the shared test
 // directory and a local token issuer, with its log lines captured.
 import { inject } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../scripts/local-stack.ts';
-import { startDevTokenIssuer, type DevTokenIssuer } from '../../scripts/dev-token-issuer.ts';
+import { startLocalStack, type LocalStack } from '../../dev/local-stack.ts';
+import { startDevTokenIssuer, type DevTokenIssuer } from '../../dev/dev-token-issuer.ts';
 
 export const TEST_AUDIENCE = 'https://bridge.test/api/';
 export const TEST_CLIENT = {

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { BoundedPool } from '../../lambdas/adapters/bind-pool.ts';
+import { BoundedPool } from '../../lambdas/adapters/bounded-pool.ts';
 import { JsonLogger } from '../../lambdas/adapters/json-logger.ts';
 import {
   createSecretsManagerReader,
   parseCredentialsSecret,
   SecretsManagerServiceCredentials,
 } from '../../lambdas/adapters/service-credentials.ts';
-import { DirectoryUnavailable } from '../../lambdas/core/errors.ts';
+import { DirectoryUnavailable } from '../../lambdas/contract/errors.ts';
 
 describe('BoundedPool', () => {
   it('hands each item to one holder at a time and queues the rest in order', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../lambdas/core/config.ts';
-import { groupAttributes } from '../../lambdas/core/groups.ts';
+import { ConfigError, loadConfig } from '../../lambdas/core/config/bridge-config.ts';
+import { groupAttributes } from '../../lambdas/core/directory/groups.ts';
 
 const VALID = {
   LDAP_URLS: 'ldaps://dc1.corp.example:636, ldaps://dc2.corp.example:636',

@@ -2,16 +2,16 @@
 // walk (against an in-memory group graph that counts the searches). The same behaviours run
 // against real Samba AD, 389-ds and OpenLDAP in test/integration/directory-contract.test.ts.
 import { describe, expect, it } from 'vitest';
-import { accountStateOf, parseGeneralizedTime } from '../../lambdas/core/account-state.ts';
-import { formatWindowsGuid } from '../../lambdas/core/guid.ts';
+import { accountStateOf, parseGeneralizedTime } from '../../lambdas/core/directory/account-states.ts';
+import { formatWindowsGuid } from '../../lambdas/core/directory/guid.ts';
 import {
   GroupParentsCache,
   resolveGroups,
   type GroupDirectory,
   type GroupSearchResult,
   type GroupSettings,
-} from '../../lambdas/core/groups.ts';
-import type { DirectoryEntry } from '../../lambdas/core/profile.ts';
+} from '../../lambdas/core/directory/groups.ts';
+import type { DirectoryEntry } from '../../lambdas/core/profile/map-entry.ts';
 import { bindOutcomeOf } from '../../lambdas/adapters/ldap-directory.ts';
 
 const NOW = new Date('2026-11-23T12:00:00Z');

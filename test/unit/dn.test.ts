@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { firstRdnValue } from '../../lambdas/core/dn.ts';
+import { firstRdnValue } from '../../lambdas/core/directory/dn.ts';
 
 describe('firstRdnValue', () => {
   it.each([

@@ -1,13 +1,13 @@
 // handle() with recording stand-ins for the directory and the authorizer: what reaches the
 // directory, in which order, for each kind of request. The real directory is in test/integration.
 import { describe, expect, it } from 'vitest';
-import { handle, type BridgeRequest, type CallerAuthorizer, type HandlerDeps } from '../../lambdas/core/handle.ts';
-import type { BridgeResponse } from '../../lambdas/core/respond.ts';
-import { DirectoryUnavailable, InvalidToken, JwksUnavailable } from '../../lambdas/core/errors.ts';
+import { handle, type BridgeRequest, type CallerAuthorizer, type HandlerDeps } from '../../lambdas/core/http/handle.ts';
+import type { BridgeResponse } from '../../lambdas/core/http/responses.ts';
+import { DirectoryUnavailable, InvalidToken, JwksUnavailable } from '../../lambdas/contract/errors.ts';
 import type { BindOutcome, Logger, UserDirectory } from '../../lambdas/core/ports.ts';
-import type { GroupSearchResult } from '../../lambdas/core/groups.ts';
-import type { DirectoryEntry } from '../../lambdas/core/profile.ts';
-import { PRESETS } from '../../lambdas/core/presets.ts';
+import type { GroupSearchResult } from '../../lambdas/core/directory/groups.ts';
+import type { DirectoryEntry } from '../../lambdas/core/profile/map-entry.ts';
+import { PRESETS } from '../../lambdas/core/directory/presets.ts';
 
 const ALICE: DirectoryEntry = {
   dn: 'uid=alice,ou=people,dc=x',

@@ -4,8 +4,8 @@ import {
   splitIntoImportFiles,
   type ExportedEntry,
   type ImportUser,
-} from '../../lambdas/core/import-files.ts';
-import type { PasswordHashMapping } from '../../lambdas/core/password-hash.ts';
+} from '../../lambdas/core/migration/import-files.ts';
+import type { PasswordHashMapping } from '../../lambdas/core/migration/password-hashes.ts';
 
 const ssha: PasswordHashMapping = {
   kind: 'mapped',

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { FilterParser, EqualityFilter, AndFilter, OrFilter } from 'ldapts';
-import { buildUserFilter, describeFilterTemplateProblem, escapeFilterValue } from '../../lambdas/core/ldap-filter.ts';
+import {
+  buildUserFilter,
+  describeFilterTemplateProblem,
+  escapeFilterValue,
+} from '../../lambdas/core/directory/ldap-filter.ts';
 
 const TEMPLATE = '(&(objectClass=inetOrgPerson)(|(uid={username})(mail={username})))';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { attributesForProfile, mapEntryToProfile, type DirectoryEntry } from '../../lambdas/core/profile.ts';
-import { PRESETS } from '../../lambdas/core/presets.ts';
-import { DirectoryDataError } from '../../lambdas/core/errors.ts';
+import { attributesForProfile, mapEntryToProfile, type DirectoryEntry } from '../../lambdas/core/profile/map-entry.ts';
+import { PRESETS } from '../../lambdas/core/directory/presets.ts';
+import { DirectoryDataError } from '../../lambdas/contract/errors.ts';
 
 const mapping = PRESETS.openldap.mapping;
 const entry: DirectoryEntry = {

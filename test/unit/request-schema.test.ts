@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { getUserRequestSchema, loginRequestSchema, validateAgainstSchema } from '../../lambdas/core/request-schema.ts';
+import {
+  getUserRequestSchema,
+  loginRequestSchema,
+  validateAgainstSchema,
+} from '../../lambdas/contract/request-schemas.ts';
 
 describe('validateAgainstSchema', () => {
   it('accepts a valid login body', () => {

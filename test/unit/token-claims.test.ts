@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bearerTokenFrom, checkClientCredentialsClaims, requireScope } from '../../lambdas/core/token-claims.ts';
-import { InsufficientScope, InvalidToken } from '../../lambdas/core/errors.ts';
+import { bearerTokenFrom, checkClientCredentialsClaims, requireScope } from '../../lambdas/core/caller/token-claims.ts';
+import { InsufficientScope, InvalidToken } from '../../lambdas/contract/errors.ts';
 
 const policy = { allowedClientIds: ['client-a'], clockToleranceSeconds: 30 };
 const NOW = 1_900_000_000;

@@ -1,11 +1,11 @@
 // The whole of "directory entry -> Auth0 user" that every path shares: /login, /get-user and the
 // bulk exporter call these two functions and nothing else, so a user reaches Auth0 with the same
 // profile and groups whichever way they migrate, and an inactive account is kept out the same way.
-import { accountStateOf, INACTIVE_STATES, type AccountStateRules } from './account-state.ts';
-import type { AccountStateCode } from './errors.ts';
-import { resolveGroups, type GroupDirectory, type GroupParentsCache, type GroupSettings } from './groups.ts';
-import type { Logger } from './ports.ts';
-import { mapEntryToProfile, type Auth0Profile, type DirectoryEntry, type ProfileMapping } from './profile.ts';
+import { accountStateOf, INACTIVE_STATES, type AccountStateRules } from '../directory/account-states.ts';
+import type { AccountStateCode } from '../../contract/errors.ts';
+import { resolveGroups, type GroupDirectory, type GroupParentsCache, type GroupSettings } from '../directory/groups.ts';
+import type { Logger } from '../ports.ts';
+import { mapEntryToProfile, type Auth0Profile, type DirectoryEntry, type ProfileMapping } from './map-entry.ts';
 
 export interface UserProfileSettings {
   mapping: ProfileMapping;

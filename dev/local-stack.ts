@@ -3,10 +3,10 @@
 // `npm start` and by the tests, so both run exactly the production composition.
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadConfig, type BridgeConfig, type Env } from '../lambdas/core/config.ts';
+import { loadConfig, type BridgeConfig, type Env } from '../lambdas/core/config/bridge-config.ts';
 import { JsonLogger } from '../lambdas/adapters/json-logger.ts';
 import { createTokenVerifier } from '../lambdas/adapters/jwks-token-verifier.ts';
-import { BearerTokenAuthorizer } from '../lambdas/core/authorize.ts';
+import { BearerTokenAuthorizer } from '../lambdas/core/caller/bearer-token-authorizer.ts';
 import { createBridge, type Bridge } from '../lambdas/entry/compose.ts';
 import { createBridgeServer } from '../lambdas/entry/server.ts';
 import { DEMO_GROUPS, DEMO_USERS } from './directory-data.ts';

@@ -2,7 +2,7 @@
 // throwaway slapd with demo users and a local token issuer, and prints ready-to-paste curl
 // commands; with them set it serves the real directory for a real Auth0 tenant (on-prem
 // hosting behind NGINX). Ctrl-C stops everything it started.
-import { ConfigError } from '../lambdas/core/config.ts';
+import { ConfigError } from '../lambdas/core/config/bridge-config.ts';
 import { DEMO_USERS } from './directory-data.ts';
 import { startLocalStack, type LocalStack } from './local-stack.ts';
 

@@ -1,7 +1,7 @@
 // The checks an access token must pass beyond its signature, issuer, audience and lifetime
 // (those are jose's, in the token verifier adapter). Shared by the local server, the Lambdas
 // and the API Gateway authorizer, so every entry point accepts exactly the same tokens.
-import { InsufficientScope, InvalidToken } from './errors.ts';
+import { InsufficientScope, InvalidToken } from '../../contract/errors.ts';
 
 export interface ClientPolicy {
   allowedClientIds: readonly string[];

@@ -5,13 +5,13 @@
 // of the bridge; LDAP_BIND_DN must be allowed to read userPassword to export hashes.
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, loadDirectoryConfig } from '../lambdas/core/config.ts';
-import { DirectoryDataError } from '../lambdas/core/errors.ts';
-import { planImport, splitIntoImportFiles, type ExportedEntry } from '../lambdas/core/import-files.ts';
-import { mapUserPassword } from '../lambdas/core/password-hash.ts';
-import { hiddenStateOf, profileOf } from '../lambdas/core/user-profile.ts';
-import { JsonLogger } from '../lambdas/adapters/json-logger.ts';
-import { createLdapDirectory, groupParentsCache, userProfileSettings } from '../lambdas/entry/compose.ts';
+import { ConfigError, loadDirectoryConfig } from '../../core/config/bridge-config.ts';
+import { DirectoryDataError } from '../../contract/errors.ts';
+import { planImport, splitIntoImportFiles, type ExportedEntry } from '../../core/migration/import-files.ts';
+import { mapUserPassword } from '../../core/migration/password-hashes.ts';
+import { hiddenStateOf, profileOf } from '../../core/profile/build-profile.ts';
+import { JsonLogger } from '../../adapters/json-logger.ts';
+import { createLdapDirectory, groupParentsCache, userProfileSettings } from '../compose.ts';
 
 export interface ExportOptions {
   env: Readonly<Record<string, string | undefined>>;

@@ -1,7 +1,7 @@
 // A small bounded pool of user-bind connections. A bind changes the identity of its
 // connection, so one connection serves one bind at a time; concurrent logins take different
 // connections, wait briefly for one, or are shed with 503 when the queue is full.
-import { DirectoryUnavailable } from '../core/errors.ts';
+import { DirectoryUnavailable } from '../contract/errors.ts';
 
 export class BoundedPool<T> {
   private readonly idle: T[];

@@ -1,5 +1,5 @@
 // Builds every response the bridge sends. The one place that turns a BridgeError into HTTP.
-import { BridgeError, InternalError } from './errors.ts';
+import { BridgeError, InternalError } from '../../contract/errors.ts';
 
 const COMMON_HEADERS = {
   'content-type': 'application/json; charset=utf-8',

@@ -1,8 +1,8 @@
 // Turns one directory entry into the Auth0 user profile. This is the only mapper: /login,
 // /get-user and the bulk exporter all call mapEntryToProfile, so a user who migrates by
 // logging in and one who migrates by "forgot password" or bulk import are identical in Auth0.
-import { DirectoryDataError } from './errors.ts';
-import { firstRdnValue } from './dn.ts';
+import { DirectoryDataError } from '../../contract/errors.ts';
+import { firstRdnValue } from '../directory/dn.ts';
 
 /** A directory entry as the adapters hand it to the core: attribute names lower-cased, every value a string. */
 export interface DirectoryEntry {

@@ -3,9 +3,9 @@
 // be imported. Nothing is dropped silently: every entry is either in a file or in `skipped` with
 // a reason. Files are at most `maxFileBytes` (Auth0: 500 KB), split on user boundaries, in a
 // deterministic order (by user_id), so two exports of an unchanged directory are identical.
-import type { AccountStateCode } from './errors.ts';
-import type { Auth0Profile } from './profile.ts';
-import type { Auth0CustomPasswordHash, PasswordHashMapping } from './password-hash.ts';
+import type { AccountStateCode } from '../../contract/errors.ts';
+import type { Auth0Profile } from '../profile/map-entry.ts';
+import type { Auth0CustomPasswordHash, PasswordHashMapping } from './password-hashes.ts';
 
 /** Auth0's bulk import limit for one file. */
 export const MAX_IMPORT_FILE_BYTES = 500 * 1024;

@@ -3,8 +3,8 @@
 // be named with 403 even when the server let the bind through), and by /get-user and the bulk
 // exporter, which leave out disabled and expired accounts so that nobody can enter Auth0
 // through "forgot password" with an account the directory has switched off.
-import type { AccountStateCode } from './errors.ts';
-import type { DirectoryEntry } from './profile.ts';
+import type { AccountStateCode } from '../../contract/errors.ts';
+import type { DirectoryEntry } from '../profile/map-entry.ts';
 
 export const ACCOUNT_STATE_RULES = ['active-directory', '389ds', 'openldap', 'none'] as const;
 export type AccountStateRules = (typeof ACCOUNT_STATE_RULES)[number];

@@ -16,22 +16,22 @@ import {
   AccountState,
   UnsupportedMediaType,
   UserNotFound,
-} from './errors.ts';
-import { accountStateOf } from './account-state.ts';
-import type { GroupParentsCache } from './groups.ts';
-import { buildUserFilter } from './ldap-filter.ts';
-import type { Logger, UserDirectory } from './ports.ts';
-import type { Auth0Profile, DirectoryEntry } from './profile.ts';
-import { hiddenStateOf, profileOf, type UserProfileSettings } from './user-profile.ts';
+} from '../../contract/errors.ts';
+import { accountStateOf } from '../directory/account-states.ts';
+import type { GroupParentsCache } from '../directory/groups.ts';
+import { buildUserFilter } from '../directory/ldap-filter.ts';
+import type { Logger, UserDirectory } from '../ports.ts';
+import type { Auth0Profile, DirectoryEntry } from '../profile/map-entry.ts';
+import { hiddenStateOf, profileOf, type UserProfileSettings } from '../profile/build-profile.ts';
 import {
   getUserRequestSchema,
   loginRequestSchema,
   MAX_BODY_BYTES,
   validateAgainstSchema,
   type ObjectSchema,
-} from './request-schema.ts';
-import { errorResponse, jsonResponse, type BridgeResponse } from './respond.ts';
-import type { VerifiedClient } from './token-claims.ts';
+} from '../../contract/request-schemas.ts';
+import { errorResponse, jsonResponse, type BridgeResponse } from './responses.ts';
+import type { VerifiedClient } from '../caller/token-claims.ts';
 
 export type RouteName = 'login' | 'get-user';
 

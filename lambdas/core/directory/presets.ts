@@ -1,9 +1,9 @@
 // Directory presets: the user filter, profile mapping, account-state rules and group lookup that
 // suit each kind of server. Every field can be overridden (LDAP_USER_FILTER,
 // LDAP_PROFILE_MAPPING, LDAP_USER_ID_PREFIX, LDAP_ACCOUNT_STATES, LDAP_GROUPS, LDAP_GROUP_*).
-import type { AccountStateRules } from './account-state.ts';
+import type { AccountStateRules } from './account-states.ts';
 import type { GroupMode } from './groups.ts';
-import type { ProfileMapping } from './profile.ts';
+import type { ProfileMapping } from '../profile/map-entry.ts';
 
 export const PRESET_NAMES = ['openldap', 'active-directory', '389ds'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];

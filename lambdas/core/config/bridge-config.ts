@@ -2,11 +2,11 @@
 // validated once at start-up, the same contract for the Lambda and the local server. A bad
 // value stops start-up with a message naming the variable, the value (never a secret's) and
 // what was expected; every problem is reported at once.
-import { ACCOUNT_STATE_RULES, type AccountStateRules } from './account-state.ts';
-import { GROUP_MODES, type GroupSettings } from './groups.ts';
-import { describeFilterProblem, describeFilterTemplateProblem } from './ldap-filter.ts';
-import { PRESETS, PRESET_NAMES, type DirectoryPreset, type PresetName } from './presets.ts';
-import { PROFILE_FIELDS, type ProfileField, type ProfileMapping } from './profile.ts';
+import { ACCOUNT_STATE_RULES, type AccountStateRules } from '../directory/account-states.ts';
+import { GROUP_MODES, type GroupSettings } from '../directory/groups.ts';
+import { describeFilterProblem, describeFilterTemplateProblem } from '../directory/ldap-filter.ts';
+import { PRESETS, PRESET_NAMES, type DirectoryPreset, type PresetName } from '../directory/presets.ts';
+import { PROFILE_FIELDS, type ProfileField, type ProfileMapping } from '../profile/map-entry.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 

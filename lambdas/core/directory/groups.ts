@@ -12,7 +12,7 @@
 // because the hierarchy changes rarely and is shared by many users: a warm login then costs
 // one group search instead of one per level.
 import { escapeFilterValue } from './ldap-filter.ts';
-import type { DirectoryEntry } from './profile.ts';
+import type { DirectoryEntry } from '../profile/map-entry.ts';
 
 /** Active Directory's LDAP_MATCHING_RULE_IN_CHAIN: transitive membership, evaluated by the server. */
 export const IN_CHAIN_RULE = '1.2.840.113556.1.4.1941';

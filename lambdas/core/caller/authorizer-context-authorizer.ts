@@ -2,8 +2,8 @@
 // reach the JWKS, so API Gateway's TOKEN authorizer verifies the token and passes what it found
 // in the request context; this re-checks the route's scope against it (defence in depth).
 // A request with no authorizer context is refused: the API must never be deployed without one.
-import { InvalidToken } from './errors.ts';
-import type { BridgeRequest, CallerAuthorizer } from './handle.ts';
+import { InvalidToken } from '../../contract/errors.ts';
+import type { BridgeRequest, CallerAuthorizer } from '../http/handle.ts';
 import { requireScope, type VerifiedClient } from './token-claims.ts';
 
 /** What the authorizer puts in its result's `context` (API Gateway allows only strings, numbers, booleans). */

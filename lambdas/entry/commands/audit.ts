@@ -3,9 +3,9 @@
 // Exits 1 when cdk-nag has unacknowledged findings (the report still says which).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
-import { buildApp } from '../lib/app.ts';
-import { auditApp, renderMarkdown } from '../lib/audit.ts';
-import { DeploymentConfigError } from '../lib/config.ts';
+import { buildApp } from '../../../lib/app.ts';
+import { auditApp, renderMarkdown } from '../../../lib/audit.ts';
+import { DeploymentConfigError } from '../../../lib/config.ts';
 
 const envFlag = process.argv.indexOf('--env');
 const context = (JSON.parse(readFileSync('cdk.json', 'utf8')) as { context: Record<string, unknown> }).context;
