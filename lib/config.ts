@@ -1,9 +1,19 @@
 // The deployment configuration: named environments in cdk.json context, chosen with
-// `-c env=NAME`, validated before any construct is built. Messages name the key, the bad value
-// and what was expected; every problem is reported at once. The Lambda environment derived from
-// it is also run through the runtime's own loadConfig, so a bad filter or mapping fails
-// `cdk synth`, not the first login.
+// `-c env=NAME`, validated before any construct is built. Every key and its rule come from the
+// contract's settings table (lambdas/contract/settings.ts): deployment-only keys are checked
+// here against their rows; keys that configure the functions become their environment and are
+// checked by the runtime's own loadConfig, so a bad filter or mapping fails `cdk synth`, not the
+// first login. Only rules that tie several deployment keys together are written here. Messages
+// name the cdk.json key, the bad value and what was expected; every problem is reported at once.
+import {
+  DEPLOYMENT_SETTINGS as D,
+  RUNTIME_SETTINGS,
+  type RuntimeSettingName,
+  RUNTIME_SETTINGS as S,
+  type Setting,
+} from '../lambdas/contract/settings.ts';
 import { loadConfig } from '../lambdas/core/config/bridge-config.ts';
+import { parseSettingText, settingTextFromJson } from '../lambdas/core/config/read-settings.ts';
 
 export interface ExistingVpcConfig {
   vpcId: string;
@@ -24,41 +34,23 @@ export interface DeploymentConfig {
     issuer: string;
     audience: string;
     allowedClientIds: string[];
-    loginScope: string;
-    getUserScope: string;
   };
   directory: {
     urls: string[];
-    baseDN: string;
-    preset: string;
-    userFilter?: string;
-    profileMapping?: Record<string, unknown>;
-    userIdPrefix?: string;
     /** Path (relative to the project) of the PEM of a private CA, bundled with the functions. */
     caCertificateFile?: string;
-    startTls: boolean;
     /** CIDR ranges where the directory servers are: the only egress the functions get besides the endpoint. */
     networkRanges: string[];
     /** Ports, derived from the URLs unless given. */
     ports: number[];
     connectTimeoutMs: number;
     operationTimeoutMs: number;
-    /** LDAP_ACCOUNT_STATES, LDAP_HIDE_INACTIVE_USERS and the LDAP_GROUP* variables; checked by the runtime's loadConfig at synth. */
-    accountStates?: string;
-    hideInactiveUsers?: boolean;
-    groups?: {
-      mode?: string;
-      attribute?: string;
-      baseDN?: string;
-      objectFilter?: string;
-      memberAttributes?: string[];
-      filter?: string;
-      maxDepth?: number;
-      maxCount?: number;
-      cacheSeconds?: number;
-      memberUidAttribute?: string;
-    };
   };
+  /**
+   * The runtime settings cdk.json gives the functions, as environment variables (only what it
+   * sets, plus the settings stated in every Lambda environment). Checked by the runtime at synth.
+   */
+  functionSettings: Record<string, string>;
   network: { kind: 'demo' } | ({ kind: 'existing' } & ExistingVpcConfig);
   /** Create the Secrets Manager interface endpoint in the VPC (skip when the VPC already has one). */
   createSecretsManagerEndpoint: boolean;
@@ -79,6 +71,7 @@ export interface DeploymentConfig {
 export class DeploymentConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid deployment configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'DeploymentConfigError';
   }
 }
 
@@ -86,16 +79,27 @@ export class DeploymentConfigError extends Error {
 const RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
-const SECRET_ARN = /^arn:aws[\w-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/;
 /** A placeholder that satisfies the runtime's ARN check while the real one is a deploy-time token. */
 const PLACEHOLDER_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:000000000000:secret:placeholder-AbCdEf';
+/** Where the bundled private CA lands in the function's package. */
+export const BUNDLED_CA_PATH = '/var/task/directory-ca.pem';
+/** The keys of a cdk.json environment that hold objects of further keys. */
+const SECTIONS = [
+  'auth0',
+  'directory',
+  'directory.groups',
+  'network',
+  'bindSecret',
+  'throttling',
+  'customDomain',
+  'alarms',
+];
 
 type Raw = Record<string, unknown>;
 
 /** Reads environment `envName` from the `environments` context object. */
 export function readDeploymentConfig(environments: unknown, envName: string | undefined): DeploymentConfig {
-  const problems: string[] = [];
-  if (typeof environments !== 'object' || environments === null) {
+  if (!isObject(environments)) {
     throw new DeploymentConfigError(['context "environments": expected an object of named environments in cdk.json']);
   }
   const names = Object.keys(environments);
@@ -104,310 +108,202 @@ export function readDeploymentConfig(environments: unknown, envName: string | un
       `context "env": ${JSON.stringify(envName ?? null)} expected one of ${names.join(', ')} (cdk synth -c env=NAME)`,
     ]);
   }
-  const raw = (environments as Raw)[envName];
-  const at = (path: string) => `environments.${envName}.${path}`;
-  const reader = new ContextReader(isObject(raw) ? raw : {}, at, problems);
-  if (!isObject(raw)) problems.push(`${at('')}: expected an object`);
+  const raw = environments[envName];
+  const context = new ContextReader(isObject(raw) ? raw : {}, envName);
+  if (!isObject(raw)) context.problems.push(`${context.at('')}: expected an object`);
+  context.checkKnownKeys();
 
-  const auth0 = reader.object('auth0');
-  const directory = reader.object('directory');
-  const network = reader.object('network', true);
-  const bindSecret = reader.object('bindSecret', true);
-
-  const issuer = auth0.string('issuer');
-  if (issuer && !/^https:\/\/[a-z0-9.-]+\/$/i.test(issuer)) {
-    problems.push(
-      `${at('auth0.issuer')}: ${JSON.stringify(issuer)} expected https://<tenant domain>/ with the trailing slash`,
-    );
-  }
-  const urls = directory.stringList('urls');
-  const startTls = directory.boolean('startTls', false);
-  const derivedPorts = [
-    ...new Set(urls.map((url) => portOf(url)).filter((port): port is number => port !== undefined)),
-  ];
-  const ports = directory.numberList('ports', derivedPorts, 1, 65535);
-  const networkRanges = directory.stringList('networkRanges');
-  for (const range of networkRanges) {
+  const functionSettings = readFunctionSettings(context);
+  const urls = context.runtimeList('LDAP_URLS');
+  const derivedPorts = [...new Set(urls.map(portOf).filter((port): port is number => port !== undefined))];
+  const networkRanges = context.get(D.networkRanges) as string[] | undefined;
+  for (const range of networkRanges ?? []) {
     const problem = describeCidrProblem(range);
-    if (problem) problems.push(`${at('directory.networkRanges')}: ${JSON.stringify(range)} ${problem}`);
+    if (problem) context.problem(D.networkRanges, `${JSON.stringify(range)} ${problem}`);
   }
+  const certificateFile = context.get(D.caCertificateFile) as string | undefined;
+  const alarms = {
+    ...optional('topicArn', context.get(D.alarmTopicArn) as string | undefined),
+    ...optional('email', context.get(D.alarmEmail) as string | undefined),
+  };
+  const domainName = context.get(D.customDomainName) as string | undefined;
 
   const config: DeploymentConfig = {
     envName,
-    stackName: reader.string('stackName', `LdapBridge-${envName}`),
-    ...optional('account', reader.optionalString('account', /^\d{12}$/, 'a 12-digit AWS account id')),
-    ...optional(
-      'region',
-      reader.optionalString('region', /^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1'),
-    ),
+    stackName: (context.get(D.stackName) as string | undefined) ?? `LdapBridge-${envName}`,
+    ...optional('account', context.get(D.account) as string | undefined),
+    ...optional('region', context.get(D.region) as string | undefined),
     auth0: {
-      issuer,
-      audience: auth0.string('audience'),
-      allowedClientIds: auth0.stringList('allowedClientIds'),
-      loginScope: auth0.string('loginScope', 'users:login'),
-      getUserScope: auth0.string('getUserScope', 'users:read'),
+      issuer: functionSettings.AUTH_ISSUER ?? '',
+      audience: functionSettings.AUTH_AUDIENCE ?? '',
+      allowedClientIds: context.runtimeList('AUTH_ALLOWED_CLIENT_IDS'),
     },
     directory: {
       urls,
-      baseDN: directory.string('baseDN'),
-      preset: directory.string('preset', 'openldap'),
-      ...optional('userFilter', directory.optionalString('userFilter')),
-      ...optional('profileMapping', directory.optionalObject('profileMapping')),
-      ...optional('userIdPrefix', directory.optionalString('userIdPrefix')),
-      ...optional(
-        'caCertificateFile',
-        directory.optionalString('caCertificateFile', /\.pem$/, 'a path to a .pem file'),
-      ),
-      startTls,
-      networkRanges,
-      ports,
-      connectTimeoutMs: directory.number('connectTimeoutMs', 2000, 100, 10_000),
-      operationTimeoutMs: directory.number('operationTimeoutMs', 3000, 100, 10_000),
-      ...optional('accountStates', directory.optionalString('accountStates')),
-      ...(directory.has('hideInactiveUsers')
-        ? { hideInactiveUsers: directory.boolean('hideInactiveUsers', true) }
-        : {}),
-      ...(directory.has('groups') ? { groups: readGroups(directory.object('groups')) } : {}),
+      ...optional('caCertificateFile', certificateFile),
+      networkRanges: networkRanges ?? [],
+      ports: (context.get(D.ports) as number[] | undefined) ?? derivedPorts,
+      connectTimeoutMs: Number(functionSettings.LDAP_CONNECT_TIMEOUT_MS),
+      operationTimeoutMs: Number(functionSettings.LDAP_TIMEOUT_MS),
     },
-    network: readNetwork(network, at, problems),
-    createSecretsManagerEndpoint: reader.boolean('createSecretsManagerEndpoint', true),
-    bindSecret: readBindSecret(bindSecret, problems, at),
+    functionSettings,
+    network: readNetwork(context),
+    createSecretsManagerEndpoint: context.get(D.createSecretsManagerEndpoint) as boolean,
+    bindSecret: readBindSecret(context),
     throttling: {
-      rateLimit: reader.object('throttling', true).number('rateLimit', 50, 1, 10_000),
-      burstLimit: reader.object('throttling', true).number('burstLimit', 100, 1, 5_000),
+      rateLimit: context.get(D.throttlingRateLimit) as number,
+      burstLimit: context.get(D.throttlingBurstLimit) as number,
     },
-    reservedConcurrency: reader.number('reservedConcurrency', 10, 1, 1000),
-    functionTimeoutSeconds: reader.number('functionTimeoutSeconds', 10, 3, 15),
-    authorizerCacheSeconds: reader.number('authorizerCacheSeconds', 60, 0, 3600),
-    ...optional('allowedSourceIps', reader.optionalStringList('allowedSourceIps')),
-    wafRateLimitPer5Minutes: reader.number('wafRateLimitPer5Minutes', 2000, 10, 2_000_000_000),
-    ...optional('customDomain', readCustomDomain(reader.object('customDomain', true), problems, at)),
-    logRetentionDays: reader.number('logRetentionDays', 90, 1, 3653),
-    ...optional('alarms', readAlarms(reader.object('alarms', true), problems, at)),
+    reservedConcurrency: context.get(D.reservedConcurrency) as number,
+    functionTimeoutSeconds: context.get(D.functionTimeoutSeconds) as number,
+    authorizerCacheSeconds: context.get(D.authorizerCacheSeconds) as number,
+    ...optional('allowedSourceIps', context.get(D.allowedSourceIps) as string[] | undefined),
+    wafRateLimitPer5Minutes: context.get(D.wafRateLimitPer5Minutes) as number,
+    ...(domainName
+      ? { customDomain: { domainName, certificateArn: context.required(D.customDomainCertificateArn) as string } }
+      : {}),
+    logRetentionDays: context.get(D.logRetentionDays) as number,
+    ...(Object.keys(alarms).length > 0 ? { alarms } : {}),
   };
+  checkDeploymentRules(config, context);
+  if (context.problems.length > 0) throw new DeploymentConfigError(context.problems);
+  return config;
+}
 
+/**
+ * The runtime settings cdk.json sets, as the functions' environment text, then checked by the
+ * runtime's own reader with messages that name the cdk.json keys.
+ */
+function readFunctionSettings(context: ContextReader): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const [name, setting] of Object.entries(RUNTIME_SETTINGS) as Array<[RuntimeSettingName, Setting]>) {
+    if (setting.cdk === undefined) continue;
+    const text = context.text(setting);
+    if (text !== undefined) settings[name] = text;
+    else if (setting.statedInLambda && 'default' in setting && setting.default !== undefined)
+      settings[name] = String(setting.default);
+  }
+  const runtimeEnv = { ...settings, LDAP_BIND_SECRET_ARN: PLACEHOLDER_SECRET_ARN };
+  try {
+    loadConfig(runtimeEnv, (setting) => (setting.cdk ? context.at(setting.cdk) : `${setting.env} (set by the stack)`));
+  } catch (error) {
+    const runtimeProblems = (error as { problems?: string[] }).problems ?? [String(error)];
+    context.problems.push(...runtimeProblems);
+  }
+  return settings;
+}
+
+/** Rules that tie several deployment values together (each single value was checked against its row). */
+function checkDeploymentRules(config: DeploymentConfig, context: ContextReader): void {
+  const issuer = config.auth0.issuer;
+  if (issuer && !/^https:\/\//.test(issuer)) {
+    context.problem(
+      S.AUTH_ISSUER,
+      `${JSON.stringify(issuer)} must be https:// (the functions run in AWS, not on this machine)`,
+    );
+  }
   if (!RETENTION_DAYS.includes(config.logRetentionDays)) {
-    problems.push(`${at('logRetentionDays')}: ${config.logRetentionDays} expected one of ${RETENTION_DAYS.join(', ')}`);
+    context.problem(D.logRetentionDays, `${config.logRetentionDays} expected one of ${RETENTION_DAYS.join(', ')}`);
   }
   for (const ip of config.allowedSourceIps ?? []) {
     const problem = describeCidrProblem(ip.includes('/') ? ip : `${ip}/32`);
-    if (problem) problems.push(`${at('allowedSourceIps')}: ${JSON.stringify(ip)} ${problem}`);
+    if (problem) context.problem(D.allowedSourceIps, `${JSON.stringify(ip)} ${problem}`);
   }
   // The directory timeouts must fit in the function's, which must fit in Auth0's ~20 s script budget.
-  if (
-    (config.directory.connectTimeoutMs + 2 * config.directory.operationTimeoutMs) / 1000 >=
-    config.functionTimeoutSeconds
-  ) {
-    problems.push(
-      `${at('functionTimeoutSeconds')}: ${config.functionTimeoutSeconds} must exceed connectTimeoutMs + 2 x operationTimeoutMs (a search and a bind)`,
+  const { connectTimeoutMs, operationTimeoutMs } = config.directory;
+  if ((connectTimeoutMs + 2 * operationTimeoutMs) / 1000 >= config.functionTimeoutSeconds) {
+    context.problem(
+      D.functionTimeoutSeconds,
+      `${config.functionTimeoutSeconds} must exceed ${S.LDAP_CONNECT_TIMEOUT_MS.cdk} + 2 x ${S.LDAP_TIMEOUT_MS.cdk} (a search and a bind)`,
     );
   }
   if (!config.createSecretsManagerEndpoint && (config.network.kind !== 'existing' || !config.network.vpcCidrBlock)) {
-    problems.push(
-      `${at('createSecretsManagerEndpoint')}: false needs network.kind "existing" with network.vpcCidrBlock (egress 443 to the VPC's own endpoint)`,
+    context.problem(
+      D.createSecretsManagerEndpoint,
+      `false needs ${D.networkKind.cdk} "existing" with ${D.vpcCidrBlock.cdk} (egress 443 to the VPC's own endpoint)`,
     );
   }
   if (config.throttling.burstLimit < config.throttling.rateLimit / 10) {
-    problems.push(
-      `${at('throttling.burstLimit')}: ${config.throttling.burstLimit} is too small for rateLimit ${config.throttling.rateLimit}`,
+    context.problem(
+      D.throttlingBurstLimit,
+      `${config.throttling.burstLimit} is too small for ${D.throttlingRateLimit.cdk} ${config.throttling.rateLimit}`,
     );
   }
-
-  // The functions' runtime configuration, checked by the runtime itself.
-  if (problems.length === 0) {
-    try {
-      loadConfig(lambdaEnvironment(config, PLACEHOLDER_SECRET_ARN));
-    } catch (error) {
-      const runtimeProblems = (error as { problems?: string[] }).problems ?? [String(error)];
-      problems.push(
-        ...runtimeProblems.map((problem) => `${at('directory')} (as the functions will read it): ${problem}`),
-      );
-    }
+  if (config.alarms?.topicArn && config.alarms.email) {
+    context.problem(D.alarmEmail, `give ${D.alarmTopicArn.cdk} or ${D.alarmEmail.cdk}, not both`);
   }
-  if (problems.length > 0) throw new DeploymentConfigError(problems);
-  return config;
 }
 
 /** The environment of the login / get-user functions. No secrets: the bind password stays in Secrets Manager. */
 export function lambdaEnvironment(
-  config: Pick<DeploymentConfig, 'auth0' | 'directory'>,
+  config: Pick<DeploymentConfig, 'functionSettings' | 'directory'>,
   bindSecretArn: string,
 ): Record<string, string> {
-  const { directory } = config;
   return {
-    LDAP_URLS: directory.urls.join(','),
-    LDAP_BASE_DN: directory.baseDN,
-    LDAP_BIND_SECRET_ARN: bindSecretArn,
-    LDAP_PRESET: directory.preset,
-    ...(directory.userFilter ? { LDAP_USER_FILTER: directory.userFilter } : {}),
-    ...(directory.profileMapping ? { LDAP_PROFILE_MAPPING: JSON.stringify(directory.profileMapping) } : {}),
-    ...(directory.userIdPrefix ? { LDAP_USER_ID_PREFIX: directory.userIdPrefix } : {}),
-    ...(directory.caCertificateFile ? { LDAP_CA_CERT: '/var/task/directory-ca.pem' } : {}),
-    ...(directory.startTls ? { LDAP_STARTTLS: 'true' } : {}),
-    LDAP_CONNECT_TIMEOUT_MS: String(directory.connectTimeoutMs),
-    LDAP_TIMEOUT_MS: String(directory.operationTimeoutMs),
-    ...(directory.accountStates ? { LDAP_ACCOUNT_STATES: directory.accountStates } : {}),
-    ...(directory.hideInactiveUsers === undefined
-      ? {}
-      : { LDAP_HIDE_INACTIVE_USERS: String(directory.hideInactiveUsers) }),
-    ...groupEnvironment(directory.groups),
+    ...config.functionSettings,
+    [S.LDAP_BIND_SECRET_ARN.env]: bindSecretArn,
+    ...(config.directory.caCertificateFile ? { [S.LDAP_CA_CERT.env]: BUNDLED_CA_PATH } : {}),
     // One request at a time per Lambda container: one bind connection is enough.
-    LDAP_BIND_POOL_SIZE: '1',
-    ...authorizerEnvironment(config),
-  };
-}
-
-function readGroups(groups: ContextReader): NonNullable<DeploymentConfig['directory']['groups']> {
-  const text = (key: string) => optional(key, groups.optionalString(key));
-  const whole = (key: string, max: number) => (groups.has(key) ? { [key]: groups.number(key, 1, 1, max) } : {});
-  return {
-    ...text('mode'),
-    ...text('attribute'),
-    ...text('baseDN'),
-    ...text('objectFilter'),
-    ...text('filter'),
-    ...text('memberUidAttribute'),
-    ...optional('memberAttributes', groups.optionalStringList('memberAttributes')),
-    ...whole('maxDepth', 100),
-    ...whole('maxCount', 10_000),
-    ...(groups.has('cacheSeconds') ? { cacheSeconds: groups.number('cacheSeconds', 60, 0, 3600) } : {}),
-  };
-}
-
-/** The LDAP_GROUP* variables for what cdk.json sets; values are checked by the runtime's loadConfig at synth. */
-function groupEnvironment(groups: DeploymentConfig['directory']['groups']): Record<string, string> {
-  if (!groups) return {};
-  const entries: Array<[string, unknown]> = [
-    ['LDAP_GROUPS', groups.mode],
-    ['LDAP_GROUPS_ATTRIBUTE', groups.attribute],
-    ['LDAP_GROUP_BASE_DN', groups.baseDN],
-    ['LDAP_GROUP_OBJECT_FILTER', groups.objectFilter],
-    ['LDAP_GROUP_MEMBER_ATTRIBUTES', groups.memberAttributes?.join(',')],
-    ['LDAP_GROUP_MEMBER_UID_ATTRIBUTE', groups.memberUidAttribute],
-    ['LDAP_GROUP_FILTER', groups.filter],
-    ['LDAP_GROUP_MAX_DEPTH', groups.maxDepth],
-    ['LDAP_GROUP_MAX_COUNT', groups.maxCount],
-    ['LDAP_GROUP_CACHE_SECONDS', groups.cacheSeconds],
-  ];
-  return Object.fromEntries(
-    entries.filter(([, value]) => value !== undefined).map(([name, value]) => [name, String(value)]),
-  );
-}
-
-/** The environment of the token authorizer. */
-export function authorizerEnvironment(config: Pick<DeploymentConfig, 'auth0'>): Record<string, string> {
-  const { auth0 } = config;
-  return {
-    AUTH_ISSUER: auth0.issuer,
-    AUTH_AUDIENCE: auth0.audience,
-    AUTH_ALLOWED_CLIENT_IDS: auth0.allowedClientIds.join(','),
-    AUTH_SCOPE_LOGIN: auth0.loginScope,
-    AUTH_SCOPE_GET_USER: auth0.getUserScope,
-    LOG_LEVEL: 'info',
+    [S.LDAP_BIND_POOL_SIZE.env]: '1',
     NODE_OPTIONS: '--enable-source-maps',
   };
 }
 
-function readNetwork(
-  network: ContextReader,
-  at: (path: string) => string,
-  problems: string[],
-): DeploymentConfig['network'] {
-  const kind = network.string('kind', 'demo');
-  if (kind === 'demo') return { kind: 'demo' };
+/** The environment of the token authorizer: the token and logging settings only. */
+export function authorizerEnvironment(config: Pick<DeploymentConfig, 'functionSettings'>): Record<string, string> {
+  const tokenSettings = Object.entries(config.functionSettings).filter(([name]) => {
+    const group = RUNTIME_SETTINGS[name as RuntimeSettingName]?.group;
+    return group === 'tokens' || group === 'logging';
+  });
+  return { ...Object.fromEntries(tokenSettings), NODE_OPTIONS: '--enable-source-maps' };
+}
+
+function readNetwork(context: ContextReader): DeploymentConfig['network'] {
+  const kind = context.get(D.networkKind);
   if (kind !== 'existing') {
-    problems.push(`${at('network.kind')}: ${JSON.stringify(kind)} expected "existing" or "demo"`);
+    if (context.has('network.publicSubnetIds') || context.has(D.vpcId.cdk)) {
+      context.problems.push(
+        `${context.at(D.networkKind.cdk)}: "demo" creates its own VPC; remove the other network keys or set "existing"`,
+      );
+    }
     return { kind: 'demo' };
   }
-  const vpcId = network.string('vpcId');
-  if (vpcId && !/^vpc-[0-9a-f]{8,17}$/.test(vpcId))
-    problems.push(`${at('network.vpcId')}: ${JSON.stringify(vpcId)} expected vpc-xxxxxxxx`);
-  const availabilityZones = network.stringList('availabilityZones');
-  const privateSubnetIds = network.stringList('privateSubnetIds');
-  for (const id of privateSubnetIds)
-    if (!/^subnet-[0-9a-f]{8,17}$/.test(id))
-      problems.push(`${at('network.privateSubnetIds')}: ${JSON.stringify(id)} expected subnet-xxxxxxxx`);
+  const availabilityZones = (context.required(D.availabilityZones) as string[] | undefined) ?? [];
+  const privateSubnetIds = (context.required(D.privateSubnetIds) as string[] | undefined) ?? [];
   if (privateSubnetIds.length !== availabilityZones.length) {
-    problems.push(
-      `${at('network.privateSubnetIds')}: ${privateSubnetIds.length} subnet(s) for ${availabilityZones.length} availability zone(s); give one private subnet per zone`,
+    context.problem(
+      D.privateSubnetIds,
+      `${privateSubnetIds.length} subnet(s) for ${availabilityZones.length} availability zone(s); give one private subnet per zone`,
     );
   }
-  if (network.has('publicSubnetIds')) {
-    problems.push(`${at('network.publicSubnetIds')}: the directory functions run only in private subnets; remove it`);
+  if (context.has('network.publicSubnetIds')) {
+    context.problems.push(
+      `${context.at('network.publicSubnetIds')}: the directory functions run only in private subnets; remove it`,
+    );
   }
-  const routeTables = network.optionalStringList('privateSubnetRouteTableIds');
-  for (const id of routeTables ?? [])
-    if (!/^rtb-[0-9a-f]{8,17}$/.test(id))
-      problems.push(`${at('network.privateSubnetRouteTableIds')}: ${JSON.stringify(id)} expected rtb-xxxxxxxx`);
+  const routeTables = context.get(D.privateSubnetRouteTableIds) as string[] | undefined;
   if (routeTables && routeTables.length !== privateSubnetIds.length) {
-    problems.push(
-      `${at('network.privateSubnetRouteTableIds')}: ${routeTables.length} route table(s) for ${privateSubnetIds.length} subnet(s)`,
+    context.problem(
+      D.privateSubnetRouteTableIds,
+      `${routeTables.length} route table(s) for ${privateSubnetIds.length} subnet(s)`,
     );
   }
-  const vpcCidrBlock = network.optionalString('vpcCidrBlock', /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'an IPv4 CIDR');
+  const vpcCidrBlock = context.get(D.vpcCidrBlock) as string | undefined;
   return {
     kind: 'existing',
-    vpcId,
+    vpcId: (context.required(D.vpcId) as string | undefined) ?? '',
     availabilityZones,
     privateSubnetIds,
-    ...(routeTables ? { privateSubnetRouteTableIds: routeTables } : {}),
-    ...(vpcCidrBlock ? { vpcCidrBlock } : {}),
+    ...optional('privateSubnetRouteTableIds', routeTables),
+    ...optional('vpcCidrBlock', vpcCidrBlock),
   };
 }
 
-function readBindSecret(
-  secret: ContextReader,
-  problems: string[],
-  at: (path: string) => string,
-): DeploymentConfig['bindSecret'] {
-  const secretArn = secret.optionalString('secretArn');
+function readBindSecret(context: ContextReader): DeploymentConfig['bindSecret'] {
+  const secretArn = context.get(D.bindSecretArn) as string | undefined;
   if (!secretArn) return { kind: 'create' };
-  if (!SECRET_ARN.test(secretArn)) {
-    problems.push(
-      `${at('bindSecret.secretArn')}: ${JSON.stringify(secretArn)} expected a complete secret ARN (ending in -XXXXXX), so the grant names one exact secret`,
-    );
-  }
-  const kmsKeyArn = secret.optionalString(
-    'kmsKeyArn',
-    /^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/,
-    'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)',
-  );
-  return { kind: 'existing', secretArn, ...(kmsKeyArn ? { kmsKeyArn } : {}) };
-}
-
-function readCustomDomain(
-  domain: ContextReader,
-  problems: string[],
-  at: (path: string) => string,
-): DeploymentConfig['customDomain'] {
-  const domainName = domain.optionalString(
-    'domainName',
-    /^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/i,
-    'a DNS name',
-  );
-  if (!domainName) return undefined;
-  const certificateArn = domain.string('certificateArn');
-  if (certificateArn && !/^arn:aws[\w-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/.test(certificateArn)) {
-    problems.push(
-      `${at('customDomain.certificateArn')}: ${JSON.stringify(certificateArn)} expected an ACM certificate ARN in the API's region`,
-    );
-  }
-  return { domainName, certificateArn };
-}
-
-function readAlarms(
-  alarms: ContextReader,
-  problems: string[],
-  at: (path: string) => string,
-): DeploymentConfig['alarms'] {
-  const topicArn = alarms.optionalString(
-    'topicArn',
-    /^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/,
-    'an SNS topic ARN',
-  );
-  const email = alarms.optionalString('email', /^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'an email address');
-  if (topicArn && email) problems.push(`${at('alarms')}: give topicArn or email, not both`);
-  return topicArn || email ? { ...(topicArn ? { topicArn } : {}), ...(email ? { email } : {}) } : undefined;
+  const kmsKeyArn = context.get(D.bindSecretKmsKeyArn) as string | undefined;
+  return { kind: 'existing', secretArn, ...optional('kmsKeyArn', kmsKeyArn) };
 }
 
 function portOf(url: string): number | undefined {
@@ -436,116 +332,91 @@ function isObject(value: unknown): value is Raw {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Reads one level of the context object, collecting problems with their full key path. */
+/** Reads one cdk.json environment by the settings table's keys, collecting problems with their full key path. */
 class ContextReader {
+  readonly problems: string[] = [];
+
   constructor(
     private readonly raw: Raw,
-    private readonly at: (path: string) => string,
-    private readonly problems: string[],
-    private readonly prefix = '',
+    private readonly envName: string,
   ) {}
 
-  has(key: string): boolean {
-    return Object.hasOwn(this.raw, key);
+  at(path: string): string {
+    return `environments.${this.envName}.${path}`;
   }
 
-  private path(key: string): string {
-    return this.at(`${this.prefix}${key}`);
+  problem(setting: Setting, message: string): void {
+    this.problems.push(`${this.at(setting.cdk ?? '?')}: ${message}`);
   }
 
-  object(key: string, optionalObject = false): ContextReader {
-    const value = this.raw[key];
-    if (value === undefined && optionalObject)
-      return new ContextReader({}, this.at, this.problems, `${this.prefix}${key}.`);
-    if (!isObject(value)) {
-      this.problems.push(
-        `${this.path(key)}: ${value === undefined ? 'is required' : `${JSON.stringify(value)} expected an object`}`,
-      );
-      return new ContextReader({}, this.at, [], `${this.prefix}${key}.`);
-    }
-    return new ContextReader(value, this.at, this.problems, `${this.prefix}${key}.`);
+  has(path: string): boolean {
+    return this.valueAt(path) !== undefined;
   }
 
-  optionalObject(key: string): Record<string, unknown> | undefined {
-    const value = this.raw[key];
+  /** A setting's value in the environment's text form, or undefined when cdk.json leaves it out. */
+  text(setting: Setting): string | undefined {
+    const value = setting.cdk === undefined ? undefined : this.valueAt(setting.cdk);
     if (value === undefined) return undefined;
-    if (!isObject(value)) this.problems.push(`${this.path(key)}: ${JSON.stringify(value)} expected an object`);
-    return isObject(value) ? value : undefined;
-  }
-
-  string(key: string, fallback?: string): string {
-    const value = this.raw[key];
-    if (value === undefined && fallback !== undefined) return fallback;
-    if (typeof value !== 'string' || value.trim() === '') {
-      this.problems.push(
-        `${this.path(key)}: ${value === undefined ? 'is required' : `${JSON.stringify(value)} expected a non-empty string`}`,
-      );
-      return '';
-    }
-    return value;
-  }
-
-  optionalString(key: string, pattern?: RegExp, expected?: string): string | undefined {
-    const value = this.raw[key];
-    if (value === undefined) return undefined;
-    if (typeof value !== 'string' || value.trim() === '' || (pattern && !pattern.test(value))) {
-      this.problems.push(`${this.path(key)}: ${JSON.stringify(value)} expected ${expected ?? 'a non-empty string'}`);
+    const converted = settingTextFromJson(setting, value);
+    if ('expected' in converted) {
+      this.problem(setting, `${JSON.stringify(value)} expected ${converted.expected}`);
       return undefined;
     }
-    return value;
+    return converted.text;
   }
 
-  stringList(key: string): string[] {
-    const value = this.raw[key];
-    if (
-      !Array.isArray(value) ||
-      value.length === 0 ||
-      value.some((item) => typeof item !== 'string' || item.trim() === '')
-    ) {
-      this.problems.push(
-        `${this.path(key)}: ${value === undefined ? 'is required' : `${JSON.stringify(value)} expected a non-empty list of strings`}`,
-      );
-      return [];
-    }
-    return value as string[];
-  }
-
-  optionalStringList(key: string): string[] | undefined {
-    return this.raw[key] === undefined ? undefined : this.stringList(key);
-  }
-
-  number(key: string, fallback: number, min: number, max: number): number {
-    const value = this.raw[key];
-    if (value === undefined) return fallback;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      this.problems.push(`${this.path(key)}: ${JSON.stringify(value)} expected a whole number from ${min} to ${max}`);
+  /** A deployment setting's value, checked against its row; its default when absent or bad. */
+  get(setting: Setting): unknown {
+    const fallback = 'default' in setting ? setting.default : undefined;
+    const text = this.text(setting);
+    if (text === undefined) {
+      if (setting.required && !this.has(setting.cdk ?? '')) this.problem(setting, 'is required');
       return fallback;
     }
-    return value;
+    const parsed = parseSettingText(setting, text);
+    if (parsed.ok) return parsed.value;
+    this.problem(setting, `${JSON.stringify(this.valueAt(setting.cdk ?? ''))} expected ${parsed.expected}`);
+    return fallback;
   }
 
-  numberList(key: string, fallback: number[], min: number, max: number): number[] {
-    const value = this.raw[key];
-    if (value === undefined) return fallback;
-    if (
-      !Array.isArray(value) ||
-      value.length === 0 ||
-      value.some((item) => typeof item !== 'number' || !Number.isInteger(item) || item < min || item > max)
-    ) {
-      this.problems.push(
-        `${this.path(key)}: ${JSON.stringify(value)} expected a non-empty list of whole numbers from ${min} to ${max}`,
-      );
-      return fallback;
+  /** Like get, and a problem when absent. */
+  required(setting: Setting): unknown {
+    if (!this.has(setting.cdk ?? '')) {
+      this.problem(setting, 'is required');
+      return undefined;
     }
-    return value as number[];
+    return this.get(setting);
   }
 
-  boolean(key: string, fallback: boolean): boolean {
-    const value = this.raw[key];
-    if (value === undefined) return fallback;
-    if (typeof value !== 'boolean') {
-      this.problems.push(`${this.path(key)}: ${JSON.stringify(value)} expected true or false`);
-      return fallback;
+  /** A list-valued runtime setting as the construct needs it (the runtime checks its items). */
+  runtimeList(name: RuntimeSettingName): string[] {
+    const value = this.valueAt((RUNTIME_SETTINGS[name] as Setting).cdk ?? '');
+    return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+  }
+
+  /** A key no row of the table names is a typo or a leftover: say so rather than ignore it. */
+  checkKnownKeys(): void {
+    const known = new Set(
+      ([...Object.values(RUNTIME_SETTINGS), ...Object.values(D)] as Setting[]).map((setting) => setting.cdk),
+    );
+    const walk = (object: Raw, prefix: string) => {
+      for (const [key, value] of Object.entries(object)) {
+        const path = `${prefix}${key}`;
+        if (SECTIONS.includes(path) && isObject(value)) walk(value, `${path}.`);
+        else if (SECTIONS.includes(path))
+          this.problems.push(`${this.at(path)}: ${JSON.stringify(value)} expected an object`);
+        else if (!known.has(path) && path !== 'network.publicSubnetIds')
+          this.problems.push(`${this.at(path)}: is not a setting (see the README's cdk.json table)`);
+      }
+    };
+    walk(this.raw, '');
+  }
+
+  private valueAt(path: string): unknown {
+    let value: unknown = this.raw;
+    for (const part of path.split('.')) {
+      if (!isObject(value)) return undefined;
+      value = value[part];
     }
     return value;
   }

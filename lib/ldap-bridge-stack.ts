@@ -27,6 +27,7 @@ export class LdapBridgeStack extends Stack {
     this.bridge = new LdapBridge(this, 'LdapBridge', {
       auth0: config.auth0,
       directory: config.directory,
+      functionSettings: config.functionSettings,
       vpc: this.vpc(config),
       bindSecret: this.bindSecret(config),
       createSecretsManagerEndpoint: config.createSecretsManagerEndpoint,

@@ -1,6 +1,6 @@
 // Structured JSON log lines, one per event, to stdout (CloudWatch on Lambda). As a last line
 // of defence, a field whose name suggests a secret is written as "[redacted]" whatever it holds.
-import type { LogLevel } from '../core/config/bridge-config.ts';
+import type { LogLevel } from '../contract/settings.ts';
 import type { LogFields, Logger } from '../core/ports.ts';
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };

@@ -1,7 +1,7 @@
 // The request bodies of the HTTP contract, as JSON Schema (draft-04, the dialect API Gateway
-// models accept), and the validator the local server and the Lambdas run against the same
-// objects. The validator interprets exactly the keywords these schemas use, so the schema
-// handed to API Gateway and the checks run here cannot drift apart.
+// models accept). API Gateway validates against these objects, and so does the runtime
+// (core/http/request-body.ts interprets exactly the keywords used here), so the two cannot
+// drift apart.
 
 export const USERNAME_MAX_LENGTH = 256;
 export const PASSWORD_MAX_LENGTH = 1024;
@@ -9,7 +9,7 @@ export const PASSWORD_MAX_LENGTH = 1024;
 /** The largest body any valid request can have, with room for JSON escaping of every character. */
 export const MAX_BODY_BYTES = 16 * 1024;
 
-interface StringProperty {
+export interface StringProperty {
   type: 'string';
   minLength: number;
   maxLength: number;
@@ -58,54 +58,3 @@ export const getUserRequestSchema: ObjectSchema = {
   additionalProperties: false,
   properties: { username },
 };
-
-export type ValidationResult =
-  | { ok: true; value: Record<string, string> }
-  | { ok: false; field: string; reason: string };
-
-/**
- * Checks a parsed JSON value against one of the schemas above. Lengths count Unicode code
- * points, as JSON Schema does. Reasons name the rule, never the value (it may be a password).
- */
-export function validateAgainstSchema(schema: ObjectSchema, value: unknown): ValidationResult {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { ok: false, field: 'body', reason: 'must be a JSON object' };
-  }
-  const record = value as Record<string, unknown>;
-  for (const key of Object.keys(record)) {
-    if (!Object.hasOwn(schema.properties, key)) {
-      return { ok: false, field: 'body', reason: `unknown field "${printableFieldName(key)}"` };
-    }
-  }
-  for (const key of schema.required) {
-    if (!Object.hasOwn(record, key)) return { ok: false, field: key, reason: 'is required' };
-  }
-  const result: Record<string, string> = {};
-  for (const [key, rule] of Object.entries(schema.properties)) {
-    if (!Object.hasOwn(record, key)) continue;
-    const fieldValue = record[key];
-    if (typeof fieldValue !== 'string') return { ok: false, field: key, reason: 'must be a string' };
-    const length = countCodePoints(fieldValue);
-    if (length < rule.minLength)
-      return { ok: false, field: key, reason: `must be at least ${rule.minLength} character(s)` };
-    if (length > rule.maxLength)
-      return { ok: false, field: key, reason: `must be at most ${rule.maxLength} characters` };
-    if (rule.pattern !== undefined && !new RegExp(rule.pattern, 'u').test(fieldValue)) {
-      return { ok: false, field: key, reason: rule.patternReason ?? 'has a character that is not allowed' };
-    }
-    result[key] = fieldValue;
-  }
-  return { ok: true, value: result };
-}
-
-function countCodePoints(text: string): number {
-  let count = 0;
-  for (const _ of text) count += 1;
-  return count;
-}
-
-/** Unknown keys are attacker-chosen: echo at most a short, printable prefix. */
-function printableFieldName(key: string): string {
-  const printable = key.replace(/[^\w.-]/g, '?');
-  return printable.length > 40 ? `${printable.slice(0, 40)}...` : printable;
-}

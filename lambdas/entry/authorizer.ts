@@ -6,28 +6,25 @@ import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 
 import { authorizerContextFor } from '../core/caller/authorizer-context-authorizer.ts';
 import { loadAuthorizerConfig } from '../core/config/bridge-config.ts';
 import { BridgeError, InvalidToken } from '../contract/errors.ts';
-import { routeScopes } from '../core/http/handle.ts';
+import { ROUTES, type RouteScopes } from '../contract/routes.ts';
 import type { AccessTokenVerifier, Logger } from '../core/ports.ts';
-import { bearerTokenFrom } from '../core/caller/token-claims.ts';
+import { bearerTokenFrom, type VerifiedClient } from '../core/caller/token-claims.ts';
 import { JsonLogger } from '../adapters/json-logger.ts';
 import { createTokenVerifier } from '../adapters/jwks-token-verifier.ts';
 
 export interface AuthorizerDeps {
   verifier: AccessTokenVerifier;
-  scopes: { login: string; getUser: string };
+  scopes: RouteScopes;
   logger: Logger;
 }
 
 let deps: AuthorizerDeps | undefined;
 
+/** The composition root of the authorizer: built on the first invocation, reused by the container. */
 function depsForThisContainer(): AuthorizerDeps {
-  if (!deps) {
+  if (deps === undefined) {
     const { auth, logLevel } = loadAuthorizerConfig(process.env);
-    deps = {
-      verifier: createTokenVerifier(auth),
-      scopes: auth.scopes,
-      logger: new JsonLogger(logLevel),
-    };
+    deps = { verifier: createTokenVerifier(auth), scopes: auth.scopes, logger: new JsonLogger(logLevel) };
   }
   return deps;
 }
@@ -45,7 +42,7 @@ export async function authorize(
   event: APIGatewayTokenAuthorizerEvent,
   { verifier, scopes, logger }: AuthorizerDeps,
 ): Promise<APIGatewayAuthorizerResult> {
-  let client;
+  let client: VerifiedClient;
   try {
     client = await verifier.verify(bearerTokenFrom(event.authorizationToken));
   } catch (error) {
@@ -58,7 +55,7 @@ export async function authorize(
     if (known instanceof InvalidToken) throw new Error('Unauthorized');
     throw new Error('token keys unavailable');
   }
-  const allowedRoutes = routeScopes(scopes).filter((route) => client.scopes.includes(route.scope));
+  const allowedRoutes = ROUTES.filter((route) => client.scopes.includes(scopes[route.name]));
   logger.info('token allowed', {
     client_id: client.clientId,
     routes: allowedRoutes.map((route) => route.path).join(' '),
@@ -74,7 +71,7 @@ export async function authorize(
               {
                 Action: 'execute-api:Invoke',
                 Effect: 'Allow',
-                Resource: allowedRoutes.map((route) => routeArn(event.methodArn, route.path)),
+                Resource: allowedRoutes.map((route) => routeArn(event.methodArn, route.method, route.path)),
               },
             ],
     },
@@ -83,8 +80,8 @@ export async function authorize(
 }
 
 /** arn:aws:execute-api:<region>:<account>:<api>/<stage>/<method>/<path>, with the path of another route. */
-export function routeArn(methodArn: string, path: string): string {
+export function routeArn(methodArn: string, method: string, path: string): string {
   const match = /^(arn:aws[\w-]*:execute-api:[\w-]+:\d{12}:[\w]+\/[\w-]+)\//.exec(methodArn);
   if (!match) throw new Error('unexpected methodArn');
-  return `${match[1]}/POST${path}`;
+  return `${match[1]}/${method}${path}`;
 }

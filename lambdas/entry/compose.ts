@@ -16,7 +16,7 @@ import {
 } from '../adapters/service-credentials.ts';
 
 export interface Bridge {
-  deps: Omit<HandlerDeps, 'requestId'>;
+  deps: HandlerDeps;
   directory: LdapDirectory;
   close(): Promise<void>;
 }

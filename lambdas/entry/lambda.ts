@@ -11,22 +11,22 @@ import { createBridge, type Bridge } from './compose.ts';
 
 let bridge: Bridge | undefined;
 
+/**
+ * The composition root of the login / get-user functions: the bridge is built on the first
+ * invocation and reused by every later one in the container. The caller check reads API
+ * Gateway's authorizer result, which each request brings along.
+ */
 function bridgeForThisContainer(): Bridge {
-  if (!bridge) {
+  if (bridge === undefined) {
     const config = loadConfig(process.env);
-    // Each request brings its own authorizer context; this one only stands in until then.
-    bridge = createBridge(config, new JsonLogger(config.logLevel), new AuthorizerContextAuthorizer(undefined));
+    bridge = createBridge(config, new JsonLogger(config.logLevel), new AuthorizerContextAuthorizer());
   }
   return bridge;
 }
 
 export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   const { deps } = bridgeForThisContainer();
-  const response = await handle(toBridgeRequest(event), {
-    ...deps,
-    authorizer: new AuthorizerContextAuthorizer(event.requestContext.authorizer),
-    requestId: event.requestContext.requestId,
-  });
+  const response = await handle(toBridgeRequest(event), deps);
   return toProxyResult(response);
 }
 
@@ -51,7 +51,14 @@ export function toBridgeRequest(event: APIGatewayProxyEvent): BridgeRequest {
         ? Buffer.from(event.body, 'base64')
         : Buffer.from(event.body, 'utf8');
   // `resource` is the route as declared (/login), whatever the stage or custom-domain base path.
-  return { method: event.httpMethod, path: event.resource, headers, body };
+  return {
+    id: event.requestContext.requestId,
+    method: event.httpMethod,
+    path: event.resource,
+    headers,
+    body,
+    authorizerContext: event.requestContext.authorizer,
+  };
 }
 
 export function toProxyResult(response: BridgeResponse): APIGatewayProxyResult {

@@ -11,7 +11,7 @@ export interface ServerOptions {
   maxInFlight: number;
 }
 
-export function createBridgeServer(deps: Omit<HandlerDeps, 'requestId'>, options: ServerOptions): http.Server {
+export function createBridgeServer(deps: HandlerDeps, options: ServerOptions): http.Server {
   let inFlight = 0;
   const server = http.createServer(async (incoming, outgoing) => {
     const requestId = crypto.randomUUID();
@@ -28,7 +28,7 @@ export function createBridgeServer(deps: Omit<HandlerDeps, 'requestId'>, options
         incoming.destroy();
         return;
       }
-      await send(outgoing, await handle(toBridgeRequest(incoming, body), { ...deps, requestId }));
+      await send(outgoing, await handle(toBridgeRequest(incoming, body, requestId), deps));
     } catch (error) {
       deps.logger.error('request failed outside the handler', {
         request_id: requestId,
@@ -68,7 +68,7 @@ function readCappedBody(incoming: http.IncomingMessage): Promise<Buffer | 'too-l
   });
 }
 
-function toBridgeRequest(incoming: http.IncomingMessage, body: Buffer): BridgeRequest {
+function toBridgeRequest(incoming: http.IncomingMessage, body: Buffer, id: string): BridgeRequest {
   // headersDistinct keeps every value of a repeated header (node:http would otherwise keep only
   // the first Authorization): joined, a doubled Authorization is refused instead of half-read.
   const headers: Record<string, string> = Object.create(null) as Record<string, string>; // a header named __proto__ stays a header
@@ -77,7 +77,7 @@ function toBridgeRequest(incoming: http.IncomingMessage, body: Buffer): BridgeRe
   }
   // Only the path matters for routing; the host is fixed so a Host header cannot steer anything.
   const path = new URL(incoming.url ?? '/', 'http://bridge.local').pathname;
-  return { method: incoming.method ?? 'GET', path, headers, body };
+  return { id, method: incoming.method ?? 'GET', path, headers, body };
 }
 
 /** Writes headers and body in one go (a string body lets node:http send both in a single write); resolves once flushed. */

@@ -41,8 +41,10 @@ export const BUNDLING = {
 export interface LdapBridgeProps {
   /** Auth0 tenant and API settings (issuer, audience, allowed client ids, scopes). */
   readonly auth0: DeploymentConfig['auth0'];
-  /** Directory URLs, base DN, preset, mapping, network ranges and ports. */
+  /** Directory URLs, network ranges, ports, timeouts and the private CA file. */
   readonly directory: DeploymentConfig['directory'];
+  /** The runtime settings for the functions, as environment variables (see lib/config.ts). */
+  readonly functionSettings: Record<string, string>;
   /** The VPC whose private subnets reach the directory (VPN or Direct Connect). */
   readonly vpc: ec2.IVpc;
   /**

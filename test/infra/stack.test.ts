@@ -333,6 +333,7 @@ describe('LdapBridge construct props', () => {
       new LdapBridge(stack, 'Bridge', {
         auth0: config.auth0,
         directory: config.directory,
+        functionSettings: config.functionSettings,
         vpc,
         bindSecret,
         ...change(stack, vpc),

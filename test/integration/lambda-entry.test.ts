@@ -124,7 +124,7 @@ describe('TOKEN authorizer', () => {
       allowedClientIds: [TEST_CLIENT.clientId, READ_ONLY_CLIENT.clientId],
       clockToleranceSeconds: 30,
     }),
-    scopes: { login: 'users:login', getUser: 'users:read' },
+    scopes: { login: 'users:login', 'get-user': 'users:read' },
     logger: {
       debug() {},
       info: (message, fields) => lines.push(`${message} ${JSON.stringify(fields)}`),
@@ -145,7 +145,7 @@ describe('TOKEN authorizer', () => {
       {
         Action: 'execute-api:Invoke',
         Effect: 'Allow',
-        Resource: [routeArn(METHOD_ARN, '/login'), routeArn(METHOD_ARN, '/get-user')],
+        Resource: [routeArn(METHOD_ARN, 'POST', '/login'), routeArn(METHOD_ARN, 'POST', '/get-user')],
       },
     ]);
     expect(result.context).toMatchObject({ clientId: TEST_CLIENT.clientId, scope: 'users:login users:read' });

@@ -30,7 +30,7 @@ describe('loadConfig', () => {
     expect(config.directory.connectTimeoutMs).toBe(2000);
     expect(config.directory.operationTimeoutMs).toBe(3000);
     expect(config.auth.jwksUrl).toBe('https://tenant.eu.auth0.com/.well-known/jwks.json');
-    expect(config.auth.scopes).toEqual({ login: 'users:login', getUser: 'users:read' });
+    expect(config.auth.scopes).toEqual({ login: 'users:login', 'get-user': 'users:read' });
     expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, maxInFlight: 256 });
     expect(config.logLevel).toBe('info');
     expect(config.directory.mapping.userIdAttribute).toBe('entryUUID');
@@ -112,7 +112,7 @@ describe('loadConfig', () => {
     });
     expect(problemsOf({ ...VALID, LDAP_BIND_SECRET_ARN: arn }).join('\n')).toContain('not both');
     expect(problemsOf({ ...withoutStatic, LDAP_BIND_SECRET_ARN: 'my-secret' }).join('\n')).toContain(
-      'is not a Secrets Manager secret ARN',
+      '"my-secret" expected a complete Secrets Manager secret ARN',
     );
   });
 
@@ -146,7 +146,7 @@ describe('loadConfig', () => {
     });
 
     it.each([
-      ['not json', 'is not JSON'],
+      ['not json', '"not json" expected a JSON object'],
       ['[]', 'expected a JSON object'],
       ['{"user_id":"dn"}', 'not the DN'],
       ['{"user_id":null}', 'user_id is mandatory'],
@@ -237,7 +237,7 @@ describe('directory kinds: presets, account states, groups', () => {
     [{ LDAP_GROUP_FILTER: 'cn=app-*' }, 'LDAP_GROUP_FILTER: "cn=app-*" must be enclosed in parentheses'],
     [
       { LDAP_GROUPS: 'none', LDAP_GROUP_FILTER: '(cn=app-*)' },
-      'LDAP_GROUP_FILTER: needs LDAP_GROUPS=nested or in-chain',
+      'LDAP_GROUP_FILTER: needs LDAP_GROUPS nested or in-chain',
     ],
     [
       { LDAP_GROUP_OBJECT_FILTER: '(objectClass=group' },
@@ -245,12 +245,12 @@ describe('directory kinds: presets, account states, groups', () => {
     ],
     [
       { LDAP_GROUP_MEMBER_ATTRIBUTES: 'member,bad attr' },
-      'LDAP_GROUP_MEMBER_ATTRIBUTES: "bad attr" is not an LDAP attribute name',
+      'LDAP_GROUP_MEMBER_ATTRIBUTES: "member,bad attr" expected LDAP attribute names ("bad attr" is not)',
     ],
     [{ LDAP_GROUP_MAX_COUNT: '0' }, 'LDAP_GROUP_MAX_COUNT: "0" expected a whole number of groups from 1 to 10000'],
     [
       { LDAP_GROUP_MEMBER_UID_ATTRIBUTE: 'member uid' },
-      'LDAP_GROUP_MEMBER_UID_ATTRIBUTE: "member uid" is not an LDAP attribute name (or none)',
+      'LDAP_GROUP_MEMBER_UID_ATTRIBUTE: "member uid" expected an LDAP attribute name, or none',
     ],
     [
       { LDAP_GROUP_CACHE_SECONDS: '-1' },

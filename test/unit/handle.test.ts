@@ -61,17 +61,17 @@ function deps(directory: UserDirectory, authorizer: CallerAuthorizer = allowAll)
       },
       accountStates: 'openldap',
       hideInactiveUsers: true,
-      scopes: { login: 'users:login', getUser: 'users:read' },
+      scopes: { login: 'users:login', 'get-user': 'users:read' },
       timingDecoyDN: 'cn=decoy,dc=x',
     },
     directory,
     authorizer,
     logger: silent,
-    requestId: 'req-1',
   };
 }
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}, method = 'POST'): BridgeRequest => ({
+  id: 'req-1',
   method,
   path,
   headers: { 'content-type': 'application/json', ...headers },
@@ -161,10 +161,17 @@ describe('handle', () => {
     expect(lines.join()).toContain('RangeError: boom');
   });
 
-  it('makes a request id when the entry point gives none', async () => {
-    const { requestId: _unused, ...withoutId } = deps(new RecordingDirectory([ALICE]));
-    const response = await handle(post('/get-user', { username: 'alice' }), withoutId);
-    expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  it("answers with the request's own id, and logs it, for every request", async () => {
+    const lines: string[] = [];
+    const logger: Logger = { ...silent, info: (_message, fields) => lines.push(String(fields?.request_id)) };
+    const directory = new RecordingDirectory([ALICE]);
+    const first = await handle(
+      { ...post('/get-user', { username: 'alice' }), id: 'one' },
+      { ...deps(directory), logger },
+    );
+    const second = await handle({ ...post('/nowhere', {}), id: 'two' }, { ...deps(directory), logger });
+    expect([first.headers['x-request-id'], second.headers['x-request-id']]).toEqual(['one', 'two']);
+    expect(lines).toEqual(['one', 'two']);
   });
 
   it('answers 413 from the declared Content-Length before reading the body', async () => {

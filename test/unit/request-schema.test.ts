@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  getUserRequestSchema,
-  loginRequestSchema,
-  validateAgainstSchema,
-} from '../../lambdas/contract/request-schemas.ts';
+import { getUserRequestSchema, loginRequestSchema } from '../../lambdas/contract/request-schemas.ts';
+import { validateAgainstSchema } from '../../lambdas/core/http/request-body.ts';
 
 describe('validateAgainstSchema', () => {
   it('accepts a valid login body', () => {

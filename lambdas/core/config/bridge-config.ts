@@ -2,13 +2,16 @@
 // validated once at start-up, the same contract for the Lambda and the local server. A bad
 // value stops start-up with a message naming the variable, the value (never a secret's) and
 // what was expected; every problem is reported at once.
-import { ACCOUNT_STATE_RULES, type AccountStateRules } from '../directory/account-states.ts';
-import { GROUP_MODES, type GroupSettings } from '../directory/groups.ts';
+import { ROUTES, type RouteName, type RouteScopes } from '../../contract/routes.ts';
+import { type LogLevel, RUNTIME_SETTINGS as S } from '../../contract/settings.ts';
+import type { AccountStateRules } from '../directory/account-states.ts';
+import type { GroupSettings } from '../directory/groups.ts';
 import { describeFilterProblem, describeFilterTemplateProblem } from '../directory/ldap-filter.ts';
-import { PRESETS, PRESET_NAMES, type DirectoryPreset, type PresetName } from '../directory/presets.ts';
+import { type DirectoryPreset, PRESETS, type PresetName } from '../directory/presets.ts';
 import { PROFILE_FIELDS, type ProfileField, type ProfileMapping } from '../profile/map-entry.ts';
+import { ConfigError, type Env, type SettingNamer, SettingsReader } from './read-settings.ts';
 
-export type Env = Readonly<Record<string, string | undefined>>;
+export { ConfigError, type Env, type LogLevel };
 
 export type BindCredentialsSource =
   | { kind: 'static'; bindDN: string; password: string }
@@ -53,7 +56,8 @@ export interface AuthConfig {
   audience: string;
   jwksUrl: string;
   allowedClientIds: string[];
-  scopes: { login: string; getUser: string };
+  /** The scope each route requires. */
+  scopes: RouteScopes;
   /** Seconds of clock skew allowed on exp / nbf / iat. */
   clockToleranceSeconds: number;
   /** Seconds between two JWKS refetches caused by an unknown kid. Default 30. */
@@ -65,23 +69,17 @@ export interface AuthConfig {
 export interface ServerConfig {
   host: string;
   port: number;
+  /** Worker processes of `serve`; undefined: one per CPU. */
+  workers: number | undefined;
   /** Requests handled at once by one process; more are shed with 503. Default 256. */
   maxInFlight: number;
 }
-
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface BridgeConfig {
   directory: DirectoryConfig;
   auth: AuthConfig;
   server: ServerConfig;
   logLevel: LogLevel;
-}
-
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
-  }
 }
 
 /** Auth0 refuses these app_metadata keys (user-import schema); a mapping must not produce them. */
@@ -111,53 +109,62 @@ const ATTRIBUTE_NAME = /^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+)$/;
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 /** Reads the whole configuration, or throws ConfigError listing every problem. */
-export function loadConfig(env: Env): BridgeConfig {
-  const reader = new EnvReader(env);
+export function loadConfig(env: Env, name?: SettingNamer): BridgeConfig {
+  const reader = new SettingsReader(env, name);
   const directory = readDirectoryConfig(reader);
   const auth = readAuthConfig(reader);
-  const server: ServerConfig = {
-    host: reader.string('HOST', '127.0.0.1'),
-    port: reader.integer('PORT', 8080, 0, 65535, 'a TCP port'),
-    maxInFlight: reader.integer('MAX_IN_FLIGHT', 256, 1, 100_000, 'a count of requests'),
-  };
-  const logLevel = reader.oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info');
-  reader.throwIfProblems();
+  const server = readServerConfig(reader);
+  const logLevel = reader.oneOf(S.LOG_LEVEL);
+  throwIfProblems(reader);
   return { directory, auth, server, logLevel };
 }
 
 /** The bulk exporter needs only the directory settings: it never checks tokens. */
 export function loadDirectoryConfig(env: Env): { directory: DirectoryConfig; logLevel: LogLevel } {
-  const reader = new EnvReader(env);
+  const reader = new SettingsReader(env);
   const directory = readDirectoryConfig(reader);
-  const logLevel = reader.oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info');
-  reader.throwIfProblems();
+  const logLevel = reader.oneOf(S.LOG_LEVEL);
+  throwIfProblems(reader);
   return { directory, logLevel };
 }
 
 /** The token authorizer needs only the token settings: it never talks to the directory. */
 export function loadAuthorizerConfig(env: Env): { auth: AuthConfig; logLevel: LogLevel } {
-  const reader = new EnvReader(env);
+  const reader = new SettingsReader(env);
   const auth = readAuthConfig(reader);
-  const logLevel = reader.oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info');
-  reader.throwIfProblems();
+  const logLevel = reader.oneOf(S.LOG_LEVEL);
+  throwIfProblems(reader);
   return { auth, logLevel };
 }
 
-function readDirectoryConfig(reader: EnvReader): DirectoryConfig {
-  const preset = reader.oneOf('LDAP_PRESET', PRESET_NAMES, 'openldap');
+function throwIfProblems(reader: SettingsReader): void {
+  if (reader.found.length > 0) throw new ConfigError([...reader.found]);
+}
+
+function readServerConfig(reader: SettingsReader): ServerConfig {
+  return {
+    host: reader.string(S.HOST),
+    port: reader.integer(S.PORT),
+    workers: reader.integer(S.SERVER_WORKERS),
+    maxInFlight: reader.integer(S.MAX_IN_FLIGHT),
+  };
+}
+
+function readDirectoryConfig(reader: SettingsReader): DirectoryConfig {
+  const preset = reader.oneOf(S.LDAP_PRESET);
   const presetDefaults = PRESETS[preset];
-  const startTls = reader.boolean('LDAP_STARTTLS', false);
-  const allowPlaintext = reader.boolean('LDAP_ALLOW_PLAINTEXT', false);
-  const urls = reader.list('LDAP_URLS', 'at least one ldap:// or ldaps:// URL');
+  const startTls = reader.boolean(S.LDAP_STARTTLS);
+  const allowPlaintext = reader.boolean(S.LDAP_ALLOW_PLAINTEXT);
+  const urls = reader.list(S.LDAP_URLS) ?? [];
   for (const url of urls) {
     const problem = describeLdapUrlProblem(url, startTls, allowPlaintext);
-    if (problem) reader.problem(`LDAP_URLS: "${url}" ${problem}`);
+    if (problem) reader.problem(`${reader.name(S.LDAP_URLS)}: "${url}" ${problem}`);
   }
-  const baseDN = reader.required('LDAP_BASE_DN', 'the search base DN, e.g. ou=people,dc=example,dc=com');
+  const baseDN = reader.string(S.LDAP_BASE_DN) ?? '';
 
-  const userFilter = reader.string('LDAP_USER_FILTER', presetDefaults.userFilter);
+  const userFilter = reader.string(S.LDAP_USER_FILTER) ?? presetDefaults.userFilter;
   const filterProblem = describeFilterTemplateProblem(userFilter);
-  if (filterProblem) reader.problem(`LDAP_USER_FILTER: "${userFilter}" ${filterProblem}`);
+  if (filterProblem) reader.problem(`${reader.name(S.LDAP_USER_FILTER)}: "${userFilter}" ${filterProblem}`);
 
   const mapping = readMapping(reader, presetDefaults.mapping);
   const groups = readGroupSettings(reader, baseDN, presetDefaults.groups);
@@ -166,71 +173,53 @@ function readDirectoryConfig(reader: EnvReader): DirectoryConfig {
     urls,
     baseDN,
     bindCredentials: readBindCredentials(reader),
-    caCertPath: reader.optional('LDAP_CA_CERT'),
+    caCertPath: reader.string(S.LDAP_CA_CERT),
     startTls,
     allowPlaintext,
     userFilter,
     preset,
-    connectTimeoutMs: reader.integer('LDAP_CONNECT_TIMEOUT_MS', 2000, 100, 60_000, 'milliseconds'),
-    operationTimeoutMs: reader.integer('LDAP_TIMEOUT_MS', 3000, 100, 60_000, 'milliseconds'),
-    bindPoolSize: reader.integer('LDAP_BIND_POOL_SIZE', 4, 1, 64, 'a connection count'),
-    bindQueueLimit: reader.integer('LDAP_BIND_QUEUE_LIMIT', 64, 0, 10_000, 'a count of waiting logins'),
-    idleTimeoutMs: reader.integer('LDAP_IDLE_TIMEOUT_MS', 60_000, 100, 3_600_000, 'milliseconds'),
-    failoverCooldownMs: reader.integer('LDAP_FAILOVER_COOLDOWN_MS', 30_000, 100, 3_600_000, 'milliseconds'),
+    connectTimeoutMs: reader.integer(S.LDAP_CONNECT_TIMEOUT_MS),
+    operationTimeoutMs: reader.integer(S.LDAP_TIMEOUT_MS),
+    bindPoolSize: reader.integer(S.LDAP_BIND_POOL_SIZE),
+    bindQueueLimit: reader.integer(S.LDAP_BIND_QUEUE_LIMIT),
+    idleTimeoutMs: reader.integer(S.LDAP_IDLE_TIMEOUT_MS),
+    failoverCooldownMs: reader.integer(S.LDAP_FAILOVER_COOLDOWN_MS),
     mapping,
-    accountStates: reader.oneOf('LDAP_ACCOUNT_STATES', ACCOUNT_STATE_RULES, presetDefaults.accountStates),
-    hideInactiveUsers: reader.boolean('LDAP_HIDE_INACTIVE_USERS', true),
+    accountStates: reader.oneOf(S.LDAP_ACCOUNT_STATES) ?? presetDefaults.accountStates,
+    hideInactiveUsers: reader.boolean(S.LDAP_HIDE_INACTIVE_USERS),
     groups,
   };
 }
 
-function readGroupSettings(reader: EnvReader, baseDN: string, defaults: DirectoryPreset['groups']): GroupSettings {
-  const mode = reader.oneOf('LDAP_GROUPS', GROUP_MODES, defaults.mode);
-  const memberOfAttribute = reader.string('LDAP_GROUPS_ATTRIBUTE', 'memberOf');
-  if (!ATTRIBUTE_NAME.test(memberOfAttribute))
-    reader.problem(`LDAP_GROUPS_ATTRIBUTE: "${memberOfAttribute}" is not an LDAP attribute name`);
-  const objectFilter = reader.string('LDAP_GROUP_OBJECT_FILTER', defaults.objectFilter);
+function readGroupSettings(reader: SettingsReader, baseDN: string, defaults: DirectoryPreset['groups']): GroupSettings {
+  const mode = reader.oneOf(S.LDAP_GROUPS) ?? defaults.mode;
+  const objectFilter = reader.string(S.LDAP_GROUP_OBJECT_FILTER) ?? defaults.objectFilter;
   const objectFilterProblem = describeFilterProblem(objectFilter);
-  if (objectFilterProblem) reader.problem(`LDAP_GROUP_OBJECT_FILTER: "${objectFilter}" ${objectFilterProblem}`);
-  const filter = reader.optional('LDAP_GROUP_FILTER');
+  if (objectFilterProblem)
+    reader.problem(`${reader.name(S.LDAP_GROUP_OBJECT_FILTER)}: "${objectFilter}" ${objectFilterProblem}`);
+  const filter = reader.string(S.LDAP_GROUP_FILTER);
   if (filter !== undefined) {
     const problem = describeFilterProblem(filter);
-    if (problem) reader.problem(`LDAP_GROUP_FILTER: "${filter}" ${problem}`);
+    if (problem) reader.problem(`${reader.name(S.LDAP_GROUP_FILTER)}: "${filter}" ${problem}`);
     if (mode === 'member-of' || mode === 'none') {
       reader.problem(
-        `LDAP_GROUP_FILTER: needs LDAP_GROUPS=nested or in-chain (the directory applies the filter to group entries; LDAP_GROUPS is ${mode})`,
+        `${reader.name(S.LDAP_GROUP_FILTER)}: needs ${reader.name(S.LDAP_GROUPS)} nested or in-chain (the directory applies the filter to group entries; it is ${mode})`,
       );
     }
   }
-  const memberAttributes =
-    reader
-      .optional('LDAP_GROUP_MEMBER_ATTRIBUTES')
-      ?.split(',')
-      .map((name) => name.trim())
-      .filter((name) => name !== '') ?? defaults.memberAttributes;
-  for (const name of memberAttributes) {
-    if (!ATTRIBUTE_NAME.test(name))
-      reader.problem(`LDAP_GROUP_MEMBER_ATTRIBUTES: "${name}" is not an LDAP attribute name`);
-  }
-  if (memberAttributes.length === 0)
-    reader.problem('LDAP_GROUP_MEMBER_ATTRIBUTES: needs at least one attribute (e.g. member)');
-  const memberUid = reader.optional('LDAP_GROUP_MEMBER_UID_ATTRIBUTE');
-  if (memberUid !== undefined && memberUid !== 'none' && !ATTRIBUTE_NAME.test(memberUid)) {
-    reader.problem(`LDAP_GROUP_MEMBER_UID_ATTRIBUTE: "${memberUid}" is not an LDAP attribute name (or none)`);
-  }
-  const memberUidAttribute =
-    memberUid === undefined ? defaults.memberUidAttribute : memberUid === 'none' ? undefined : memberUid;
+  const memberUid = reader.string(S.LDAP_GROUP_MEMBER_UID_ATTRIBUTE);
   return {
     mode,
-    memberOfAttribute,
-    baseDN: reader.string('LDAP_GROUP_BASE_DN', domainPartOf(baseDN)),
+    memberOfAttribute: reader.string(S.LDAP_GROUPS_ATTRIBUTE),
+    baseDN: reader.string(S.LDAP_GROUP_BASE_DN) ?? domainPartOf(baseDN),
     objectFilter,
-    memberAttributes,
-    memberUidAttribute,
+    memberAttributes: reader.list(S.LDAP_GROUP_MEMBER_ATTRIBUTES) ?? defaults.memberAttributes,
+    memberUidAttribute:
+      memberUid === undefined ? defaults.memberUidAttribute : memberUid === 'none' ? undefined : memberUid,
     filter,
-    maxDepth: reader.integer('LDAP_GROUP_MAX_DEPTH', 10, 1, 100, 'levels'),
-    maxCount: reader.integer('LDAP_GROUP_MAX_COUNT', 1000, 1, 10_000, 'groups'),
-    cacheSeconds: reader.integer('LDAP_GROUP_CACHE_SECONDS', 60, 0, 3600, 'seconds'),
+    maxDepth: reader.integer(S.LDAP_GROUP_MAX_DEPTH),
+    maxCount: reader.integer(S.LDAP_GROUP_MAX_COUNT),
+    cacheSeconds: reader.integer(S.LDAP_GROUP_CACHE_SECONDS),
   };
 }
 
@@ -261,52 +250,38 @@ function describeLdapUrlProblem(url: string, startTls: boolean, allowPlaintext: 
   return undefined;
 }
 
-function readBindCredentials(reader: EnvReader): BindCredentialsSource {
-  const secretArn = reader.optional('LDAP_BIND_SECRET_ARN');
-  const bindDN = reader.optional('LDAP_BIND_DN');
-  const password = reader.optionalSecret('LDAP_BIND_PASSWORD');
-  if (secretArn !== undefined) {
+function readBindCredentials(reader: SettingsReader): BindCredentialsSource {
+  const secretArn = reader.string(S.LDAP_BIND_SECRET_ARN);
+  const bindDN = reader.string(S.LDAP_BIND_DN);
+  const password = reader.string(S.LDAP_BIND_PASSWORD);
+  const [arnName, dnName, passwordName] = [S.LDAP_BIND_SECRET_ARN, S.LDAP_BIND_DN, S.LDAP_BIND_PASSWORD].map(
+    reader.name,
+  );
+  if (secretArn !== undefined || reader.has(S.LDAP_BIND_SECRET_ARN)) {
     if (bindDN !== undefined || password !== undefined) {
-      reader.problem('LDAP_BIND_SECRET_ARN: set either it or LDAP_BIND_DN/LDAP_BIND_PASSWORD, not both');
+      reader.problem(`${arnName}: set either it or ${dnName}/${passwordName}, not both`);
     }
-    if (!/^arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:[\w/+=.@-]+$/.test(secretArn)) {
-      reader.problem(`LDAP_BIND_SECRET_ARN: "${secretArn}" is not a Secrets Manager secret ARN`);
-    }
-    return { kind: 'secrets-manager', secretArn };
+    return { kind: 'secrets-manager', secretArn: secretArn ?? '' };
   }
   if (bindDN === undefined || password === undefined) {
     reader.problem(
-      'LDAP_BIND_DN and LDAP_BIND_PASSWORD: both are required (or LDAP_BIND_SECRET_ARN): the service account that searches for users',
+      `${dnName} and ${passwordName}: both are required (or ${arnName}): the service account that searches for users`,
     );
     return { kind: 'static', bindDN: bindDN ?? '', password: '' };
   }
   if (password.trim() === '')
-    reader.problem('LDAP_BIND_PASSWORD: must not be blank (a blank password is an anonymous bind)');
+    reader.problem(`${passwordName}: must not be blank (a blank password is an anonymous bind)`);
   return { kind: 'static', bindDN, password };
 }
 
-function readMapping(reader: EnvReader, defaults: ProfileMapping): ProfileMapping {
-  const prefix = reader.string('LDAP_USER_ID_PREFIX', defaults.userIdPrefix);
-  if (!/^[A-Za-z0-9_.:-]{0,32}$/.test(prefix)) {
-    reader.problem(`LDAP_USER_ID_PREFIX: "${prefix}" expected up to 32 characters from A-Z a-z 0-9 _ . : -`);
-  }
+function readMapping(reader: SettingsReader, defaults: ProfileMapping): ProfileMapping {
+  const prefix = reader.string(S.LDAP_USER_ID_PREFIX) ?? defaults.userIdPrefix;
   const mapping: ProfileMapping = { ...defaults, fields: { ...defaults.fields }, userIdPrefix: prefix };
-  const raw = reader.optional('LDAP_PROFILE_MAPPING');
-  if (raw === undefined) return mapping;
-
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    reader.problem(`LDAP_PROFILE_MAPPING: "${raw}" is not JSON (expected an object such as {"email":"mail"})`);
-    return mapping;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    reader.problem('LDAP_PROFILE_MAPPING: expected a JSON object');
-    return mapping;
-  }
+  const parsed = reader.json(S.LDAP_PROFILE_MAPPING);
+  if (parsed === undefined) return mapping;
+  const mappingName = reader.name(S.LDAP_PROFILE_MAPPING);
   const bad = (key: string, value: unknown, expected: string) =>
-    reader.problem(`LDAP_PROFILE_MAPPING: "${key}": ${JSON.stringify(value)} expected ${expected}`);
+    reader.problem(`${mappingName}: "${key}": ${JSON.stringify(value)} expected ${expected}`);
   const attributeOrNull = (key: string, value: unknown): string | null | undefined => {
     if (value === null) return null;
     if (typeof value === 'string' && ATTRIBUTE_NAME.test(value)) return value;
@@ -383,45 +358,34 @@ function readMetadataKeys(
   return result;
 }
 
-function readAuthConfig(reader: EnvReader): AuthConfig {
-  const issuer = reader.required('AUTH_ISSUER', 'the exact token issuer, e.g. https://tenant.eu.auth0.com/');
+function readAuthConfig(reader: SettingsReader): AuthConfig {
+  const issuer = reader.string(S.AUTH_ISSUER) ?? '';
   if (issuer) {
     const problem = describeHttpsUrlProblem(issuer);
-    if (problem) reader.problem(`AUTH_ISSUER: "${issuer}" ${problem}`);
+    if (problem) reader.problem(`${reader.name(S.AUTH_ISSUER)}: "${issuer}" ${problem}`);
     else if (!issuer.endsWith('/'))
       reader.problem(
-        `AUTH_ISSUER: "${issuer}" must end with "/" exactly as Auth0 writes iss (e.g. https://tenant.eu.auth0.com/)`,
+        `${reader.name(S.AUTH_ISSUER)}: "${issuer}" must end with "/" exactly as Auth0 writes iss (e.g. https://tenant.eu.auth0.com/)`,
       );
   }
-  const jwksUrl = reader.string('AUTH_JWKS_URL', issuer ? `${issuer.replace(/\/?$/, '/')}.well-known/jwks.json` : '');
+  const jwksUrl =
+    reader.string(S.AUTH_JWKS_URL) ?? (issuer ? `${issuer.replace(/\/?$/, '/')}.well-known/jwks.json` : '');
   if (jwksUrl) {
     const problem = describeHttpsUrlProblem(jwksUrl);
-    if (problem) reader.problem(`AUTH_JWKS_URL: "${jwksUrl}" ${problem}`);
+    if (problem) reader.problem(`${reader.name(S.AUTH_JWKS_URL)}: "${jwksUrl}" ${problem}`);
   }
-  const audience = reader.required('AUTH_AUDIENCE', 'the API identifier of the bridge in Auth0');
-  const allowedClientIds = reader.list(
-    'AUTH_ALLOWED_CLIENT_IDS',
-    'the client id(s) of the Auth0 machine-to-machine application(s) that call the bridge',
-  );
-  for (const clientId of allowedClientIds) {
-    if (!/^[A-Za-z0-9_-]{1,128}$/.test(clientId))
-      reader.problem(`AUTH_ALLOWED_CLIENT_IDS: "${clientId}" is not a client id (letters, digits, _ and -)`);
-  }
-  const scope = (name: string, fallback: string) => {
-    const value = reader.string(name, fallback);
-    if (!/^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/.test(value))
-      reader.problem(`${name}: "${value}" is not a single OAuth scope (no spaces or quotes)`);
-    return value;
-  };
+  const scopes = Object.fromEntries(
+    ROUTES.map((route) => [route.name, reader.string(S[route.scopeSetting])]),
+  ) as Record<RouteName, string>;
   return {
     issuer,
-    audience,
+    audience: reader.string(S.AUTH_AUDIENCE) ?? '',
     jwksUrl,
-    allowedClientIds,
-    scopes: { login: scope('AUTH_SCOPE_LOGIN', 'users:login'), getUser: scope('AUTH_SCOPE_GET_USER', 'users:read') },
-    clockToleranceSeconds: reader.integer('AUTH_CLOCK_TOLERANCE_SECONDS', 30, 0, 300, 'seconds'),
-    jwksCooldownSeconds: reader.integer('AUTH_JWKS_COOLDOWN_SECONDS', 30, 1, 3600, 'seconds'),
-    verifiedTokenCacheSize: reader.integer('AUTH_TOKEN_CACHE_SIZE', 1000, 0, 100_000, 'tokens'),
+    allowedClientIds: reader.list(S.AUTH_ALLOWED_CLIENT_IDS) ?? [],
+    scopes,
+    clockToleranceSeconds: reader.integer(S.AUTH_CLOCK_TOLERANCE_SECONDS),
+    jwksCooldownSeconds: reader.integer(S.AUTH_JWKS_COOLDOWN_SECONDS),
+    verifiedTokenCacheSize: reader.integer(S.AUTH_TOKEN_CACHE_SIZE),
   };
 }
 
@@ -436,76 +400,4 @@ function describeHttpsUrlProblem(value: string): string | undefined {
   if (parsed.protocol === 'https:') return undefined;
   if (parsed.protocol === 'http:' && LOOPBACK_HOSTS.has(parsed.hostname)) return undefined;
   return 'must be an https:// URL';
-}
-
-/** Reads variables and collects problems, so one start-up reports them all. */
-class EnvReader {
-  private readonly problems: string[] = [];
-  constructor(readonly env: Env) {}
-
-  problem(message: string): void {
-    this.problems.push(message);
-  }
-
-  throwIfProblems(): void {
-    if (this.problems.length > 0) throw new ConfigError(this.problems);
-  }
-
-  optional(name: string): string | undefined {
-    const value = this.env[name]?.trim();
-    return value === undefined || value === '' ? undefined : value;
-  }
-
-  /** Like optional, but the value is never trimmed (a password may end in a space). */
-  optionalSecret(name: string): string | undefined {
-    const value = this.env[name];
-    return value === undefined || value === '' ? undefined : value;
-  }
-
-  string(name: string, fallback: string): string {
-    return this.optional(name) ?? fallback;
-  }
-
-  required(name: string, expected: string): string {
-    const value = this.optional(name);
-    if (value === undefined) this.problem(`${name}: is required (${expected})`);
-    return value ?? '';
-  }
-
-  list(name: string, expected: string): string[] {
-    const values = (this.optional(name) ?? '')
-      .split(',')
-      .map((item) => item.trim())
-      .filter((item) => item !== '');
-    if (values.length === 0) this.problem(`${name}: is required (${expected}, comma-separated)`);
-    return values;
-  }
-
-  integer(name: string, fallback: number, min: number, max: number, unit: string): number {
-    const raw = this.optional(name);
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
-      this.problem(`${name}: "${raw}" expected a whole number of ${unit} from ${min} to ${max}`);
-      return fallback;
-    }
-    return value;
-  }
-
-  boolean(name: string, fallback: boolean): boolean {
-    const raw = this.optional(name);
-    if (raw === undefined) return fallback;
-    if (raw === 'true') return true;
-    if (raw === 'false') return false;
-    this.problem(`${name}: "${raw}" expected true or false`);
-    return fallback;
-  }
-
-  oneOf<const T extends string>(name: string, allowed: readonly T[], fallback: T): T {
-    const raw = this.optional(name);
-    if (raw === undefined) return fallback;
-    if ((allowed as readonly string[]).includes(raw)) return raw as T;
-    this.problem(`${name}: "${raw}" expected one of ${allowed.join(', ')}`);
-    return fallback;
-  }
 }

@@ -6,7 +6,8 @@
 import type { AccountStateCode } from '../../contract/errors.ts';
 import type { DirectoryEntry } from '../profile/map-entry.ts';
 
-export const ACCOUNT_STATE_RULES = ['active-directory', '389ds', 'openldap', 'none'] as const;
+import { ACCOUNT_STATE_RULES } from '../../contract/settings.ts';
+export { ACCOUNT_STATE_RULES };
 export type AccountStateRules = (typeof ACCOUNT_STATE_RULES)[number];
 
 /** States that keep an account out of /get-user and the export unless configured otherwise. */

@@ -17,7 +17,8 @@ import type { DirectoryEntry } from '../profile/map-entry.ts';
 /** Active Directory's LDAP_MATCHING_RULE_IN_CHAIN: transitive membership, evaluated by the server. */
 export const IN_CHAIN_RULE = '1.2.840.113556.1.4.1941';
 
-export const GROUP_MODES = ['none', 'member-of', 'nested', 'in-chain'] as const;
+import { GROUP_MODES } from '../../contract/settings.ts';
+export { GROUP_MODES };
 export type GroupMode = (typeof GROUP_MODES)[number];
 
 export interface GroupSettings {

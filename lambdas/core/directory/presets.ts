@@ -5,7 +5,8 @@ import type { AccountStateRules } from './account-states.ts';
 import type { GroupMode } from './groups.ts';
 import type { ProfileMapping } from '../profile/map-entry.ts';
 
-export const PRESET_NAMES = ['openldap', 'active-directory', '389ds'] as const;
+import { PRESET_NAMES } from '../../contract/settings.ts';
+export { PRESET_NAMES };
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 export interface DirectoryPreset {

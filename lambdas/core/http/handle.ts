@@ -5,44 +5,39 @@
 // point already holds the parts, and building stream-backed objects per login cost the local
 // server about a tenth of its CPU under load (bench/, profiled).
 import {
+  accountStateError,
   BridgeError,
   DirectoryDataError,
   InternalError,
   InvalidCredentials,
   InvalidRequest,
   MethodNotAllowed,
-  PayloadTooLarge,
   RouteNotFound,
-  AccountState,
-  UnsupportedMediaType,
   UserNotFound,
 } from '../../contract/errors.ts';
+import { type RouteName, type RouteScopes, routeForPath } from '../../contract/routes.ts';
 import { accountStateOf } from '../directory/account-states.ts';
 import type { GroupParentsCache } from '../directory/groups.ts';
 import { buildUserFilter } from '../directory/ldap-filter.ts';
 import type { Logger, UserDirectory } from '../ports.ts';
 import type { Auth0Profile, DirectoryEntry } from '../profile/map-entry.ts';
 import { hiddenStateOf, profileOf, type UserProfileSettings } from '../profile/build-profile.ts';
-import {
-  getUserRequestSchema,
-  loginRequestSchema,
-  MAX_BODY_BYTES,
-  validateAgainstSchema,
-  type ObjectSchema,
-} from '../../contract/request-schemas.ts';
-import { errorResponse, jsonResponse, type BridgeResponse } from './responses.ts';
 import type { VerifiedClient } from '../caller/token-claims.ts';
+import { readJsonBody } from './request-body.ts';
+import { type BridgeResponse, errorResponse, jsonResponse } from './responses.ts';
 
-export type RouteName = 'login' | 'get-user';
-
-/** One HTTP request, as an entry point hands it to the core. */
+/** One HTTP request, as an entry point hands it to the core. Everything that belongs to this request travels here. */
 export interface BridgeRequest {
+  /** The id every response and log line of this request carries (API Gateway's, or one the server made). */
+  id: string;
   method: string;
   /** The path the route is chosen by, without query string. */
   path: string;
   /** Names lower-case; a repeated header's values joined with ", " (as HTTP combines them). */
   headers: Readonly<Record<string, string | undefined>>;
   body: Uint8Array;
+  /** What API Gateway's token authorizer found, on the Lambda path; absent elsewhere. */
+  authorizerContext?: Readonly<Record<string, unknown>> | null | undefined;
 }
 
 /** Decides whether the caller of a request may use a route (token check, or API Gateway's authorizer result). */
@@ -52,7 +47,7 @@ export interface CallerAuthorizer {
 
 export interface HandlerSettings extends UserProfileSettings {
   userFilter: string;
-  scopes: { login: string; getUser: string };
+  scopes: RouteScopes;
   /**
    * A DN that does not exist, bound with the offered password when the username matches no
    * entry, so an unknown user costs the same directory round trip as a wrong password.
@@ -60,6 +55,7 @@ export interface HandlerSettings extends UserProfileSettings {
   timingDecoyDN: string;
 }
 
+/** What handle() needs, built once per process by an entry point and shared by every request. */
 export interface HandlerDeps {
   settings: HandlerSettings;
   directory: UserDirectory;
@@ -67,15 +63,6 @@ export interface HandlerDeps {
   logger: Logger;
   /** Which groups contain which, remembered across requests (see GroupParentsCache); optional. */
   groupParents?: GroupParentsCache | undefined;
-  /** The id every response and log line carries; entry points pass API Gateway's, else one is made. */
-  requestId?: string;
-}
-
-interface Route {
-  name: RouteName;
-  schema: ObjectSchema;
-  scope: (scopes: HandlerSettings['scopes']) => string;
-  run: (body: Record<string, string>, deps: HandlerDeps, trace: RequestTrace) => Promise<Auth0Profile>;
 }
 
 /** What one request did, for its log line. Never holds user input or secrets. */
@@ -85,66 +72,29 @@ interface RequestTrace {
   userDn?: string;
 }
 
-const ROUTES: Record<string, Route> = {
-  '/login': { name: 'login', schema: loginRequestSchema, scope: (scopes) => scopes.login, run: login },
-  '/get-user': { name: 'get-user', schema: getUserRequestSchema, scope: (scopes) => scopes.getUser, run: getUser },
-};
-
-/** Every route path with the scope it requires: the API Gateway authorizer builds its policy from this. */
-export function routeScopes(scopes: HandlerSettings['scopes']): Array<{ path: string; scope: string }> {
-  return Object.entries(ROUTES).map(([path, route]) => ({ path, scope: route.scope(scopes) }));
-}
+type RouteHandler = (body: Record<string, string>, deps: HandlerDeps, trace: RequestTrace) => Promise<Auth0Profile>;
 
 export async function handle(request: BridgeRequest, deps: HandlerDeps): Promise<BridgeResponse> {
-  const requestId = deps.requestId ?? crypto.randomUUID();
   const started = performance.now();
   const trace: RequestTrace = {};
   let response: BridgeResponse;
   let failure: unknown;
   try {
-    const route = Object.hasOwn(ROUTES, request.path) ? ROUTES[request.path] : undefined;
+    const route = routeForPath(request.path);
     if (!route) throw new RouteNotFound();
     trace.route = route.name;
-    if (request.method !== 'POST') throw new MethodNotAllowed();
-    const client = await deps.authorizer.authorize(request, route.scope(deps.settings.scopes));
+    if (request.method !== route.method) throw new MethodNotAllowed();
+    const client = await deps.authorizer.authorize(request, deps.settings.scopes[route.name]);
     trace.clientId = client.clientId;
-    const body = readJsonBody(request, route.schema);
-    const profile = await route.run(body, deps, trace);
-    response = jsonResponse(200, profile, requestId);
+    const body = readJsonBody(request, route.requestSchema);
+    const profile = await ROUTE_HANDLERS[route.name](body, deps, trace);
+    response = jsonResponse(200, profile, request.id);
   } catch (error) {
     failure = error;
-    response = errorResponse(error, requestId);
+    response = errorResponse(error, request.id);
   }
-  logOutcome(deps.logger, requestId, trace, response.status, failure, performance.now() - started);
+  logOutcome(deps.logger, request.id, trace, response.status, failure, performance.now() - started);
   return response;
-}
-
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-
-function readJsonBody(request: BridgeRequest, schema: ObjectSchema): Record<string, string> {
-  const contentType = request.headers['content-type'] ?? '';
-  if (!/^application\/json\s*(;|$)/i.test(contentType)) throw new UnsupportedMediaType();
-  const declaredLength = Number(request.headers['content-length'] ?? '0');
-  if (declaredLength > MAX_BODY_BYTES) throw new PayloadTooLarge(MAX_BODY_BYTES);
-  const bytes = request.body;
-  if (bytes.byteLength > MAX_BODY_BYTES) throw new PayloadTooLarge(MAX_BODY_BYTES);
-
-  let text: string;
-  try {
-    text = UTF8.decode(bytes);
-  } catch {
-    throw new InvalidRequest('body', 'is not valid UTF-8');
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // JSON.parse's message quotes the input, which may hold a password: never pass it on.
-    throw new InvalidRequest('body', 'is not valid JSON');
-  }
-  const result = validateAgainstSchema(schema, parsed);
-  if (!result.ok) throw new InvalidRequest(result.field, result.reason);
-  return result.value;
 }
 
 async function login(body: Record<string, string>, deps: HandlerDeps, trace: RequestTrace): Promise<Auth0Profile> {
@@ -165,13 +115,13 @@ async function login(body: Record<string, string>, deps: HandlerDeps, trace: Req
       // The password is proven, so the entry's own state may be named: some servers let a
       // disabled or expired account bind (no password policy module), the bridge does not.
       const state = accountStateOf(entry, deps.settings.accountStates, new Date());
-      if (state !== undefined) throw new AccountState(state);
+      if (state !== undefined) throw accountStateError(state);
       return profileOf(entry, deps.settings, deps);
     }
     case 'invalid_credentials':
       throw new InvalidCredentials();
     case 'account_state':
-      throw new AccountState(outcome.state);
+      throw accountStateError(outcome.state);
   }
 }
 
@@ -184,6 +134,9 @@ async function getUser(body: Record<string, string>, deps: HandlerDeps, trace: R
     throw new UserNotFound(`${hidden}: inactive accounts are hidden (LDAP_HIDE_INACTIVE_USERS)`);
   return profileOf(entry, deps.settings, deps);
 }
+
+/** What each route of the contract does. */
+const ROUTE_HANDLERS: Record<RouteName, RouteHandler> = { login, 'get-user': getUser };
 
 /** The one entry a username names, undefined for none; two or more is a data problem, never "pick the first". */
 async function findOneUser(username: string, deps: HandlerDeps): Promise<DirectoryEntry | undefined> {
