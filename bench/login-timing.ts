@@ -2,13 +2,13 @@
 // the local server against a throwaway slapd. Interleaves the two kinds of request so machine
 // noise hits both alike, and prints medians and p95 as ratios against the wrong-password
 // baseline measured in the same run. Run: npm run bench:timing [-- requests-per-kind]
-import { startLocalStack } from '../dev/local-stack.ts';
+import { startDemoStack } from '../dev/demo-stack.ts';
 import { DEMO_USERS } from '../dev/directory-data.ts';
 
 const perKind = Number(process.argv[2] ?? 1000);
-const stack = await startLocalStack({ env: { PORT: '0', LOG_LEVEL: 'error' }, writeLog: () => undefined });
+const stack = await startDemoStack({ env: { PORT: '0', LOG_LEVEL: 'error' }, writeLog: () => undefined });
 try {
-  const token = await stack.issuer!.mint({ clientId: stack.devClient!.clientId });
+  const token = await stack.issuer.mint({ clientId: stack.devClient.clientId });
   const user = DEMO_USERS[0]!;
   const kinds = {
     'wrong password': { username: user.uid, password: 'definitely-wrong' },

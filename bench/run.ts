@@ -13,7 +13,8 @@ import { Worker } from 'node:worker_threads';
 import { peopleDN, type SeedGroup, type SeedUser } from '../dev/directory-data.ts';
 import { startSeededSlapd } from '../dev/seeded-slapd.ts';
 import { startDevTokenIssuer } from '../dev/dev-token-issuer.ts';
-import { startLocalStack } from '../dev/local-stack.ts';
+import { loadConfig } from '../lambdas/core/config/bridge-config.ts';
+import { startBridgeServer } from '../lambdas/entry/server.ts';
 import { randomSecret } from '../dev/throwaway-slapd.ts';
 import { JwksAccessTokenVerifier } from '../lambdas/adapters/jwks-token-verifier.ts';
 import type { Scenario } from './load-worker.ts';
@@ -132,17 +133,12 @@ const proxyEnv = {
   PORT: '0',
   LOG_LEVEL: 'error',
 };
-const stack = await startLocalStack({ env: proxyEnv, writeLog: () => undefined });
+const quiet = { writeLog: () => undefined };
+const stack = await startBridgeServer(loadConfig(proxyEnv), quiet);
 // The same proxy with every level of the group walk searched on every login, and one that takes
 // groups from memberOf (the overlay keeps it), so it does what raw does: one search, one bind.
-const uncachedStack = await startLocalStack({
-  env: { ...proxyEnv, LDAP_GROUP_CACHE_SECONDS: '0' },
-  writeLog: () => undefined,
-});
-const memberOfStack = await startLocalStack({
-  env: { ...proxyEnv, LDAP_GROUPS: 'member-of' },
-  writeLog: () => undefined,
-});
+const uncachedStack = await startBridgeServer(loadConfig({ ...proxyEnv, LDAP_GROUP_CACHE_SECONDS: '0' }), quiet);
+const memberOfStack = await startBridgeServer(loadConfig({ ...proxyEnv, LDAP_GROUPS: 'member-of' }), quiet);
 const stacks = [stack, uncachedStack, memberOfStack];
 
 // The HTTP floor: a server that answers a fixed JSON body at once, reached the same way as the

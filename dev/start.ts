@@ -1,28 +1,50 @@
-// `npm start`: the bridge on this machine. With LDAP_URLS and AUTH_ISSUER unset it starts a
-// throwaway slapd with demo users and a local token issuer, and prints ready-to-paste curl
-// commands; with them set it serves the real directory for a real Auth0 tenant (on-prem
-// hosting behind NGINX). Ctrl-C stops everything it started.
-import { ConfigError } from '../lambdas/core/config/bridge-config.ts';
+// `npm start`: the one-command demo, or the real server. Three cases, decided by which halves of
+// the configuration are set:
+// - nothing (no LDAP_* directory and no AUTH_* issuer settings): a throwaway slapd with demo users,
+//   a local token issuer and the bridge, with ready-to-paste curl commands;
+// - both halves: exactly `auth0-ldap-bridge serve`;
+// - only one half: refuse, naming the missing half (a forgotten LDAP_URLS must never put demo
+//   users behind a real tenant's tokens, nor a real directory behind a demo issuer).
+import { RUNTIME_SETTINGS as S } from '../lambdas/contract/settings.ts';
+import { main } from '../lambdas/entry/cli.ts';
+import { startDemoStack, type DemoStack } from './demo-stack.ts';
 import { DEMO_USERS } from './directory-data.ts';
-import { startLocalStack, type LocalStack } from './local-stack.ts';
 
-async function main(): Promise<void> {
-  let stack: LocalStack;
+/** Which half of the configuration a variable belongs to. */
+const DIRECTORY_HALF = [S.LDAP_URLS, S.LDAP_BASE_DN, S.LDAP_BIND_DN, S.LDAP_BIND_PASSWORD, S.LDAP_BIND_SECRET_ARN].map((setting) => setting.env);
+const ISSUER_HALF = [S.AUTH_ISSUER, S.AUTH_AUDIENCE, S.AUTH_ALLOWED_CLIENT_IDS, S.AUTH_JWKS_URL].map((setting) => setting.env);
+
+export type StartMode = { kind: 'demo' } | { kind: 'serve' } | { kind: 'refuse'; message: string };
+
+export function chooseStartMode(env: Readonly<Record<string, string | undefined>>): StartMode {
+  const setIn = (names: string[]) => names.filter((name) => env[name]?.trim());
+  const directory = setIn(DIRECTORY_HALF);
+  const issuer = setIn(ISSUER_HALF);
+  if (directory.length === 0 && issuer.length === 0) return { kind: 'demo' };
+  if (directory.length > 0 && issuer.length > 0) return { kind: 'serve' };
+  const [present, missing] =
+    directory.length > 0
+      ? [`the directory (${directory.join(', ')})`, `a token issuer: set ${ISSUER_HALF.slice(0, 3).join(', ')}`]
+      : [`a token issuer (${issuer.join(', ')})`, `a directory: set ${DIRECTORY_HALF.slice(0, 4).join(', ')}`];
+  return {
+    kind: 'refuse',
+    message: `npm start: ${present} is configured but not ${missing}. Configure both to serve them, or neither for the demo with a throwaway directory and a local issuer.`,
+  };
+}
+
+async function runDemo(): Promise<void> {
+  let stack: DemoStack;
   try {
-    stack = await startLocalStack({ env: process.env });
+    stack = await startDemoStack({ env: process.env });
   } catch (error) {
-    console.error(
-      error instanceof ConfigError
-        ? error.message
-        : `start-up failed: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    console.error(`npm start: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   }
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.error(`\n${signal}: stopping${stack.slapd ? ' (and the throwaway directory)' : ''}...`);
+    console.error(`\n${signal}: stopping the bridge, the issuer and the throwaway directory...`);
     await stack.stop();
     process.exit(0);
   };
@@ -31,37 +53,42 @@ async function main(): Promise<void> {
   console.error(await banner(stack));
 }
 
-async function banner(stack: LocalStack): Promise<string> {
-  const lines = [`auth0-ldap-bridge listening on ${stack.url}  (POST /login, POST /get-user)`];
-  lines.push(
-    `  directory: ${stack.config.directory.urls.join(', ')}  base ${stack.config.directory.baseDN}${stack.slapd ? '  [throwaway slapd with demo users]' : ''}`,
-  );
-  lines.push(
-    `  tokens:    issuer ${stack.config.auth.issuer}  audience ${stack.config.auth.audience}${stack.issuer ? '  [local dev issuer]' : ''}`,
-  );
-  if (stack.issuer && stack.devClient) {
-    const token = await stack.issuer.mint({ clientId: stack.devClient.clientId, expiresInSeconds: 3600 });
-    const demo = DEMO_USERS[0];
-    if (demo) {
-      lines.push('', 'Try it (the token is valid for one hour):', '');
-      lines.push(`TOKEN='${token}'`, '');
-      lines.push(
-        `curl -sS -X POST ${stack.url}/login -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\`,
-      );
-      lines.push(`  -d '{"username":"${demo.uid}","password":"${demo.password}"}'`, '');
-      lines.push(
-        `curl -sS -X POST ${stack.url}/get-user -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\`,
-      );
-      lines.push(`  -d '{"username":"${demo.mail ?? demo.uid}"}'`, '');
-      lines.push(`Demo users: ${DEMO_USERS.map((user) => `${user.uid} / ${user.password}`).join(', ')}`);
-      lines.push(`A new token: curl -sS -X POST ${stack.issuer.tokenUrl} -H 'Content-Type: application/json' \\`);
-      lines.push(
-        `  -d '{"grant_type":"client_credentials","client_id":"${stack.devClient.clientId}","client_secret":"${stack.devClient.clientSecret}","audience":"${stack.issuer.audience}"}'`,
-      );
-    }
-  }
-  lines.push('', 'Logs follow as JSON lines on stdout. Ctrl-C stops everything.');
-  return lines.join('\n');
+async function banner(stack: DemoStack): Promise<string> {
+  const config = stack.server.config;
+  const token = await stack.issuer.mint({ clientId: stack.devClient.clientId, expiresInSeconds: 3600 });
+  const demo = DEMO_USERS[0] ?? { uid: 'alice', password: 'alice-demo-password', mail: undefined };
+  return [
+    `auth0-ldap-bridge demo listening on ${stack.url}  (POST /login, POST /get-user)`,
+    `  directory: ${config.directory.urls.join(', ')}  base ${config.directory.baseDN}  [throwaway slapd with demo users]`,
+    `  tokens:    issuer ${config.auth.issuer}  audience ${config.auth.audience}  [local dev issuer]`,
+    '',
+    'Try it (the token is valid for one hour):',
+    '',
+    `TOKEN='${token}'`,
+    '',
+    `curl -sS -X POST ${stack.url}/login -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\`,
+    `  -d '{"username":"${demo.uid}","password":"${demo.password}"}'`,
+    '',
+    `curl -sS -X POST ${stack.url}/get-user -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\`,
+    `  -d '{"username":"${demo.mail ?? demo.uid}"}'`,
+    '',
+    `Demo users: ${DEMO_USERS.map((user) => `${user.uid} / ${user.password}`).join(', ')}`,
+    `A new token: curl -sS -X POST ${stack.issuer.tokenUrl} -H 'Content-Type: application/json' \\`,
+    `  -d '{"grant_type":"client_credentials","client_id":"${stack.devClient.clientId}","client_secret":"${stack.devClient.clientSecret}","audience":"${stack.issuer.audience}"}'`,
+    '',
+    'Logs follow as JSON lines on stdout. Ctrl-C stops everything.',
+  ].join('\n');
 }
 
-await main();
+const mode = chooseStartMode(process.env);
+if (mode.kind === 'demo') await runDemo();
+else if (mode.kind === 'serve') {
+  process.exitCode = await main(['serve'], {
+    env: process.env,
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+  });
+} else {
+  console.error(mode.message);
+  process.exitCode = 2;
+}

@@ -1,7 +1,15 @@
-// The local HTTP server: the same core as the Lambdas, for development and for sites that
-// host the bridge on-prem behind NGINX. It hands node:http's request to the core as plain data,
-// caps the body while reading it, and sheds load past a fixed number of requests in flight.
+// The on-prem server: the same core as the Lambdas, for sites that host the bridge behind NGINX
+// (and for development and the tests). createBridgeServer hands node:http's request to the core
+// as plain data, caps the body while reading it, and sheds load past a fixed number of requests
+// in flight; startBridgeServer is the composition root of one server process (`serve` runs one
+// per worker).
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { JsonLogger } from '../adapters/json-logger.ts';
+import { createTokenVerifier } from '../adapters/jwks-token-verifier.ts';
+import { BearerTokenAuthorizer } from '../core/caller/bearer-token-authorizer.ts';
+import type { BridgeConfig } from '../core/config/bridge-config.ts';
+import { type Bridge, createBridge } from './compose.ts';
 import { Overloaded, PayloadTooLarge } from '../contract/errors.ts';
 import { handle, type BridgeRequest, type HandlerDeps } from '../core/http/handle.ts';
 import { MAX_BODY_BYTES } from '../contract/request-schemas.ts';
@@ -87,4 +95,69 @@ function send(outgoing: http.ServerResponse, response: BridgeResponse): Promise<
     'content-length': String(Buffer.byteLength(response.body)),
   });
   return new Promise((resolve) => outgoing.end(response.body, resolve));
+}
+
+export interface RunningServer {
+  /** http://host:port, with the port the server really got (PORT=0 picks one). */
+  url: string;
+  config: BridgeConfig;
+  bridge: Bridge;
+  server: http.Server;
+  /** Stops accepting, lets requests in flight finish (at most `graceMs`), closes the directory connections. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface StartServerOptions {
+  /** Where log lines go; default stdout. */
+  writeLog?: (line: string) => void;
+}
+
+/** Builds the bridge from validated configuration and listens on HOST:PORT. */
+export async function startBridgeServer(config: BridgeConfig, options: StartServerOptions = {}): Promise<RunningServer> {
+  const logger = new JsonLogger(config.logLevel, options.writeLog);
+  const bridge = createBridge(config, logger, new BearerTokenAuthorizer(createTokenVerifier(config.auth)));
+  const server = createBridgeServer(bridge.deps, { maxInFlight: config.server.maxInFlight });
+  try {
+    await listen(server, config.server.port, config.server.host);
+  } catch (error) {
+    await bridge.close();
+    throw error;
+  }
+  const { port } = server.address() as AddressInfo;
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  return {
+    url: `http://${host}:${port}`,
+    config,
+    bridge,
+    server,
+    async stop(graceMs = 10_000) {
+      await closeServer(server, graceMs);
+      await bridge.close();
+    },
+  };
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(`PORT ${port} on ${host} is already in use; set PORT to another port (PORT=0 picks a free one)`)
+          : error,
+      );
+    });
+    server.listen(port, host, () => resolve());
+  });
+}
+
+/** No new connections; idle keep-alive connections close now, busy ones when their response is sent or the grace ends. */
+function closeServer(server: http.Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const forced = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearTimeout(forced);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
 }

@@ -1,7 +1,7 @@
 // `npm run export` against a real slapd: paged reads of 2,000 users, files within Auth0's limit,
 // the same profile as /get-user, password hashes that verify against the known plaintext, and
 // every entry not exported listed with its reason.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -170,7 +170,7 @@ describe('export', () => {
     try {
       const output = execFileSync(
         process.execPath,
-        ['--import', 'tsx', 'lambdas/entry/commands/export.ts', '--out', dir, '--page-size', '1000'],
+        ['--import', 'tsx', 'lambdas/entry/cli.ts', 'export', '--out', dir, '--page-size', '1000'],
         {
           env: { ...process.env, ...seeded.bridgeEnv({ LDAP_BIND_DN: exporterDN() }) } as NodeJS.ProcessEnv,
           encoding: 'utf8',
@@ -187,13 +187,13 @@ describe('export', () => {
     }
   });
 
-  it('fails with a clear message for a bad page size', () => {
-    expect(() =>
-      execFileSync(process.execPath, ['--import', 'tsx', 'lambdas/entry/commands/export.ts', '--page-size', 'lots'], {
-        env: { ...process.env, ...seeded.bridgeEnv() } as NodeJS.ProcessEnv,
-        encoding: 'utf8',
-        stdio: 'pipe',
-      }),
-    ).toThrow(/--page-size: "lots" expected a whole number/);
+  it('fails with exit code 2 and a message naming the flag for a bad page size', () => {
+    const result = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'lambdas/entry/cli.ts', 'export', '--page-size', 'lots'],
+      { env: { ...process.env, ...seeded.bridgeEnv() } as NodeJS.ProcessEnv, encoding: 'utf8' },
+    );
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('export: --page-size: "lots" expected a whole number from 1 to 10000');
   });
 });

@@ -7,10 +7,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { splitIntoImportFiles, type ImportUser } from '../../lambdas/core/migration/import-files.ts';
 import {
   importFiles,
-  retryDelayMs,
   type ImportOptions,
   type ImportState,
 } from '../../lambdas/entry/commands/import.ts';
+import { retryDelayMs } from '../../lambdas/adapters/auth0-management-api.ts';
 import { startManagementApiEmulator, type ManagementApiEmulator } from '../support/management-api-emulator.ts';
 
 const DOMAIN = 'tenant.auth0.test';

@@ -1,7 +1,8 @@
-// Helpers for integration tests: the bridge (production composition) against the shared test
+// Helpers for integration tests: the bridge (the on-prem server's own composition root) against the shared test
 // directory and a local token issuer, with its log lines captured.
 import { inject } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../dev/local-stack.ts';
+import { loadConfig } from '../../lambdas/core/config/bridge-config.ts';
+import { type RunningServer, startBridgeServer } from '../../lambdas/entry/server.ts';
 import { startDevTokenIssuer, type DevTokenIssuer } from '../../dev/dev-token-issuer.ts';
 
 export const TEST_AUDIENCE = 'https://bridge.test/api/';
@@ -21,7 +22,7 @@ export const FOREIGN_CLIENT = {
   scopes: ['users:login', 'users:read'],
 };
 
-export interface TestStack extends LocalStack {
+export interface TestStack extends RunningServer {
   issuer: DevTokenIssuer;
   logs: string[];
   post(
@@ -50,20 +51,18 @@ export async function startTestStack(overrides: Record<string, string | undefine
     clients: [TEST_CLIENT, READ_ONLY_CLIENT, FOREIGN_CLIENT],
   });
   const logs: string[] = [];
-  let stack: LocalStack;
+  let stack: RunningServer;
   try {
-    stack = await startLocalStack({
-      env: {
-        ...directoryEnv(),
-        AUTH_ISSUER: issuer.issuer,
-        AUTH_AUDIENCE: TEST_AUDIENCE,
-        AUTH_ALLOWED_CLIENT_IDS: `${TEST_CLIENT.clientId},${READ_ONLY_CLIENT.clientId}`,
-        PORT: '0',
-        LOG_LEVEL: 'debug',
-        ...overrides,
-      },
-      writeLog: (line) => logs.push(line),
+    const config = loadConfig({
+      ...directoryEnv(),
+      AUTH_ISSUER: issuer.issuer,
+      AUTH_AUDIENCE: TEST_AUDIENCE,
+      AUTH_ALLOWED_CLIENT_IDS: `${TEST_CLIENT.clientId},${READ_ONLY_CLIENT.clientId}`,
+      PORT: '0',
+      LOG_LEVEL: 'debug',
+      ...overrides,
     });
+    stack = await startBridgeServer(config, { writeLog: (line) => logs.push(line) });
   } catch (error) {
     await issuer.stop();
     throw error;

@@ -1,16 +1,17 @@
-// `npm run export -- --out DIR [--page-size N] [--filter F]`: reads the whole directory with
+// `auth0-ldap-bridge export [--out DIR] [--page-size N] [--filter F]` (also `npm run export`): reads the whole directory with
 // paged searches and writes Auth0 user-import files (users-0001.json ...) of at most 500 KB,
 // with the same profile as /login and /get-user and the password hash where Auth0 can import it,
 // plus report.json listing every entry not exported and why. Configuration: the LDAP_* variables
 // of the bridge; LDAP_BIND_DN must be allowed to read userPassword to export hashes.
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, loadDirectoryConfig } from '../../core/config/bridge-config.ts';
+import { loadDirectoryConfig } from '../../core/config/bridge-config.ts';
 import { DirectoryDataError } from '../../contract/errors.ts';
 import { planImport, splitIntoImportFiles, type ExportedEntry } from '../../core/migration/import-files.ts';
 import { mapUserPassword } from '../../core/migration/password-hashes.ts';
 import { hiddenStateOf, profileOf } from '../../core/profile/build-profile.ts';
 import { JsonLogger } from '../../adapters/json-logger.ts';
+import { type Command, EXIT, integerOption, stringOption, UsageError } from './command.ts';
 import { createLdapDirectory, groupParentsCache, userProfileSettings } from '../compose.ts';
 
 export interface ExportOptions {
@@ -35,7 +36,9 @@ export interface ExportSummary {
 export async function exportDirectory(options: ExportOptions): Promise<ExportSummary> {
   const { directory: config } = loadDirectoryConfig(options.env);
   if (config.bindCredentials.kind !== 'static')
-    throw new Error('export: set LDAP_BIND_DN and LDAP_BIND_PASSWORD (an account that may read userPassword)');
+    throw new UsageError(
+      'set LDAP_BIND_DN and LDAP_BIND_PASSWORD (an account that may read userPassword) instead of LDAP_BIND_SECRET_ARN',
+    );
   const logger = new JsonLogger('warn', (line) => process.stderr.write(line));
   const directory = createLdapDirectory(config, logger, {
     operationTimeoutMs: Math.max(config.operationTimeoutMs, 30_000), // a page of a large directory takes longer than one login
@@ -102,43 +105,49 @@ export async function exportDirectory(options: ExportOptions): Promise<ExportSum
   return summary;
 }
 
-async function main(): Promise<void> {
-  const argument = (name: string) => {
-    const index = process.argv.indexOf(name);
-    return index >= 0 ? process.argv[index + 1] : undefined;
-  };
-  const outDir = argument('--out') ?? 'export';
-  const pageSize = Number(argument('--page-size') ?? 500);
-  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 10_000)
-    throw new Error(`--page-size: "${argument('--page-size')}" expected a whole number from 1 to 10000`);
-  const onTerminal = process.stderr.isTTY;
-  const progress = (exported: number) => {
-    if (onTerminal)
-      process.stderr.write(`\r  read ${exported} entries ${'#'.repeat(Math.min(40, Math.ceil(exported / pageSize)))}`);
-    else process.stderr.write(`read ${exported} entries\n`);
-  };
-  const filter = argument('--filter');
-  const summary = await exportDirectory({
-    env: process.env,
-    outDir,
-    pageSize,
-    progress,
-    ...(filter ? { filter } : {}),
-  });
-  if (onTerminal) process.stderr.write('\n');
-  console.log(
-    `${summary.entries} directory entries: ${summary.exported} exported (${summary.withPasswordHash} with a password hash, ${summary.withoutPasswordHash} without), ${summary.skipped} not exported.\n` +
-      `Files: ${summary.files.map((name) => path.join(outDir, name)).join(', ') || 'none'}; every entry not exported, and why: ${path.join(outDir, 'report.json')}`,
-  );
-}
-
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
-  main().catch((error: unknown) => {
-    console.error(
-      error instanceof ConfigError
-        ? error.message
-        : `export failed: ${error instanceof Error ? error.message : String(error)}`,
+export const exportCommand: Command = {
+  name: 'export',
+  summary: 'write the directory as Auth0 user-import files (users-NNNN.json) and report.json',
+  description: [
+    'Reads every user with paged searches and writes Auth0 user-import files of at most 500 KB, with the same',
+    'profile as /login and /get-user and the password hash where Auth0 can import it, plus report.json listing',
+    'every entry not exported and why. LDAP_BIND_DN must be an account that may read userPassword to export',
+    'hashes. The files hold password hashes: they are written with mode 0600.',
+  ].join('\n'),
+  options: {
+    out: { type: 'string', valueName: 'DIR', description: 'where the files go', default: 'export' },
+    'page-size': { type: 'string', valueName: 'N', description: 'entries per paged search (1-10000)', default: '500' },
+    filter: {
+      type: 'string',
+      valueName: 'FILTER',
+      description: 'which entries to export (default: the user filter with {username} as a presence test)',
+    },
+  },
+  settingGroups: ['directory', 'groups', 'logging'],
+  async run(options, io) {
+    const outDir = stringOption(options, 'out') ?? 'export';
+    const pageSize = integerOption(options, 'page-size', 1, 10_000) ?? 500;
+    const filter = stringOption(options, 'filter');
+    const onTerminal = process.stderr.isTTY;
+    const progress = (exported: number) => {
+      if (onTerminal)
+        process.stderr.write(
+          `\r  read ${exported} entries ${'#'.repeat(Math.min(40, Math.ceil(exported / pageSize)))}`,
+        );
+      else io.err(`read ${exported} entries`);
+    };
+    const summary = await exportDirectory({
+      env: io.env,
+      outDir,
+      pageSize,
+      progress,
+      ...(filter ? { filter } : {}),
+    });
+    if (onTerminal) process.stderr.write('\n');
+    io.out(
+      `${summary.entries} directory entries: ${summary.exported} exported (${summary.withPasswordHash} with a password hash, ${summary.withoutPasswordHash} without), ${summary.skipped} not exported.\n` +
+        `Files: ${summary.files.map((name) => path.join(outDir, name)).join(', ') || 'none'}; every entry not exported, and why: ${path.join(outDir, 'report.json')}`,
     );
-    process.exit(1);
-  });
-}
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,140 @@
+// `auth0-ldap-bridge serve`: the production on-prem server. It refuses to start unless a real
+// directory (LDAP_URLS) and a real token issuer (AUTH_ISSUER) are configured: it never falls back
+// to a demo directory or a local issuer (those live in dev/ and only `npm start` reaches them).
+// With SERVER_WORKERS above 1 (default: one per CPU) the primary process forks that many workers
+// sharing the port (node:cluster), each with its own directory connections; a worker that dies is
+// replaced, and SIGTERM / SIGINT stop every worker gracefully.
+import cluster, { type Worker } from 'node:cluster';
+import os from 'node:os';
+import { RUNTIME_SETTINGS as S } from '../../contract/settings.ts';
+import { type BridgeConfig, loadConfig } from '../../core/config/bridge-config.ts';
+import { ROUTES } from '../../contract/routes.ts';
+import { type RunningServer, startBridgeServer } from '../server.ts';
+import { type Command, type CommandIO, EXIT, UsageError } from './command.ts';
+
+/** A worker that dies more often than this within RESTART_WINDOW_MS is not restarted again: the server stops. */
+const MAX_RESTARTS = 5;
+const RESTART_WINDOW_MS = 60_000;
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'run the bridge as an HTTP server (on-prem hosting behind NGINX)',
+  description: [
+    `Serves ${ROUTES.map((route) => `${route.method} ${route.path}`).join(' and ')} for Auth0's custom-database scripts.`,
+    'Needs a real directory (LDAP_URLS, LDAP_BASE_DN and the service account) and a real token issuer',
+    '(AUTH_ISSUER, AUTH_AUDIENCE, AUTH_ALLOWED_CLIENT_IDS); it refuses to start without either.',
+    'SERVER_WORKERS processes share the port. SIGTERM or SIGINT: stop accepting, finish what is in flight, exit 0.',
+  ].join('\n'),
+  options: {},
+  settingGroups: ['directory', 'groups', 'tokens', 'server', 'logging'],
+  async run(_options, io) {
+    const config = loadServeConfig(io.env);
+    const workers = config.server.workers ?? os.availableParallelism();
+    if (cluster.isWorker) return runWorker(config);
+    if (workers === 1) return runSingleProcess(config, io);
+    return runPrimary(config, workers, io);
+  },
+};
+
+/** The configuration `serve` needs, refusing outright when either half (directory, issuer) is missing. */
+export function loadServeConfig(env: Readonly<Record<string, string | undefined>>): BridgeConfig {
+  const missing = [
+    env[S.LDAP_URLS.env]?.trim() ? undefined : `no directory configured (${S.LDAP_URLS.env})`,
+    env[S.AUTH_ISSUER.env]?.trim() ? undefined : `no token issuer configured (${S.AUTH_ISSUER.env})`,
+  ].filter((problem) => problem !== undefined);
+  if (missing.length > 0) {
+    throw new UsageError(
+      `${missing.join(' and ')}: serve runs only against a real directory and a real Auth0 tenant (for the demo, run npm start in a checkout)`,
+    );
+  }
+  return loadConfig(env);
+}
+
+function listeningLine(url: string, config: BridgeConfig, workers: number): string {
+  const routes = ROUTES.map((route) => `${route.method} ${route.path}`).join(', ');
+  return `auth0-ldap-bridge listening on ${url} (${routes}) with ${workers} worker process${workers === 1 ? '' : 'es'}; directory ${config.directory.urls.join(', ')}; issuer ${config.auth.issuer}`;
+}
+
+async function runSingleProcess(config: BridgeConfig, io: CommandIO): Promise<number> {
+  const running = await startBridgeServer(config);
+  io.err(listeningLine(running.url, config, 1));
+  await stopOnSignal(running);
+  return EXIT.ok;
+}
+
+/** A worker: one server process; tells the primary its address, stops when told or signalled. */
+async function runWorker(config: BridgeConfig): Promise<number> {
+  const running = await startBridgeServer(config);
+  process.send?.({ type: 'listening', url: running.url });
+  await stopOnSignal(running);
+  return EXIT.ok;
+}
+
+function stopOnSignal(running: RunningServer): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      running.stop().then(resolve, resolve);
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    process.on('message', (message: { type?: string } | undefined) => {
+      if (message?.type === 'shutdown') stop();
+    });
+  });
+}
+
+/** The primary: forks the workers, restarts one that dies, stops them all on a signal. */
+function runPrimary(config: BridgeConfig, workers: number, io: CommandIO): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    let announced = false;
+    const listening = new Set<number>();
+    const restarts: number[] = [];
+
+    const stopAll = (code: number) => {
+      if (stopping) return;
+      stopping = true;
+      const alive = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined);
+      if (alive.length === 0) resolve(code);
+      for (const worker of alive) worker.send({ type: 'shutdown' });
+      cluster.on('exit', () => {
+        if (Object.keys(cluster.workers ?? {}).length === 0) resolve(code);
+      });
+    };
+
+    const fork = () => {
+      const worker = cluster.fork();
+      worker.on('message', (message: { type?: string; url?: string }) => {
+        if (message.type !== 'listening' || typeof message.url !== 'string') return;
+        listening.add(worker.id);
+        if (!announced && listening.size === workers) {
+          announced = true;
+          io.err(listeningLine(message.url, config, workers));
+        }
+      });
+    };
+
+    cluster.on('exit', (worker, code, signal) => {
+      listening.delete(worker.id);
+      if (stopping) return;
+      const now = Date.now();
+      restarts.push(now);
+      while (restarts.length > 0 && (restarts[0] ?? now) < now - RESTART_WINDOW_MS) restarts.shift();
+      if (restarts.length > MAX_RESTARTS || !announced) {
+        io.err(
+          `auth0-ldap-bridge serve: a worker exited (${signal ?? `code ${code}`}) ${announced ? `${restarts.length} times within a minute` : 'before it was listening'}; stopping (its log lines say why)`,
+        );
+        stopAll(EXIT.failed);
+        return;
+      }
+      io.err(`auth0-ldap-bridge serve: a worker exited (${signal ?? `code ${code}`}); starting another`);
+      fork();
+    });
+    process.once('SIGTERM', () => stopAll(EXIT.ok));
+    process.once('SIGINT', () => stopAll(EXIT.ok));
+    for (let index = 0; index < workers; index += 1) fork();
+  });
+}
