@@ -33,12 +33,18 @@ export async function startDemoStack(options: DemoStackOptions): Promise<DemoSta
   try {
     const seeded = await startSeededSlapd({ users: DEMO_USERS, groups: DEMO_GROUPS });
     started.push(seeded);
-    const devClient: DevClient = { clientId: DEMO_CLIENT_ID, clientSecret: randomSecret(), scopes: ['users:login', 'users:read'] };
+    const devClient: DevClient = {
+      clientId: DEMO_CLIENT_ID,
+      clientSecret: randomSecret(),
+      scopes: ['users:login', 'users:read'],
+    };
     const issuer = await startDevTokenIssuer({ audience: DEMO_AUDIENCE, clients: [devClient] });
     started.push(issuer);
     const config = loadConfig({
       ...options.env,
-      ...seeded.bridgeEnv({ LDAP_PROFILE_MAPPING: JSON.stringify({ app_metadata: { employee_number: 'employeeNumber' } }) }),
+      ...seeded.bridgeEnv({
+        LDAP_PROFILE_MAPPING: JSON.stringify({ app_metadata: { employee_number: 'employeeNumber' } }),
+      }),
       AUTH_ISSUER: issuer.issuer,
       AUTH_AUDIENCE: issuer.audience,
       AUTH_ALLOWED_CLIENT_IDS: DEMO_CLIENT_ID,

@@ -7,4 +7,6 @@ import { withSettingsTables } from '../lambdas/contract/settings-docs.ts';
 const before = readFileSync('README.md', 'utf8');
 const after = withSettingsTables(before);
 writeFileSync('README.md', after);
-console.log(before === after ? 'README.md: the settings tables were up to date' : 'README.md: settings tables rewritten');
+console.log(
+  before === after ? 'README.md: the settings tables were up to date' : 'README.md: settings tables rewritten',
+);

@@ -162,4 +162,3 @@ export function retryDelayMs(response: Response, attempt: number, now = Date.now
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
-

@@ -33,7 +33,9 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const topic = name === 'help' ? COMMANDS.find((command) => command.name === rest[0]) : undefined;
-    return topic ? runCommand(topic, ['--help'], io, PROGRAM) : (io.out(programHelp()), name === undefined ? EXIT.usage : EXIT.ok);
+    return topic
+      ? runCommand(topic, ['--help'], io, PROGRAM)
+      : (io.out(programHelp()), name === undefined ? EXIT.usage : EXIT.ok);
   }
   if (name === '--version') {
     io.out(packageVersion());
@@ -41,7 +43,9 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
   }
   const command = COMMANDS.find((candidate) => candidate.name === name);
   if (!command) {
-    io.err(`${PROGRAM}: unknown command "${name}" (commands: ${COMMANDS.map((each) => each.name).join(', ')}; see ${PROGRAM} --help)`);
+    io.err(
+      `${PROGRAM}: unknown command "${name}" (commands: ${COMMANDS.map((each) => each.name).join(', ')}; see ${PROGRAM} --help)`,
+    );
     return EXIT.usage;
   }
   return runCommand(command, rest, io, PROGRAM);

@@ -113,7 +113,10 @@ export interface StartServerOptions {
 }
 
 /** Builds the bridge from validated configuration and listens on HOST:PORT. */
-export async function startBridgeServer(config: BridgeConfig, options: StartServerOptions = {}): Promise<RunningServer> {
+export async function startBridgeServer(
+  config: BridgeConfig,
+  options: StartServerOptions = {},
+): Promise<RunningServer> {
   const logger = new JsonLogger(config.logLevel, options.writeLog);
   const bridge = createBridge(config, logger, new BearerTokenAuthorizer(createTokenVerifier(config.auth)));
   const server = createBridgeServer(bridge.deps, { maxInFlight: config.server.maxInFlight });

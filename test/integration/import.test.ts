@@ -5,11 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { splitIntoImportFiles, type ImportUser } from '../../lambdas/core/migration/import-files.ts';
-import {
-  importFiles,
-  type ImportOptions,
-  type ImportState,
-} from '../../lambdas/entry/commands/import.ts';
+import { importFiles, type ImportOptions, type ImportState } from '../../lambdas/entry/commands/import.ts';
 import { retryDelayMs } from '../../lambdas/adapters/auth0-management-api.ts';
 import { startManagementApiEmulator, type ManagementApiEmulator } from '../support/management-api-emulator.ts';
 

@@ -20,12 +20,17 @@ export const auditCommand: Command = {
     './cdk.json). Exit code 1 when a cdk-nag finding is not acknowledged.',
   ].join('\n'),
   options: {
-    env: { type: 'string', valueName: 'NAME', description: "the cdk.json environment (default: cdk.json's defaultEnvironment)" },
+    env: {
+      type: 'string',
+      valueName: 'NAME',
+      description: "the cdk.json environment (default: cdk.json's defaultEnvironment)",
+    },
     out: { type: 'string', valueName: 'DIR', description: 'where the report goes', default: 'audit' },
   },
   settingGroups: [],
   async run(options, io) {
-    if (!existsSync('cdk.json')) throw new UsageError(`no cdk.json in ${process.cwd()}: run it from the project's root`);
+    if (!existsSync('cdk.json'))
+      throw new UsageError(`no cdk.json in ${process.cwd()}: run it from the project's root`);
     const context = (JSON.parse(readFileSync('cdk.json', 'utf8')) as { context: Record<string, unknown> }).context;
     const env = stringOption(options, 'env') ?? String(context.defaultEnvironment);
     const outDir = stringOption(options, 'out') ?? 'audit';

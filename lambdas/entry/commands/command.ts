@@ -98,7 +98,8 @@ function describeParseError(error: unknown): string {
       ? `${flag ?? 'an option'} needs a value`
       : `${flag ?? 'an option'} takes no value`;
   }
-  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return `unexpected argument ${/'([^']*)'/.exec(message)?.[1] ?? ''}`;
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')
+    return `unexpected argument ${/'([^']*)'/.exec(message)?.[1] ?? ''}`;
   return message;
 }
 
@@ -159,7 +160,9 @@ export async function runCommand(command: Command, argv: string[], io: CommandIO
       io.err(`${program} ${command.name}: ${error.message}`);
       return EXIT.failed;
     }
-    io.err(`${program} ${command.name} failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+    io.err(
+      `${program} ${command.name} failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+    );
     return EXIT.failed;
   }
 }

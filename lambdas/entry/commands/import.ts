@@ -142,7 +142,7 @@ export const importCommand: Command = {
   summary: 'submit the export files as Auth0 user-import jobs and wait for their results',
   description: [
     'Submits every users-NNNN.json in --dir as a Management API user-import job into the connection, at most',
-    'two at a time (Auth0\'s limit), polls each to its end and records who failed and why in',
+    "two at a time (Auth0's limit), polls each to its end and records who failed and why in",
     'DIR/import-state.json, so an interrupted import resumes without resubmitting a file. Without --upsert,',
     'users already in the connection (for example those who migrated by logging in) fail with DUPLICATED_USER',
     'and are left as they are. Exit code 1 when any user or file did not import.',
