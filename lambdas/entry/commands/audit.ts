@@ -4,10 +4,6 @@
 // unacknowledged findings (the report still says which).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { App } from 'aws-cdk-lib';
-import { buildApp } from '../../../lib/app.ts';
-import { auditApp, renderMarkdown } from '../../../lib/audit.ts';
-import { DeploymentConfigError } from '../../../lib/config.ts';
 import { type Command, EXIT, stringOption, UsageError } from './command.ts';
 
 export const auditCommand: Command = {
@@ -34,6 +30,13 @@ export const auditCommand: Command = {
     const context = (JSON.parse(readFileSync('cdk.json', 'utf8')) as { context: Record<string, unknown> }).context;
     const env = stringOption(options, 'env') ?? String(context.defaultEnvironment);
     const outDir = stringOption(options, 'out') ?? 'audit';
+    // The CDK is loaded only here: every other command (serve above all) starts without it.
+    const [{ App }, { buildApp }, { auditApp, renderMarkdown }, { DeploymentConfigError }] = await Promise.all([
+      import('aws-cdk-lib'),
+      import('../../../lib/app.ts'),
+      import('../../../lib/audit.ts'),
+      import('../../../lib/config.ts'),
+    ]);
     let report: ReturnType<typeof auditApp>;
     try {
       const app = new App({ context: { ...context, env, 'aws:cdk:bundling-stacks': [] } });

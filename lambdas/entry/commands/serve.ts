@@ -15,6 +15,8 @@ import { type Command, type CommandIO, EXIT, UsageError } from './command.ts';
 /** A worker that dies more often than this within RESTART_WINDOW_MS is not restarted again: the server stops. */
 const MAX_RESTARTS = 5;
 const RESTART_WINDOW_MS = 60_000;
+/** Longer than a worker's own grace for requests in flight (RunningServer.stop, 10 s). */
+const SHUTDOWN_DEADLINE_MS = 15_000;
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -30,7 +32,14 @@ export const serveCommand: Command = {
   async run(_options, io) {
     const config = loadServeConfig(io.env);
     const workers = config.server.workers ?? os.availableParallelism();
-    if (cluster.isWorker) return runWorker(config);
+    if (cluster.isWorker) {
+      try {
+        return await runWorker(config);
+      } finally {
+        // The IPC channel to the primary would keep this process alive after its server stopped.
+        cluster.worker?.disconnect();
+      }
+    }
     if (workers === 1) return runSingleProcess(config, io);
     return runPrimary(config, workers, io);
   },
@@ -56,32 +65,33 @@ function listeningLine(url: string, config: BridgeConfig, workers: number): stri
 }
 
 async function runSingleProcess(config: BridgeConfig, io: CommandIO): Promise<number> {
+  const stopRequested = stopRequest();
   const running = await startBridgeServer(config);
   io.err(listeningLine(running.url, config, 1));
-  await stopOnSignal(running);
+  await stopRequested;
+  await running.stop();
   return EXIT.ok;
 }
 
 /** A worker: one server process; tells the primary its address, stops when told or signalled. */
 async function runWorker(config: BridgeConfig): Promise<number> {
+  // Listening for the stop request before starting: a shutdown sent while this worker is still
+  // starting must not be lost (the primary would wait for it forever).
+  const stopRequested = stopRequest();
   const running = await startBridgeServer(config);
   process.send?.({ type: 'listening', url: running.url });
-  await stopOnSignal(running);
+  await stopRequested;
+  await running.stop();
   return EXIT.ok;
 }
 
-function stopOnSignal(running: RunningServer): Promise<void> {
+/** Resolves on SIGTERM, SIGINT or the primary's shutdown message, whichever comes first. */
+function stopRequest(): Promise<void> {
   return new Promise((resolve) => {
-    let stopping = false;
-    const stop = () => {
-      if (stopping) return;
-      stopping = true;
-      running.stop().then(resolve, resolve);
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
     process.on('message', (message: { type?: string } | undefined) => {
-      if (message?.type === 'shutdown') stop();
+      if (message?.type === 'shutdown') resolve();
     });
   });
 }
@@ -94,15 +104,33 @@ function runPrimary(config: BridgeConfig, workers: number, io: CommandIO): Promi
     const listening = new Set<number>();
     const restarts: number[] = [];
 
+    const alive = () => Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined);
+    const killAll = () => {
+      for (const worker of alive()) worker.process.kill('SIGKILL');
+    };
     const stopAll = (code: number) => {
-      if (stopping) return;
+      if (stopping) {
+        // A second signal: the operator does not want to wait for requests in flight.
+        killAll();
+        return;
+      }
       stopping = true;
-      const alive = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined);
-      if (alive.length === 0) resolve(code);
-      for (const worker of alive) worker.send({ type: 'shutdown' });
+      const finish = () => {
+        clearTimeout(deadline);
+        resolve(code);
+      };
+      // Workers finish what is in flight within their own grace; one that hangs past it is killed.
+      const deadline = setTimeout(killAll, SHUTDOWN_DEADLINE_MS);
       cluster.on('exit', () => {
-        if (Object.keys(cluster.workers ?? {}).length === 0) resolve(code);
+        if (alive().length === 0) finish();
       });
+      if (alive().length === 0) finish();
+      for (const worker of alive()) {
+        // A worker still starting may not listen for messages yet: a signal reaches it either way
+        // (before its handler is set, it simply ends, having served nothing).
+        if (listening.has(worker.id) && worker.isConnected()) worker.send({ type: 'shutdown' });
+        else worker.process.kill('SIGTERM');
+      }
     };
 
     const fork = () => {
@@ -133,8 +161,8 @@ function runPrimary(config: BridgeConfig, workers: number, io: CommandIO): Promi
       io.err(`auth0-ldap-bridge serve: a worker exited (${signal ?? `code ${code}`}); starting another`);
       fork();
     });
-    process.once('SIGTERM', () => stopAll(EXIT.ok));
-    process.once('SIGINT', () => stopAll(EXIT.ok));
+    process.on('SIGTERM', () => stopAll(EXIT.ok));
+    process.on('SIGINT', () => stopAll(EXIT.ok));
     for (let index = 0; index < workers; index += 1) fork();
   });
 }
