@@ -163,10 +163,6 @@ try {
     servicePassword,
     caCertPath: slapd.caCertPath,
   };
-  const directoryOperations = () => {
-    const { userSearches, groupSearches, binds } = stack.bridge.directory.stats;
-    return { userSearches, groupSearches, binds };
-  };
   const results = new Map<string, Result>();
   const proxyBase = { kind: 'proxy' as const, token, ...base };
   const plans: Array<{ key: string; name: string; logins: number; scenario: Omit<Scenario, 'logins'> }> = [

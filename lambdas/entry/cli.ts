@@ -33,9 +33,9 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const topic = name === 'help' ? COMMANDS.find((command) => command.name === rest[0]) : undefined;
-    return topic
-      ? runCommand(topic, ['--help'], io, PROGRAM)
-      : (io.out(programHelp()), name === undefined ? EXIT.usage : EXIT.ok);
+    if (topic) return runCommand(topic, ['--help'], io, PROGRAM);
+    io.out(programHelp());
+    return name === undefined ? EXIT.usage : EXIT.ok;
   }
   if (name === '--version') {
     io.out(packageVersion());

@@ -2,7 +2,7 @@
 // this file starts, restarts, freezes or kills. A directory problem is always 503
 // directory_unavailable with Retry-After, never 401 or 404.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { peopleDN, type SeedUser } from '../../dev/directory-data.ts';
+import type { SeedUser } from '../../dev/directory-data.ts';
 import { startSeededSlapd, type SeededSlapd } from '../../dev/seeded-slapd.ts';
 import { freePort, type ThrowawaySlapd } from '../../dev/throwaway-slapd.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';

@@ -9,7 +9,7 @@ import { LdapDirectory } from '../../lambdas/adapters/ldap-directory.ts';
 import { SecretsManagerServiceCredentials } from '../../lambdas/adapters/service-credentials.ts';
 import { DirectoryUnavailable } from '../../lambdas/contract/errors.ts';
 import { buildUserFilter } from '../../lambdas/core/directory/ldap-filter.ts';
-import { startTestStack, type TestStack } from '../support/stack.ts';
+import { startTestStack } from '../support/stack.ts';
 
 const users: SeedUser[] = Array.from({ length: 25 }, (_, index) => ({
   uid: `load${index}`,
@@ -77,7 +77,12 @@ describe('the directory killed mid-load', () => {
 describe('a rotated bind secret', () => {
   it('refetches the secret once when the directory refuses the cached password, then binds', async () => {
     const secret = { value: JSON.stringify({ bindDN: slapd.serviceDN, password: servicePassword }), reads: 0 };
-    const reader = { getSecretString: async () => ((secret.reads += 1), secret.value) };
+    const reader = {
+      getSecretString: async () => {
+        secret.reads += 1;
+        return secret.value;
+      },
+    };
     const directory = new LdapDirectory({
       urls: [slapd.ldapUrl],
       caPem: undefined,

@@ -155,9 +155,10 @@ describe('verified-token cache', () => {
       verifiedTokenCacheSize: 2,
     });
     let calls = 0;
-    (verifier as unknown as { verifyUncached: () => Promise<unknown> }).verifyUncached = async () => (
-      (calls += 1), { clientId: 'c', scopes: [], expiresAt: Date.now() / 1000 + 60 }
-    );
+    (verifier as unknown as { verifyUncached: () => Promise<unknown> }).verifyUncached = async () => {
+      calls += 1;
+      return { clientId: 'c', scopes: [], expiresAt: Date.now() / 1000 + 60 };
+    };
     for (const token of ['a', 'b', 'c', 'a']) await verifier.verify(token);
     expect(calls).toBe(4); // 'a' was evicted by 'c'
     expect((verifier as unknown as { verified: Map<string, unknown> }).verified.size).toBe(2);

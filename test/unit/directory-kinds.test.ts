@@ -121,7 +121,7 @@ class GroupGraph implements GroupDirectory {
   async findGroupDNs(baseDN: string, filter: string, limit: number): Promise<GroupSearchResult> {
     this.searches.push(filter);
     const wanted = [...filter.matchAll(/\((member|uniqueMember|memberUid)=([^)]*)\)/g)].map(([, attribute, value]) =>
-      `${attribute === 'memberUid' ? 'memberUid:' : ''}${unescape(value as string)}`.toLowerCase(),
+      `${attribute === 'memberUid' ? 'memberUid:' : ''}${unescapeFilterValue(value as string)}`.toLowerCase(),
     );
     const filtered = filter.includes('(cn=app-*)');
     const matches = Object.entries(this.members)
@@ -131,7 +131,7 @@ class GroupGraph implements GroupDirectory {
     return { dns: matches.slice(0, limit), complete: matches.length <= limit };
   }
 }
-const unescape = (value: string) =>
+const unescapeFilterValue = (value: string) =>
   value.replace(/\\([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 
 const USER = 'uid=al\\,ice,ou=people,dc=x';

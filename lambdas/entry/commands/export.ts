@@ -89,7 +89,9 @@ export async function exportDirectory(options: ExportOptions): Promise<ExportSum
   for (const name of readdirSync(options.outDir))
     if (/^users-\d{4}\.json$/.test(name)) rmSync(path.join(options.outDir, name));
   const names = files.map((_, index) => `users-${String(index + 1).padStart(4, '0')}.json`);
-  files.forEach((file, index) => writeFileSync(path.join(options.outDir, names[index]!), file, { mode: 0o600 }));
+  for (const [index, file] of files.entries()) {
+    writeFileSync(path.join(options.outDir, names[index] ?? ''), file, { mode: 0o600 });
+  }
   const exportedUsers = plan.users.filter((user) => !tooLarge.includes(user));
   const withPasswordHash = exportedUsers.filter((user) => user.custom_password_hash !== undefined).length;
   const summary: ExportSummary = {

@@ -85,8 +85,7 @@ export async function importFiles(options: ImportOptions): Promise<ImportSummary
   );
   let next = 0;
   const worker = async () => {
-    for (let index = next++; index < pending.length; index = next++) {
-      const name = pending[index]!;
+    for (let name = pending[next++]; name !== undefined; name = pending[next++]) {
       const fileState = state.files[name];
       try {
         let jobId = fileState?.jobId;
@@ -118,7 +117,7 @@ export async function importFiles(options: ImportOptions): Promise<ImportSummary
           problem: error instanceof Error ? error.message : String(error),
         };
         save();
-        log(`${name}: failed: ${state.files[name]!.problem}`);
+        log(`${name}: failed: ${state.files[name]?.problem}`);
       }
     }
   };

@@ -9,7 +9,7 @@ import os from 'node:os';
 import { RUNTIME_SETTINGS as S } from '../../contract/settings.ts';
 import { type BridgeConfig, loadConfig } from '../../core/config/bridge-config.ts';
 import { ROUTES } from '../../contract/routes.ts';
-import { type RunningServer, startBridgeServer } from '../server.ts';
+import { startBridgeServer } from '../server.ts';
 import { type Command, type CommandIO, EXIT, UsageError } from './command.ts';
 
 /** A worker that dies more often than this within RESTART_WINDOW_MS is not restarted again: the server stops. */
