@@ -1,9 +1,11 @@
 // The synthesized template, point by point against the infrastructure contract.
 import { describe, expect, it } from 'vitest';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, CfnElement, CfnResource, Duration, Stack } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { hideFromLogicalIds, logicalIdFromPath } from '../../lib/constructs/construct-ids.ts';
 import { LdapBridge } from '../../lib/constructs/ldap-bridge.ts';
 import { readDeploymentConfig } from '../../lib/config.ts';
 import { build, CDK_CONTEXT } from './support.ts';
@@ -358,5 +360,59 @@ describe('LdapBridge construct props', () => {
 
   it('defaults to the private subnets with egress of a VPC that has them', () => {
     expect(newBridge(() => ({}))).not.toThrow();
+  });
+});
+
+describe('logical ids of the focused constructs', () => {
+  const pathBelowStack = (element: CfnElement) =>
+    element.node.scopes.slice(element.node.scopes.indexOf(element.stack) + 1).map((scope) => scope.node.id);
+
+  it("reproduces CDK's logical id of every element of the shipped stacks from its path", () => {
+    for (const name of Object.keys(CDK_CONTEXT.environments)) {
+      const { stack } = build(name);
+      const elements = stack.node.findAll().filter((construct) => CfnElement.isCfnElement(construct));
+      expect(elements.length).toBeGreaterThan(50);
+      for (const element of elements)
+        expect(logicalIdFromPath(pathBelowStack(element))).toBe(stack.getLogicalId(element));
+    }
+  });
+
+  it("reproduces CDK's logical id of repeated, hidden, non-alphanumeric and long ids", () => {
+    const stack = new Stack(new App(), 'Edge');
+    const paths = [
+      ['Alone'],
+      ['with-dash.and.dots'],
+      ['x'.repeat(300)],
+      ['Outer', 'Default', 'Inner'],
+      ['Default', 'Only'],
+      ['Name', 'Name', 'Resource'],
+      ['LongerName', 'Name'],
+      ['y'.repeat(200), 'z'.repeat(100)],
+    ];
+    for (const path of paths) {
+      let scope: Construct = stack;
+      for (const id of path.slice(0, -1))
+        scope = (scope.node.tryFindChild(id) as Construct) ?? new Construct(scope, id);
+      const element = new CfnResource(scope, path.at(-1)!, { type: 'Test::Thing' });
+      expect(logicalIdFromPath(path)).toBe(stack.getLogicalId(element));
+    }
+  });
+
+  it('gives the elements below a hidden construct, added before or after, the logical ids they would have without it', () => {
+    const flat = new Stack(new App(), 'Flat');
+    const before = [new CfnResource(flat, 'Thing', { type: 'Test::Thing' })];
+    before.push(new CfnResource(new Construct(flat, 'Holder'), 'Resource', { type: 'Test::Thing' }));
+
+    const split = new Stack(new App(), 'Split');
+    const focused = new Construct(split, 'Focused');
+    hideFromLogicalIds(focused);
+    new CfnResource(focused, 'Thing', { type: 'Test::Thing' });
+    const holder = new Construct(focused, 'Holder');
+    new CfnResource(holder, 'Resource', { type: 'Test::Thing' }); // as a grant or a permission adds later
+    const pinned = new CfnResource(focused, 'Pinned', { type: 'Test::Thing' });
+    pinned.overrideLogicalId('PinnedOnPurpose');
+
+    const ids = Object.keys(Template.fromStack(split).toJSON().Resources).sort();
+    expect(ids).toEqual([...before.map((element) => flat.getLogicalId(element)), 'PinnedOnPurpose'].sort());
   });
 });
