@@ -3,7 +3,9 @@
 // and there are no timestamps, so a diff between two reports shows exactly what changed.
 import { CfnElement, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
 import type { BuiltApp } from './app.ts';
+import { logicalIdPath } from './constructs/construct-ids.ts';
 
 type Json = Record<string, unknown>;
 interface CfnResource {
@@ -75,14 +77,19 @@ export function auditApp(built: BuiltApp): AuditReport {
   const template = Template.fromStack(built.stack).toJSON() as { Resources: Record<string, CfnResource> };
   const resources = template.Resources;
   // Construct paths read better than logical ids: LdapBridge/LoginFunction, not LdapBridgeLoginFunction3A4B...
+  // Each is the path the logical id is made of (without `Default` and the focused constructs that
+  // keep their parent's logical ids, see lib/constructs/construct-ids.ts): a refactoring that keeps
+  // the logical ids keeps the names in this report.
+  const displayPath = (construct: IConstruct) =>
+    construct.node.scopes.includes(built.stack) && construct !== built.stack
+      ? logicalIdPath(construct).join('/')
+      : construct.node.path;
+  const constructsByPath = new Map(built.app.node.findAll().map((construct) => [construct.node.path, construct]));
   const paths = new Map<string, string>();
   for (const construct of built.stack.node.findAll()) {
     if (!CfnElement.isCfnElement(construct)) continue;
     const logicalId = built.stack.resolve(construct.logicalId) as string;
-    paths.set(
-      logicalId,
-      construct.node.path.replace(`${built.stack.stackName}/`, '').replace(/\/(Resource|Default)$/, ''),
-    );
+    paths.set(logicalId, displayPath(construct).replace(/\/Resource$/, ''));
   }
   const nameOf = (logicalId: string) => paths.get(logicalId) ?? logicalId;
   const show = (value: unknown) => describeValue(value, nameOf);
@@ -92,7 +99,7 @@ export function auditApp(built: BuiltApp): AuditReport {
       .sort(([a], [b]) => nameOf(a).localeCompare(nameOf(b)));
   const props = (resource: CfnResource) => resource.Properties ?? {};
 
-  const [restApiId, restApi] = ofType('AWS::ApiGateway::RestApi')[0] ?? ['', { Type: '' }];
+  const [, restApi] = ofType('AWS::ApiGateway::RestApi')[0] ?? ['', { Type: '' }];
   const stage = props(ofType('AWS::ApiGateway::Stage')[0]?.[1] ?? { Type: '' });
   const methodSettings = ((stage.MethodSettings as Json[] | undefined) ?? [])[0] ?? {};
   const throttling = `${methodSettings.ThrottlingRateLimit ?? 'account default'} req/s, burst ${methodSettings.ThrottlingBurstLimit ?? 'account default'}`;
@@ -217,7 +224,7 @@ export function auditApp(built: BuiltApp): AuditReport {
         .flatMap((entry) =>
           Object.entries(entry.data as Record<string, string>).map(([rule, reason]) => ({
             rule: rule.replace(/^annotation::/i, ''),
-            scope: construct.node.path.replace(`${built.stack.stackName}/`, ''),
+            scope: displayPath(construct),
             reason,
           })),
         ),
@@ -311,7 +318,12 @@ export function auditApp(built: BuiltApp): AuditReport {
         .map((violation) => ({
           rule: violation.ruleName,
           resources: violation.violatingResources
-            .map((resource) => String(resource.constructPath ?? '?').replace(`${built.stack.stackName}/`, ''))
+            .map((resource) => {
+              const construct = constructsByPath.get(String(resource.constructPath));
+              return construct
+                ? displayPath(construct)
+                : String(resource.constructPath ?? '?').replace(`${built.stack.stackName}/`, '');
+            })
             .sort(),
         }))
         .sort((a, b) => a.rule.localeCompare(b.rule)),

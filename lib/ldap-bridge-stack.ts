@@ -1,16 +1,16 @@
-// The deployment stack: turns validated DeploymentConfig into the resources LdapBridge needs
-// (VPC, bind secret, alarm topic, certificate) and builds it. No lookups: `cdk synth` runs
-// offline and gives the same template every time.
+// The deployment stack: turns validated DeploymentConfig into what LdapBridge needs (VPC, bind
+// secret, alarm topic, certificate, the functions' environments) and builds it. No lookups:
+// `cdk synth` runs offline and gives the same template every time.
 import { Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import type { DeploymentConfig } from './config.ts';
+import { authorizerEnvironment, type DeploymentConfig, lambdaEnvironment } from './config.ts';
 import { LdapBridge } from './constructs/ldap-bridge.ts';
 
 export interface LdapBridgeStackProps extends StackProps {
@@ -24,32 +24,38 @@ export class LdapBridgeStack extends Stack {
     super(scope, id, props);
     const { config } = props;
 
+    const vpc = this.vpc(config);
+    const bindSecret = this.bindSecret(config);
     this.bridge = new LdapBridge(this, 'LdapBridge', {
-      auth0: config.auth0,
-      directory: config.directory,
-      functionSettings: config.functionSettings,
-      vpc: this.vpc(config),
-      bindSecret: this.bindSecret(config),
+      auth0Issuer: config.auth0.issuer,
+      auth0Audience: config.auth0.audience,
+      // readDeploymentConfig refuses an empty auth0.allowedClientIds.
+      auth0ClientId: config.auth0.allowedClientIds[0] ?? '',
+      functionEnvironment: lambdaEnvironment(config, bindSecret.secretArn),
+      authorizerEnvironment: authorizerEnvironment(config),
+      caCertificateFile: config.directory.caCertificateFile,
+      vpc,
+      directoryNetworkRanges: config.directory.networkRanges,
+      directoryPorts: config.directory.ports,
+      bindSecret,
       createSecretsManagerEndpoint: config.createSecretsManagerEndpoint,
-      ...(config.network.kind === 'existing' && config.network.vpcCidrBlock
-        ? { existingEndpointCidr: config.network.vpcCidrBlock }
-        : {}),
-      throttling: config.throttling,
+      existingEndpointCidr:
+        !config.createSecretsManagerEndpoint && config.network.kind === 'existing'
+          ? config.network.vpcCidrBlock
+          : undefined,
+      throttlingRateLimit: config.throttling.rateLimit,
+      throttlingBurstLimit: config.throttling.burstLimit,
       reservedConcurrency: config.reservedConcurrency,
       functionTimeout: Duration.seconds(config.functionTimeoutSeconds),
       authorizerCacheTtl: Duration.seconds(config.authorizerCacheSeconds),
-      ...(config.allowedSourceIps ? { allowedSourceIps: config.allowedSourceIps } : {}),
+      allowedSourceIps: config.allowedSourceIps,
       wafRateLimitPer5Minutes: config.wafRateLimitPer5Minutes,
-      ...(config.customDomain
-        ? {
-            customDomain: {
-              domainName: config.customDomain.domainName,
-              certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', config.customDomain.certificateArn),
-            },
-          }
-        : {}),
+      customDomainName: config.customDomain?.domainName,
+      customDomainCertificate: config.customDomain
+        ? acm.Certificate.fromCertificateArn(this, 'Certificate', config.customDomain.certificateArn)
+        : undefined,
       logRetention: config.logRetentionDays as logs.RetentionDays,
-      ...(config.alarms ? { alarmTopic: this.alarmTopic(config.alarms) } : {}),
+      alarmTopic: config.alarms ? this.alarmTopic(config.alarms) : undefined,
     });
   }
 

@@ -1,13 +1,21 @@
 // The synthesized template, point by point against the infrastructure contract.
 import { describe, expect, it } from 'vitest';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { App, CfnElement, CfnResource, Duration, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { hideFromLogicalIds, logicalIdFromPath } from '../../lib/constructs/construct-ids.ts';
-import { LdapBridge } from '../../lib/constructs/ldap-bridge.ts';
-import { readDeploymentConfig } from '../../lib/config.ts';
+import { GATEWAY_RESPONSES } from '../../lambdas/contract/errors.ts';
+import { ROUTES } from '../../lambdas/contract/routes.ts';
+import { BridgeApi, type BridgeApiProps } from '../../lib/constructs/bridge-api.ts';
+import { BridgeWebAcl } from '../../lib/constructs/bridge-web-acl.ts';
+import { hideFromLogicalIds, logicalIdFromPath, logicalIdPath } from '../../lib/constructs/construct-ids.ts';
+import { DirectoryFunctions, type DirectoryFunctionsProps } from '../../lib/constructs/directory-functions.ts';
+import { DirectoryNetwork, type DirectoryNetworkProps } from '../../lib/constructs/directory-network.ts';
+import { LdapBridge, type LdapBridgeProps } from '../../lib/constructs/ldap-bridge.ts';
+import { authorizerEnvironment, BUNDLED_CA_PATH, lambdaEnvironment, readDeploymentConfig } from '../../lib/config.ts';
 import { build, CDK_CONTEXT } from './support.ts';
 
 const prod = build('prod');
@@ -326,17 +334,18 @@ describe('synthesis', () => {
 
 describe('LdapBridge construct props', () => {
   const config = readDeploymentConfig(CDK_CONTEXT.environments, 'demo');
-  const newBridge = (change: (stack: Stack, vpc: ec2.Vpc) => Partial<ConstructorParameters<typeof LdapBridge>[2]>) => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new Stack(app, 'Test', { env: { region: 'eu-west-1', account: '123456789012' } });
-    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
-    const bindSecret = new secretsmanager.Secret(stack, 'Secret');
+  const newBridge = (change: (stack: Stack, vpc: ec2.Vpc) => Partial<LdapBridgeProps>) => {
+    const { stack, vpc, bindSecret } = testStack();
     return () =>
       new LdapBridge(stack, 'Bridge', {
-        auth0: config.auth0,
-        directory: config.directory,
-        functionSettings: config.functionSettings,
+        auth0Issuer: config.auth0.issuer,
+        auth0Audience: config.auth0.audience,
+        auth0ClientId: 'm2m-client-id',
+        functionEnvironment: lambdaEnvironment(config, bindSecret.secretArn),
+        authorizerEnvironment: authorizerEnvironment(config),
         vpc,
+        directoryNetworkRanges: config.directory.networkRanges,
+        directoryPorts: config.directory.ports,
         bindSecret,
         ...change(stack, vpc),
       });
@@ -358,8 +367,180 @@ describe('LdapBridge construct props', () => {
     expect(newBridge(() => ({ createSecretsManagerEndpoint: false }))).toThrow('existingEndpointCidr is required');
   });
 
+  it('fails if the issuer is not a URL, naming it', () => {
+    expect(newBridge(() => ({ auth0Issuer: 'corp.eu.auth0.com' }))).toThrow(
+      'LdapBridge: auth0Issuer "corp.eu.auth0.com" is not a URL',
+    );
+  });
+
+  it('fails if the client id for the script configuration is empty', () => {
+    expect(newBridge(() => ({ auth0ClientId: '' }))).toThrow('LdapBridge: auth0ClientId is empty');
+  });
+
   it('defaults to the private subnets with egress of a VPC that has them', () => {
     expect(newBridge(() => ({}))).not.toThrow();
+  });
+});
+
+describe('DirectoryNetwork props', () => {
+  const newNetwork = (change: Partial<DirectoryNetworkProps>) => {
+    const { stack, vpc } = testStack();
+    return () =>
+      new DirectoryNetwork(stack, 'Network', {
+        vpc,
+        directoryNetworkRanges: ['10.20.0.0/24'],
+        directoryPorts: [636],
+        ...change,
+      });
+  };
+
+  it('fails if public subnets are selected, naming them', () => {
+    expect(newNetwork({ vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC } })).toThrow(
+      'DirectoryNetwork: vpcSubnets selects public subnets (Test/Vpc/PublicSubnet1, Test/Vpc/PublicSubnet2)',
+    );
+  });
+
+  it('fails if there is no directory range', () => {
+    expect(newNetwork({ directoryNetworkRanges: [] })).toThrow('DirectoryNetwork: directoryNetworkRanges is empty');
+  });
+
+  it('fails if there is no directory port', () => {
+    expect(newNetwork({ directoryPorts: [] })).toThrow('DirectoryNetwork: directoryPorts is empty');
+  });
+
+  it('fails if a directory port is not a TCP port, naming it', () => {
+    expect(newNetwork({ directoryPorts: [636, 70000] })).toThrow(
+      'DirectoryNetwork: directoryPorts 70000 expected 1-65535',
+    );
+  });
+
+  it('fails if it should both create an endpoint and use an existing one', () => {
+    expect(newNetwork({ existingEndpointCidr: '10.0.0.0/16' })).toThrow(
+      'DirectoryNetwork: existingEndpointCidr "10.0.0.0/16" is given but createSecretsManagerEndpoint is true',
+    );
+  });
+
+  it('allows HTTPS to an existing endpoint range instead of creating an endpoint', () => {
+    const { stack, vpc } = testStack();
+    new DirectoryNetwork(stack, 'Network', {
+      vpc,
+      directoryNetworkRanges: ['10.20.0.0/24'],
+      directoryPorts: [636],
+      createSecretsManagerEndpoint: false,
+      existingEndpointCidr: '10.0.0.0/16',
+    });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      SecurityGroupEgress: Match.arrayWith([Match.objectLike({ CidrIp: '10.0.0.0/16', FromPort: 443, ToPort: 443 })]),
+    });
+  });
+});
+
+describe('DirectoryFunctions props', () => {
+  const config = readDeploymentConfig(CDK_CONTEXT.environments, 'demo');
+  const newFunctions = (change: (bindSecret: secretsmanager.ISecret) => Partial<DirectoryFunctionsProps>) => {
+    const { stack, vpc, bindSecret } = testStack();
+    const securityGroup = new ec2.SecurityGroup(stack, 'Group', { vpc });
+    return () =>
+      new DirectoryFunctions(stack, 'Functions', {
+        vpc,
+        vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+        securityGroup,
+        bindSecret,
+        environment: lambdaEnvironment(config, bindSecret.secretArn),
+        ...change(bindSecret),
+      });
+  };
+
+  it('creates one function per route of the contract', () => {
+    const { stack, vpc, bindSecret } = testStack();
+    const functions = new DirectoryFunctions(stack, 'Functions', {
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroup: new ec2.SecurityGroup(stack, 'Group', { vpc }),
+      bindSecret,
+      environment: lambdaEnvironment(config, bindSecret.secretArn),
+    });
+    expect(Object.keys(functions.functions)).toEqual(ROUTES.map((route) => route.name));
+    expect(functions.functions.login.node.id).toBe('LoginFunction');
+    expect(functions.functions['get-user'].node.id).toBe('GetUserFunction');
+  });
+
+  it('fails if the reserved concurrency is out of range, naming it', () => {
+    expect(newFunctions(() => ({ reservedConcurrency: 0 }))).toThrow(
+      'DirectoryFunctions: reservedConcurrency 0 expected 1-1000 executions',
+    );
+  });
+
+  it('fails if the environment names another secret than the one the functions may read', () => {
+    const other = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:other-AbCdEf';
+    expect(newFunctions(() => ({ environment: lambdaEnvironment(config, other) }))).toThrow(
+      `DirectoryFunctions: environment LDAP_BIND_SECRET_ARN "${other}" is not bindSecret's ARN`,
+    );
+  });
+
+  it('fails if a CA file is bundled but the environment does not point at it', () => {
+    expect(newFunctions(() => ({ caCertificateFile: 'dev/ca.pem' }))).toThrow(
+      'DirectoryFunctions: environment LDAP_CA_CERT null with caCertificateFile "dev/ca.pem"',
+    );
+  });
+
+  it('fails if the environment points at a bundled CA that is not bundled', () => {
+    const withCa = { ...config, directory: { ...config.directory, caCertificateFile: 'dev/ca.pem' } };
+    expect(newFunctions((bindSecret) => ({ environment: lambdaEnvironment(withCa, bindSecret.secretArn) }))).toThrow(
+      `DirectoryFunctions: environment LDAP_CA_CERT "${BUNDLED_CA_PATH}" with caCertificateFile null`,
+    );
+  });
+});
+
+describe('BridgeApi props', () => {
+  const newApi = (change: Partial<BridgeApiProps>) => {
+    const { stack } = testStack();
+    const handler = (id: string) =>
+      new lambda.Function(stack, id, {
+        runtime: lambda.Runtime.NODEJS_24_X,
+        handler: 'index.handler',
+        code: lambda.Code.fromInline('export const handler = async () => ({});'),
+      });
+    return () =>
+      new BridgeApi(stack, 'Api', {
+        routeFunctions: { login: handler('Login'), 'get-user': handler('GetUser') },
+        authorizerFunction: handler('Authorizer'),
+        ...change,
+      });
+  };
+
+  it('fails if a custom domain has no certificate, naming the domain', () => {
+    expect(newApi({ customDomainName: 'ldap-bridge.corp.example' })).toThrow(
+      'BridgeApi: customDomainName "ldap-bridge.corp.example" needs customDomainCertificate',
+    );
+  });
+
+  it('fails if the throttling burst is out of range, naming it', () => {
+    expect(newApi({ throttlingBurstLimit: 0 })).toThrow('BridgeApi: throttlingBurstLimit 0 expected 1-5000 requests');
+  });
+
+  it('answers every API Gateway refusal of the contract, in the bridge format', () => {
+    const { api } = newApi({})();
+    const template = Template.fromStack(Stack.of(api));
+    template.resourceCountIs('AWS::ApiGateway::GatewayResponse', GATEWAY_RESPONSES.length);
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'MISSING_AUTHENTICATION_TOKEN',
+      StatusCode: '404',
+      ResponseTemplates: { 'application/json': '{"error":"not_found"}' },
+    });
+  });
+});
+
+describe('BridgeWebAcl props', () => {
+  it('fails if the rate limit is under what WAF accepts, naming it', () => {
+    const { stack } = testStack();
+    const api = new apigateway.RestApi(stack, 'Api');
+    api.root.addMethod('GET', new apigateway.MockIntegration());
+    expect(() => new BridgeWebAcl(stack, 'WebAcl', { stage: api.deploymentStage, rateLimitPer5Minutes: 5 })).toThrow(
+      'BridgeWebAcl: rateLimitPer5Minutes 5 expected 10-2000000000 requests',
+    );
   });
 });
 
@@ -415,4 +596,19 @@ describe('logical ids of the focused constructs', () => {
     const ids = Object.keys(Template.fromStack(split).toJSON().Resources).sort();
     expect(ids).toEqual([...before.map((element) => flat.getLogicalId(element)), 'PinnedOnPurpose'].sort());
   });
+
+  it('names the paths the audit shows without Default and without hidden constructs', () => {
+    const { stack } = build('prod');
+    expect(logicalIdPath(stack.bridge.loginFunction)).toEqual(['LdapBridge', 'LoginFunction']);
+    expect(logicalIdPath(stack.bridge.api)).toEqual(['LdapBridge', 'Api']);
+  });
 });
+
+/** A stack in a test app (no bundling) with a VPC that has public and private subnets, and a bind secret. */
+function testStack() {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'Test', { env: { region: 'eu-west-1', account: '123456789012' } });
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+  const bindSecret = new secretsmanager.Secret(stack, 'Secret');
+  return { stack, vpc, bindSecret };
+}
