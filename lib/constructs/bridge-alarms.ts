@@ -1,6 +1,7 @@
 // The alarms: the API's 5xx rate, directory_unavailable answers of each directory function,
 // token denials by the authorizer, and each function's errors, throttles and p99 duration. The
-// directory filters match the structured log field `error` against the contract's error code.
+// log filters match the structured log field `error` against the codes of the contract's error
+// classes, never a log message's wording.
 import { Duration } from 'aws-cdk-lib';
 import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -9,7 +10,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { DirectoryUnavailable } from '../../lambdas/contract/errors.ts';
+import { DirectoryUnavailable, InvalidToken } from '../../lambdas/contract/errors.ts';
 import { ROUTES, type RouteName } from '../../lambdas/contract/routes.ts';
 import { hideFromLogicalIds, pascalCase } from './construct-ids.ts';
 
@@ -76,15 +77,10 @@ export class BridgeAlarms extends Construct {
         `${route.path} answered ${DirectoryUnavailable.code} 5 times in 5 minutes`,
       );
     }
+    // The authorizer logs `error` with the code of every denial; invalid_token is a refused token.
     alarm(
       'AuthorizerDeniesAlarm',
-      new logs.MetricFilter(this, 'AuthorizerDenies', {
-        logGroup: props.authorizerFunction.logGroup,
-        filterPattern: logs.FilterPattern.literal('{ $.message = "token denied" }'),
-        metricNamespace: 'Auth0LdapBridge',
-        metricName: 'AuthorizerDenies',
-        metricValue: '1',
-      }).metric({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      errorCount('AuthorizerDenies', props.authorizerFunction, InvalidToken.code),
       50,
       'The authorizer denied 50 tokens in 5 minutes (probing or a misconfigured client)',
     );

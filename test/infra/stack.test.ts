@@ -302,7 +302,15 @@ describe('alarms and outputs', () => {
     prod.template.hasResourceProperties('AWS::Logs::MetricFilter', {
       FilterPattern: '{ $.error = "directory_unavailable" }',
     });
-    prod.template.hasResourceProperties('AWS::Logs::MetricFilter', { FilterPattern: '{ $.message = "token denied" }' });
+    prod.template.hasResourceProperties('AWS::Logs::MetricFilter', { FilterPattern: '{ $.error = "invalid_token" }' });
+  });
+
+  it("counts log lines by their structured error code, never by a log message's wording", () => {
+    const patterns = Object.values(resourcesOf(prod.template, 'AWS::Logs::MetricFilter')).map(
+      (filter) => filter.Properties.FilterPattern,
+    );
+    expect(patterns).toHaveLength(3);
+    for (const pattern of patterns) expect(pattern).toMatch(/^\{ \$\.error = "[a-z_]+" \}$/);
   });
 
   it('creates an encrypted, TLS-only topic for an alarm email', () => {

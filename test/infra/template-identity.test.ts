@@ -23,11 +23,18 @@ function differences(before: Json | undefined, after: Json | undefined, path = '
     : [`${path}: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`];
 }
 
+/**
+ * The authorizer-denies alarm counts denials by the structured log field `error` (InvalidToken's
+ * code), no longer by the wording of the log message.
+ */
+const AUTHORIZER_DENIES_BY_ERROR_CODE =
+  '/Resources/LdapBridgeAuthorizerDenies03D900FC/Properties/FilterPattern: "{ $.message = \\"token denied\\" }" -> "{ $.error = \\"invalid_token\\" }"';
+
 /** Intended fixes, by environment: the exact differences the split is allowed to make. */
 const INTENDED: Record<string, string[]> = {
-  demo: [],
-  prod: [],
-  'prod-everything-on': [],
+  demo: [AUTHORIZER_DENIES_BY_ERROR_CODE],
+  prod: [AUTHORIZER_DENIES_BY_ERROR_CODE],
+  'prod-everything-on': [AUTHORIZER_DENIES_BY_ERROR_CODE],
 };
 
 const CASES = [
