@@ -7,6 +7,7 @@
 // memory and sockets. These machines are noisy: the figures that matter are ratios against a
 // baseline measured in the same run. Load comes from a worker thread, the proxy runs here.
 import { readdirSync } from 'node:fs';
+import os from 'node:os';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
@@ -16,6 +17,7 @@ import { startDevTokenIssuer } from '../dev/dev-token-issuer.ts';
 import { loadConfig } from '../lambdas/core/config/bridge-config.ts';
 import { startBridgeServer } from '../lambdas/entry/server.ts';
 import { randomSecret } from '../dev/throwaway-slapd.ts';
+import { childPids, startServerProcess } from '../dev/server-process.ts';
 import { JwksAccessTokenVerifier } from '../lambdas/adapters/jwks-token-verifier.ts';
 import type { Scenario } from './load-worker.ts';
 import { cpuMs } from './cpu.ts';
@@ -72,12 +74,17 @@ interface Run {
 }
 
 /** One run of a scenario on a fresh worker thread, with the CPU each party used while it was timed. */
-function runScenario(scenario: Scenario): Promise<Run> {
+function runScenario(scenario: Scenario, serverPids?: () => number[]): Promise<Run> {
   return new Promise((resolve, reject) => {
     // The worker runs TypeScript through tsx, as this file does.
     const worker = new Worker(new URL('./load-worker-entry.mjs', import.meta.url), { workerData: scenario });
     let atStart = { server: 0, directory: 0 };
-    const now = () => ({ server: cpuMs('/proc/thread-self/stat'), directory: cpuMs(`/proc/${slapdPid}/stat`) });
+    // The proxy's CPU: this thread's, or for `serve` in processes of its own, theirs (primary and workers).
+    const serverCpu = () =>
+      serverPids
+        ? serverPids().reduce((sum, pid) => sum + cpuMs(`/proc/${pid}/stat`), 0)
+        : cpuMs('/proc/thread-self/stat');
+    const now = () => ({ server: serverCpu(), directory: cpuMs(`/proc/${slapdPid}/stat`) });
     worker.on(
       'message',
       (message: {
@@ -140,6 +147,20 @@ const stack = await startBridgeServer(loadConfig(proxyEnv), quiet);
 const uncachedStack = await startBridgeServer(loadConfig({ ...proxyEnv, LDAP_GROUP_CACHE_SECONDS: '0' }), quiet);
 const memberOfStack = await startBridgeServer(loadConfig({ ...proxyEnv, LDAP_GROUPS: 'member-of' }), quiet);
 const stacks = [stack, uncachedStack, memberOfStack];
+// `auth0-ldap-bridge serve` as production runs it, in processes of its own: one worker, and one
+// per CPU (SERVER_WORKERS' default). Each worker keeps its own directory connections.
+const cpuCount = os.availableParallelism();
+const serveCommand = ['--import', 'tsx', 'lambdas/entry/cli.ts', 'serve'];
+const serveOne = await startServerProcess(serveCommand, { ...process.env, ...proxyEnv, SERVER_WORKERS: '1' });
+const serveAll = await startServerProcess(serveCommand, {
+  ...process.env,
+  ...proxyEnv,
+  SERVER_WORKERS: String(cpuCount),
+});
+const serveTree = (server: typeof serveOne) => () => {
+  const primary = server.child.pid as number;
+  return [primary, ...childPids(primary)];
+};
 
 // The HTTP floor: a server that answers a fixed JSON body at once, reached the same way as the
 // proxy. What this machine charges for one HTTP exchange, whatever the server does.
@@ -165,7 +186,13 @@ try {
   };
   const results = new Map<string, Result>();
   const proxyBase = { kind: 'proxy' as const, token, ...base };
-  const plans: Array<{ key: string; name: string; logins: number; scenario: Omit<Scenario, 'logins'> }> = [
+  const plans: Array<{
+    key: string;
+    name: string;
+    logins: number;
+    scenario: Omit<Scenario, 'logins'>;
+    serverPids?: () => number[];
+  }> = [
     {
       key: 'raw1',
       name: 'raw ldapts, kept-open LDAPS, c=1',
@@ -221,6 +248,26 @@ try {
       scenario: { ...proxyBase, concurrency: 64, proxyUrl: stack.url },
     },
     {
+      key: 'raw64',
+      name: 'raw ldapts, kept-open LDAPS, c=64',
+      logins,
+      scenario: { kind: 'raw', concurrency: 64, ldapUrl: slapd.ldapsUrl, ...base },
+    },
+    {
+      key: 'serveOne64',
+      name: 'serve, 1 worker process, /login c=64',
+      logins,
+      scenario: { ...proxyBase, concurrency: 64, proxyUrl: serveOne.url },
+      serverPids: serveTree(serveOne),
+    },
+    {
+      key: 'serveAll64',
+      name: `serve, ${cpuCount} worker processes, /login c=64`,
+      logins,
+      scenario: { ...proxyBase, concurrency: 64, proxyUrl: serveAll.url },
+      serverPids: serveTree(serveAll),
+    },
+    {
       key: 'getUser8',
       name: 'proxy /get-user, c=8',
       logins,
@@ -272,6 +319,8 @@ try {
   for (const each of stacks.slice(1))
     await runScenario({ ...proxyBase, concurrency: 8, logins: 500, proxyUrl: each.url });
   await runScenario({ kind: 'raw', concurrency: 1, logins: 500, ldapUrl: slapd.ldapsUrl, ...base });
+  for (const server of [serveOne, serveAll])
+    await runScenario({ ...proxyBase, concurrency: 64, logins: 1000, proxyUrl: server.url });
 
   // Every scenario runs a share of its logins in each round, in turn, so a slow spell of this
   // shared machine lands on all of them instead of on whichever ran at that moment. The
@@ -292,7 +341,10 @@ try {
   for (const plan of schedule) {
     const counters = countersOf(plan.scenario.proxyUrl);
     const before = counters ? { ...counters } : undefined;
-    const run = await runScenario({ ...plan.scenario, logins: Math.ceil(plan.logins / rounds) } as Scenario);
+    const run = await runScenario(
+      { ...plan.scenario, logins: Math.ceil(plan.logins / rounds) } as Scenario,
+      plan.serverPids,
+    );
     const sofar = collected.get(plan.key) ?? {
       latencies: [],
       elapsedMs: 0,
@@ -357,7 +409,9 @@ try {
       `${result.name.padEnd(42)} ${result.loginsPerSecond.toFixed(0).padStart(8)}   ${result.p50.toFixed(2).padStart(7)}  ${result.p95.toFixed(2).padStart(7)}  ${result.p99.toFixed(2).padStart(7)}`,
     );
   }
-  console.log('\nCPU per login, µs (load generator thread / proxy or HTTP-floor thread / slapd; 10 ms ticks)');
+  console.log(
+    "\nCPU per login, µs (load generator thread / proxy or HTTP-floor thread, or all of serve's processes / slapd; 10 ms ticks)",
+  );
   for (const plan of plans) {
     const { cpu, latencies } = collected.get(plan.key)!;
     const each = (ms: number) => ((ms * 1000) / latencies.length).toFixed(0).padStart(6);
@@ -403,6 +457,12 @@ try {
     '(how much longer one login takes that way)',
   );
   line('proxy c=8 / new plain connection per login c=8', `${throughput(proxy8, perLoginPlain)}x`);
+  console.log(` serve's worker processes (${cpuCount} CPUs here; the load generator and slapd share them):`);
+  const [raw64, serveOne64, serveAll64] = ['raw64', 'serveOne64', 'serveAll64'].map(result) as [Result, Result, Result];
+  line(`serve, ${cpuCount} workers / 1 worker, /login c=64`, `${throughput(serveAll64, serveOne64)}x`);
+  line('serve, 1 worker / raw LDAP c=64', throughput(serveOne64, raw64));
+  line(`serve, ${cpuCount} workers / raw LDAP c=64`, throughput(serveAll64, raw64));
+  line(`serve, ${cpuCount} workers / in-process proxy c=64`, throughput(serveAll64, result('proxy64')));
   console.log(' connections and operations:');
   line(
     'warm requests that opened no directory connection',
@@ -469,6 +529,8 @@ try {
 } finally {
   echo.close();
   for (const each of stacks) await each.stop();
+  await serveOne.stop('SIGTERM');
+  await serveAll.stop('SIGTERM');
   await issuer.stop();
   await seeded.stop();
 }

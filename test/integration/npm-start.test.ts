@@ -3,7 +3,7 @@
 // it refuses and starts nothing.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { cleanEnv, startServerProcess } from '../support/server-process.ts';
+import { cleanEnv, startServerProcess } from '../../dev/server-process.ts';
 
 const START = ['--import', 'tsx', 'dev/start.ts'];
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevTokenIssuer, startDevTokenIssuer } from '../../dev/dev-token-issuer.ts';
 import { SPECIAL_USER } from '../support/fixtures.ts';
-import { cleanEnv, startServerProcess } from '../support/server-process.ts';
+import { cleanEnv, startServerProcess } from '../../dev/server-process.ts';
 import { directoryEnv, TEST_AUDIENCE, TEST_CLIENT } from '../support/stack.ts';
 
 const OUT = path.resolve(`.tmp/production-build-${process.pid}`);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevTokenIssuer, startDevTokenIssuer } from '../../dev/dev-token-issuer.ts';
 import { SPECIAL_USER } from '../support/fixtures.ts';
 import { directoryEnv, TEST_AUDIENCE, TEST_CLIENT } from '../support/stack.ts';
-import { childPids, cleanEnv, startServerProcess, waitFor } from '../support/server-process.ts';
+import { childPids, cleanEnv, startServerProcess, waitFor } from '../../dev/server-process.ts';
 
 const CLI = ['--import', 'tsx', 'lambdas/entry/cli.ts', 'serve'];
 let issuer: DevTokenIssuer;
