@@ -76,6 +76,12 @@ export function auditApp(built: BuiltApp): AuditReport {
   const violations = built.nag.validateScope(built.app).violations;
   const template = Template.fromStack(built.stack).toJSON() as { Resources: Record<string, CfnResource> };
   const resources = template.Resources;
+  /** A resource the template itself refers to; a dangling reference is a bug in this report, not a missing line. */
+  const resourceAt = (logicalId: string): CfnResource => {
+    const resource = resources[logicalId];
+    if (!resource) throw new Error(`audit: the template refers to ${logicalId}, which it does not define`);
+    return resource;
+  };
   // Construct paths read better than logical ids: LdapBridge/LoginFunction, not LdapBridgeLoginFunction3A4B...
   // Each is the path the logical id is made of (without `Default` and the focused constructs that
   // keep their parent's logical ids, see lib/constructs/construct-ids.ts): a refactoring that keeps
@@ -108,17 +114,17 @@ export function auditApp(built: BuiltApp): AuditReport {
   const pathOf = (resourceId: unknown): string => {
     const ref = (resourceId as { Ref?: string })?.Ref;
     if (!ref || !resources[ref]) return '';
-    const resource = props(resources[ref]!);
+    const resource = props(resourceAt(ref));
     return `${pathOf(resource.ParentId)}/${String(resource.PathPart)}`;
   };
   const functionsEnv = (logicalId: string) =>
-    ((props(resources[logicalId]!).Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
+    ((props(resourceAt(logicalId)).Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
       {}) as Record<string, unknown>;
 
   // The authorizer function is the one with the scope settings and no directory: its environment says which scope each route needs.
   const authorizerFunction = Object.keys(resources).find(
     (id) =>
-      resources[id]!.Type === 'AWS::Lambda::Function' &&
+      resourceAt(id).Type === 'AWS::Lambda::Function' &&
       functionsEnv(id).AUTH_SCOPE_LOGIN !== undefined &&
       functionsEnv(id).LDAP_URLS === undefined,
   );
@@ -129,7 +135,7 @@ export function auditApp(built: BuiltApp): AuditReport {
       const authorizerRef = (properties.AuthorizerId as { Ref?: string } | undefined)?.Ref;
       const integrationUri = JSON.stringify(properties.Integration ?? {});
       const target = Object.keys(resources).find(
-        (id) => resources[id]!.Type === 'AWS::Lambda::Function' && integrationUri.includes(`"${id}"`),
+        (id) => resourceAt(id).Type === 'AWS::Lambda::Function' && integrationUri.includes(`"${id}"`),
       );
       const scopeVariable =
         path === '/login' ? 'AUTH_SCOPE_LOGIN' : path === '/get-user' ? 'AUTH_SCOPE_GET_USER' : undefined;
@@ -144,7 +150,7 @@ export function auditApp(built: BuiltApp): AuditReport {
         authorization: String(properties.AuthorizationType ?? 'NONE'),
         ...(authorizerRef ? { authorizer: nameOf(authorizerRef) } : {}),
         ...(requiredScope && authorizerRef ? { requiredScope } : {}),
-        ...(modelRef ? { requestModel: props(resources[modelRef]!).Schema } : {}),
+        ...(modelRef ? { requestModel: props(resourceAt(modelRef)).Schema } : {}),
         throttling,
         ...(target ? { integration: nameOf(target) } : {}),
       };
@@ -194,7 +200,7 @@ export function auditApp(built: BuiltApp): AuditReport {
     const environment = Object.fromEntries(
       Object.entries(functionsEnv(id))
         .map(([key, value]) => [key, show(value)])
-        .sort(([a], [b]) => a!.localeCompare(b!)),
+        .sort(([a], [b]) => String(a).localeCompare(String(b))),
     );
     return {
       name: nameOf(id),
@@ -358,7 +364,7 @@ function describeValue(value: unknown, nameOf: (logicalId: string) => string): s
       if (typeof record.Ref === 'string')
         return record.Ref.startsWith('AWS::') ? `<${record.Ref}>` : `<${nameOf(record.Ref)}>`;
       const getAtt = record['Fn::GetAtt'] as string[] | undefined;
-      if (getAtt) return `<${nameOf(getAtt[0]!)}.${getAtt[1]}>`;
+      if (getAtt) return `<${nameOf(String(getAtt[0]))}.${getAtt[1]}>`;
       const join = record['Fn::Join'] as [string, unknown[]] | undefined;
       if (join)
         return join[1]
@@ -400,7 +406,7 @@ export function renderMarkdown(report: AuditReport): string {
   );
   lines.push(`- TLS: ${report.api.tls}.`);
   lines.push(
-    `- Resource policy: ${report.api.resourcePolicy ? '`' + JSON.stringify(report.api.resourcePolicy) + '`' : 'none (any source address)'}.`,
+    `- Resource policy: ${report.api.resourcePolicy ? `\`${JSON.stringify(report.api.resourcePolicy)}\`` : 'none (any source address)'}.`,
   );
   lines.push(
     `- Stage \`${report.api.stage.name}\`: execution logging ${report.api.stage.executionLogging}, data trace ${report.api.stage.dataTrace ? 'ON (bodies logged!)' : 'off'}, throttling ${report.api.stage.throttling}.`,
@@ -420,7 +426,7 @@ export function renderMarkdown(report: AuditReport): string {
   lines.push('### Answers API Gateway gives itself', '');
   table(
     ['type', 'status', 'body'],
-    report.api.gatewayResponses.map((response) => [response.type, response.status, '`' + response.body + '`']),
+    report.api.gatewayResponses.map((response) => [response.type, response.status, `\`${response.body}\``]),
   );
   lines.push('## WAF', '');
   table(
@@ -447,7 +453,7 @@ export function renderMarkdown(report: AuditReport): string {
         permission.effect,
         permission.actions.join(', '),
         permission.resources.join(', '),
-        permission.conditions ? '`' + JSON.stringify(permission.conditions) + '`' : '—',
+        permission.conditions ? `\`${JSON.stringify(permission.conditions)}\`` : '—',
       ]),
     );
   }

@@ -3,6 +3,7 @@
 // own kept when the stack is deleted, and an execution role with exactly what the function needs
 // instead of AWS managed policies. It creates `${id}Logs`, `${id}Role` and `${id}` in the scope it
 // is given: construct ids are a contract, and a wrapper construct would add a path component.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
@@ -14,7 +15,20 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { BUNDLED_CA_PATH } from '../config.ts';
 
-const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/**
+ * The checkout the functions are bundled from: the nearest folder above this file with a
+ * package-lock.json. From source that is two levels up; from the production build
+ * (dist/lib/constructs, where `auth0-ldap-bridge audit` runs it) three.
+ */
+const PROJECT_ROOT = findProjectRoot(path.dirname(fileURLToPath(import.meta.url)));
+
+function findProjectRoot(start: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package-lock.json'))) return dir;
+    if (path.dirname(dir) === dir)
+      throw new Error(`no package-lock.json above ${start}: run from a checkout of the project`);
+  }
+}
 
 /** How every function is bundled; the bundle-size test builds with exactly these options. */
 export const BUNDLING = {

@@ -65,6 +65,18 @@ describe('the production build', () => {
     expect(result.stdout).toContain('Usage: auth0-ldap-bridge <command>');
   });
 
+  it('writes the same audit as the committed one, with plain node', () => {
+    const reportDir = path.join(OUT, 'audit-report');
+    const result = spawnSync(process.execPath, [CLI, 'audit', '--out', reportDir], {
+      env: cleanEnv({}),
+      encoding: 'utf8',
+      timeout: 90_000,
+    });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(readFileSync(path.join(reportDir, 'report.json'), 'utf8')).toBe(readFileSync('audit/report.json', 'utf8'));
+  }, 90_000);
+
   describe('serve, with plain node', () => {
     let issuer: DevTokenIssuer;
     beforeAll(async () => {
