@@ -57,6 +57,9 @@ describe('the production build', () => {
     }
     expect([...imported].filter((name) => !allowed.has(name))).toEqual([]);
     expect(imported).toContain('ldapts');
+    // Not imported by name, but loaded by aws-cdk-lib when `audit` builds the stack: without a
+    // local esbuild, NodejsFunction builds a Docker image at construction time.
+    expect(Object.keys(packageJson.dependencies)).toContain('esbuild');
   });
 
   it('answers --help with plain node', () => {
