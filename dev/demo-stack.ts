@@ -2,6 +2,8 @@
 // Auth0 tenant, and the bridge's own on-prem server (the production composition) in front of
 // them, all on 127.0.0.1. Used by `npm start` when nothing is configured, and by a benchmark.
 // Developer fixture: nothing in lambdas/ imports it, so no production start can reach it.
+import { ROUTES } from '../lambdas/contract/routes.ts';
+import { RUNTIME_SETTINGS as S } from '../lambdas/contract/settings.ts';
 import { loadConfig } from '../lambdas/core/config/bridge-config.ts';
 import { type RunningServer, startBridgeServer } from '../lambdas/entry/server.ts';
 import { type DevClient, type DevTokenIssuer, startDevTokenIssuer } from './dev-token-issuer.ts';
@@ -33,11 +35,9 @@ export async function startDemoStack(options: DemoStackOptions): Promise<DemoSta
   try {
     const seeded = await startSeededSlapd({ users: DEMO_USERS, groups: DEMO_GROUPS });
     started.push(seeded);
-    const devClient: DevClient = {
-      clientId: DEMO_CLIENT_ID,
-      clientSecret: randomSecret(),
-      scopes: ['users:login', 'users:read'],
-    };
+    // The scopes the bridge will require, as configured (the settings table's defaults otherwise).
+    const scopes = ROUTES.map((route) => options.env[S[route.scopeSetting].env] ?? S[route.scopeSetting].default);
+    const devClient: DevClient = { clientId: DEMO_CLIENT_ID, clientSecret: randomSecret(), scopes };
     const issuer = await startDevTokenIssuer({ audience: DEMO_AUDIENCE, clients: [devClient] });
     started.push(issuer);
     const config = loadConfig({

@@ -5,8 +5,9 @@
 // - both halves: exactly `auth0-ldap-bridge serve`;
 // - only one half: refuse, naming the missing half (a forgotten LDAP_URLS must never put demo
 //   users behind a real tenant's tokens, nor a real directory behind a demo issuer).
-import { main } from '../lambdas/entry/cli.ts';
-import { startDemoStack, type DemoStack } from './demo-stack.ts';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { type DemoStack, startDemoStack } from './demo-stack.ts';
 import { DEMO_USERS } from './directory-data.ts';
 import { chooseStartMode } from './start-mode.ts';
 
@@ -34,7 +35,8 @@ async function runDemo(): Promise<void> {
 async function banner(stack: DemoStack): Promise<string> {
   const config = stack.server.config;
   const token = await stack.issuer.mint({ clientId: stack.devClient.clientId, expiresInSeconds: 3600 });
-  const demo = DEMO_USERS[0] ?? { uid: 'alice', password: 'alice-demo-password', mail: undefined };
+  const [demo] = DEMO_USERS;
+  if (!demo) throw new Error('dev/directory-data.ts has no demo users');
   return [
     `auth0-ldap-bridge demo listening on ${stack.url}  (POST /login, POST /get-user)`,
     `  directory: ${config.directory.urls.join(', ')}  base ${config.directory.baseDN}  [throwaway slapd with demo users]`,
@@ -58,13 +60,16 @@ async function banner(stack: DemoStack): Promise<string> {
   ].join('\n');
 }
 
+const CLI = new URL('../lambdas/entry/cli.ts', import.meta.url);
 const mode = chooseStartMode(process.env);
 if (mode.kind === 'demo') await runDemo();
 else if (mode.kind === 'serve') {
-  process.exitCode = await main(['serve'], {
-    env: process.env,
-    out: (line) => process.stdout.write(`${line}\n`),
-    err: (line) => process.stderr.write(`${line}\n`),
+  // Exactly `auth0-ldap-bridge serve`, in a process of its own: its workers then load the
+  // command line, never this file or anything else in dev/.
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(CLI), 'serve'], { stdio: 'inherit' });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
+  child.once('exit', (code, signal) => {
+    process.exitCode = code ?? (signal ? 1 : 0);
   });
 } else {
   console.error(mode.message);

@@ -6,6 +6,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import type { BuiltApp } from './app.ts';
 import { logicalIdPath } from './constructs/construct-ids.ts';
+import { ROUTES, routeForPath } from '../lambdas/contract/routes.ts';
+import { RUNTIME_SETTINGS as S } from '../lambdas/contract/settings.ts';
 
 type Json = Record<string, unknown>;
 interface CfnResource {
@@ -125,8 +127,8 @@ export function auditApp(built: BuiltApp): AuditReport {
   const authorizerFunction = Object.keys(resources).find(
     (id) =>
       resourceAt(id).Type === 'AWS::Lambda::Function' &&
-      functionsEnv(id).AUTH_SCOPE_LOGIN !== undefined &&
-      functionsEnv(id).LDAP_URLS === undefined,
+      ROUTES.every((route) => functionsEnv(id)[S[route.scopeSetting].env] !== undefined) &&
+      functionsEnv(id)[S.LDAP_URLS.env] === undefined,
   );
   const routes = ofType('AWS::ApiGateway::Method')
     .map(([, method]) => {
@@ -137,8 +139,8 @@ export function auditApp(built: BuiltApp): AuditReport {
       const target = Object.keys(resources).find(
         (id) => resourceAt(id).Type === 'AWS::Lambda::Function' && integrationUri.includes(`"${id}"`),
       );
-      const scopeVariable =
-        path === '/login' ? 'AUTH_SCOPE_LOGIN' : path === '/get-user' ? 'AUTH_SCOPE_GET_USER' : undefined;
+      const route = routeForPath(path);
+      const scopeVariable = route ? S[route.scopeSetting].env : undefined;
       const requiredScope =
         scopeVariable && authorizerFunction ? String(functionsEnv(authorizerFunction)[scopeVariable]) : undefined;
       const modelRef = Object.values(

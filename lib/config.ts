@@ -75,10 +75,6 @@ export class DeploymentConfigError extends Error {
   }
 }
 
-/** CloudWatch Logs accepts only these retention periods. */
-const RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-];
 /** A placeholder that satisfies the runtime's ARN check while the real one is a deploy-time token. */
 const PLACEHOLDER_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:000000000000:secret:placeholder-AbCdEf';
 /** Where the bundled private CA lands in the function's package. */
@@ -201,9 +197,6 @@ function checkDeploymentRules(config: DeploymentConfig, context: ContextReader):
       S.AUTH_ISSUER,
       `${JSON.stringify(issuer)} must be https:// (the functions run in AWS, not on this machine)`,
     );
-  }
-  if (!RETENTION_DAYS.includes(config.logRetentionDays)) {
-    context.problem(D.logRetentionDays, `${config.logRetentionDays} expected one of ${RETENTION_DAYS.join(', ')}`);
   }
   for (const ip of config.allowedSourceIps ?? []) {
     const problem = describeCidrProblem(ip.includes('/') ? ip : `${ip}/32`);

@@ -140,7 +140,7 @@ export class ManagementApi {
       if (!response.ok || !json.access_token) {
         this.token = undefined;
         throw new ManagementApiError(
-          `could not get a Management API token (HTTP ${response.status} ${json.error ?? ''}): check AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and that the application is authorised for the Management API`,
+          `could not get a Management API token (HTTP ${response.status} ${json.error ?? ''}): check the client id and secret, and that the application is authorised for the Management API`,
         );
       }
       return json.access_token;

@@ -40,6 +40,14 @@ export type RouteName = (typeof ROUTES)[number]['name'];
 /** The scope each route requires, by route name. */
 export type RouteScopes = Readonly<Record<RouteName, string>>;
 
+/**
+ * The Authorization header every route requires: `Bearer <token>` (the scheme in any case, as
+ * RFC 6750 allows), the token in the base64url / JWT alphabet. The runtime reads the token with it
+ * and API Gateway's token authorizer refuses other headers with it, so both accept the same
+ * headers. Written without flags: API Gateway's regular expressions are Java's.
+ */
+export const BEARER_AUTHORIZATION_PATTERN = '^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9_.~+/-]+=*) *$';
+
 /** The route a path names, or undefined. Exact match: no trailing slash, no case folding. */
 export function routeForPath(path: string): (typeof ROUTES)[number] | undefined {
   return ROUTES.find((route) => route.path === path);

@@ -67,6 +67,8 @@ export interface IntegerSetting extends SettingBase {
   readonly default?: number;
   readonly min: number;
   readonly max: number;
+  /** Only these values within the range (e.g. the retention periods CloudWatch Logs accepts). */
+  readonly values?: readonly number[];
   /** For messages: "milliseconds", "a connection count". */
   readonly unit: string;
 }
@@ -110,7 +112,8 @@ export type Setting =
   | IntegerListSetting
   | JsonSetting;
 
-const ATTRIBUTE_NAME = /^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+)$/;
+/** An LDAP attribute name (RFC 4512: a descriptor or a numeric OID). */
+export const ATTRIBUTE_NAME = /^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+)$/;
 const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/;
 /** A complete secret ARN (ending in -XXXXXX), so a grant names one exact secret. */
 const SECRET_ARN = /^arn:aws[\w-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/;
@@ -350,7 +353,7 @@ export const RUNTIME_SETTINGS = {
     cdk: 'directory.groups.memberUidAttribute',
     group: 'groups',
     type: 'string',
-    pattern: /^(?:none|[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+)$/,
+    pattern: new RegExp(`^(?:none|${ATTRIBUTE_NAME.source.slice(1, -1)})$`),
     expected: 'an LDAP attribute name, or none',
     defaultText: 'memberUid; AD none',
     doc: "nested: the group attribute that lists members by user name (RFC 2307 posixGroup), matched against the user's uid; none to ignore such groups",
@@ -542,7 +545,7 @@ export const RUNTIME_SETTINGS = {
     group: 'management-api',
     type: 'string',
     required: true,
-    pattern: /^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$|^127\.0\.0\.1:\d{1,5}$/i,
+    pattern: /^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/i,
     expected: 'the tenant domain, e.g. example.eu.auth0.com',
     doc: "the tenant's domain (or its custom domain)",
   },
@@ -648,8 +651,9 @@ export const DEPLOYMENT_SETTINGS = {
     default: 90,
     min: 1,
     max: 3653,
+    values: [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653],
     unit: 'days',
-    doc: 'how long function and access logs are kept (a CloudWatch Logs retention period)',
+    doc: 'how long function and access logs are kept (a retention period CloudWatch Logs accepts)',
   },
   alarmTopicArn: {
     cdk: 'alarms.topicArn',
@@ -829,7 +833,9 @@ export function describeDefault(setting: Setting): string {
 export function describeType(setting: Setting): string {
   switch (setting.type) {
     case 'integer':
-      return `${setting.min}-${setting.max} ${setting.unit}`;
+      return setting.values
+        ? `${setting.values.join(', ')} ${setting.unit}`
+        : `${setting.min}-${setting.max} ${setting.unit}`;
     case 'boolean':
       return 'true or false';
     case 'enum':

@@ -5,7 +5,7 @@
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import { authorizerContextFor } from '../core/caller/authorizer-context-authorizer.ts';
 import { loadAuthorizerConfig } from '../core/config/bridge-config.ts';
-import { BridgeError, InvalidToken } from '../contract/errors.ts';
+import { BridgeError, InsufficientScope, InvalidToken } from '../contract/errors.ts';
 import { ROUTES, type RouteScopes } from '../contract/routes.ts';
 import type { AccessTokenVerifier, Logger } from '../core/ports.ts';
 import { bearerTokenFrom, type VerifiedClient } from '../core/caller/token-claims.ts';
@@ -56,10 +56,19 @@ export async function authorize(
     throw new Error('token keys unavailable');
   }
   const allowedRoutes = ROUTES.filter((route) => client.scopes.includes(scopes[route.name]));
-  logger.info('token allowed', {
-    client_id: client.clientId,
-    routes: allowedRoutes.map((route) => route.path).join(' '),
-  });
+  if (allowedRoutes.length === 0) {
+    // A valid token that grants none of the routes: API Gateway answers 403 insufficient_scope.
+    logger.info('token denied', {
+      error: InsufficientScope.code,
+      client_id: client.clientId,
+      method_arn: event.methodArn,
+    });
+  } else {
+    logger.info('token allowed', {
+      client_id: client.clientId,
+      routes: allowedRoutes.map((route) => route.path).join(' '),
+    });
+  }
   return {
     principalId: client.clientId,
     policyDocument: {

@@ -31,11 +31,21 @@ export function programHelp(): string {
 /** Runs the command line; resolves to the exit code. */
 export async function main(argv: string[], io: CommandIO): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    const topic = name === 'help' ? COMMANDS.find((command) => command.name === rest[0]) : undefined;
-    if (topic) return runCommand(topic, ['--help'], io, PROGRAM);
+  if (name === undefined) {
+    io.err(programHelp());
+    return EXIT.usage;
+  }
+  if (name === '--help' || name === '-h' || (name === 'help' && rest[0] === undefined)) {
     io.out(programHelp());
-    return name === undefined ? EXIT.usage : EXIT.ok;
+    return EXIT.ok;
+  }
+  if (name === 'help') {
+    const topic = COMMANDS.find((command) => command.name === rest[0]);
+    if (topic) return runCommand(topic, ['--help'], io, PROGRAM);
+    io.err(
+      `${PROGRAM}: no command "${rest[0]}" to explain (commands: ${COMMANDS.map((each) => each.name).join(', ')})`,
+    );
+    return EXIT.usage;
   }
   if (name === '--version') {
     io.out(packageVersion());

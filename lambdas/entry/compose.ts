@@ -1,6 +1,8 @@
 // The composition root shared by the local server and the Lambda handlers: the only place that
 // constructs adapters from validated configuration.
 import { readFileSync } from 'node:fs';
+import { RUNTIME_SETTINGS as S } from '../contract/settings.ts';
+import { ConfigError } from '../core/config/read-settings.ts';
 import type { BindCredentialsSource, BridgeConfig, DirectoryConfig } from '../core/config/bridge-config.ts';
 import type { CallerAuthorizer, HandlerDeps, HandlerSettings } from '../core/http/handle.ts';
 import type { Logger } from '../core/ports.ts';
@@ -76,7 +78,8 @@ export function createLdapDirectory(
   logger: Logger,
   overrides: Partial<LdapDirectoryOptions> = {},
 ): LdapDirectory {
-  if (ldap.allowPlaintext) logger.warn('LDAP_ALLOW_PLAINTEXT=true: passwords travel to the directory without TLS');
+  if (ldap.allowPlaintext)
+    logger.warn(`${S.LDAP_ALLOW_PLAINTEXT.env}=true: passwords travel to the directory without TLS`);
   return new LdapDirectory({
     urls: ldap.urls,
     caPem: ldap.caCertPath === undefined ? undefined : readCaCertificate(ldap.caCertPath),
@@ -124,8 +127,11 @@ function readCaCertificate(path: string): string {
   try {
     pem = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new Error(`LDAP_CA_CERT: "${path}" cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new ConfigError([
+      `${S.LDAP_CA_CERT.env}: "${path}" cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    ]);
   }
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`LDAP_CA_CERT: "${path}" is not a PEM certificate`);
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new ConfigError([`${S.LDAP_CA_CERT.env}: "${path}" is not a PEM certificate`]);
   return pem;
 }

@@ -6,6 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { JsonLogger } from '../adapters/json-logger.ts';
+import { RUNTIME_SETTINGS as S } from '../contract/settings.ts';
 import { createTokenVerifier } from '../adapters/jwks-token-verifier.ts';
 import { BearerTokenAuthorizer } from '../core/caller/bearer-token-authorizer.ts';
 import type { BridgeConfig } from '../core/config/bridge-config.ts';
@@ -97,6 +98,9 @@ function send(outgoing: http.ServerResponse, response: BridgeResponse): Promise<
   return new Promise((resolve) => outgoing.end(response.body, resolve));
 }
 
+/** How long a stopping server lets requests in flight finish before it closes their connections. */
+export const WORKER_STOP_GRACE_MS = 10_000;
+
 export interface RunningServer {
   /** http://host:port, with the port the server really got (PORT=0 picks one). */
   url: string;
@@ -133,7 +137,7 @@ export async function startBridgeServer(
     config,
     bridge,
     server,
-    async stop(graceMs = 10_000) {
+    async stop(graceMs = WORKER_STOP_GRACE_MS) {
       await closeServer(server, graceMs);
       await bridge.close();
     },
@@ -145,7 +149,9 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(
         error.code === 'EADDRINUSE'
-          ? new Error(`PORT ${port} on ${host} is already in use; set PORT to another port (PORT=0 picks a free one)`)
+          ? new Error(
+              `${S.PORT.env} ${port} on ${host} is already in use; set ${S.PORT.env} to another port (${S.PORT.env}=0 picks a free one)`,
+            )
           : error,
       );
     });

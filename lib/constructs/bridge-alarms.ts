@@ -77,7 +77,8 @@ export class BridgeAlarms extends Construct {
         `${route.path} answered ${DirectoryUnavailable.code} 5 times in 5 minutes`,
       );
     }
-    // The authorizer logs `error` with the code of every denial; invalid_token is a refused token.
+    // The authorizer logs `error` with the code of every denial: invalid_token for a refused token
+    // (what probing looks like), insufficient_scope for a valid token that grants no route.
     alarm(
       'AuthorizerDeniesAlarm',
       errorCount('AuthorizerDenies', props.authorizerFunction, InvalidToken.code),

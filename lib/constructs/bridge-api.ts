@@ -12,7 +12,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { GATEWAY_RESPONSES, staticErrorBody } from '../../lambdas/contract/errors.ts';
 import type { ObjectSchema } from '../../lambdas/contract/request-schemas.ts';
-import { ROUTES, type RouteName } from '../../lambdas/contract/routes.ts';
+import { BEARER_AUTHORIZATION_PATTERN, ROUTES, type RouteName } from '../../lambdas/contract/routes.ts';
 import { DEPLOYMENT_SETTINGS as D } from '../../lambdas/contract/settings.ts';
 import { pascalCase } from './construct-ids.ts';
 import { checkInRange } from './prop-checks.ts';
@@ -53,7 +53,7 @@ export interface BridgeApiProps {
    * @default none; required with `customDomainName`
    */
   readonly customDomainCertificate?: ICertificate;
-  /** Retention of the access logs. @default logs.RetentionDays.THREE_MONTHS */
+  /** Retention of the access logs. @default the settings table's logRetentionDays (90 days) */
   readonly logRetention?: logs.RetentionDays;
 }
 
@@ -72,7 +72,7 @@ export class BridgeApi extends Construct {
       props.customDomainName !== undefined && props.customDomainCertificate !== undefined
         ? { domainName: props.customDomainName, certificate: props.customDomainCertificate }
         : undefined;
-    const retention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const retention = props.logRetention ?? (D.logRetentionDays.default as logs.RetentionDays);
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention, removalPolicy: RemovalPolicy.RETAIN });
     this.api = new apigateway.RestApi(this, 'Api', {
       restApiName: `${Stack.of(this).stackName}-api`,
@@ -84,8 +84,8 @@ export class BridgeApi extends Construct {
       ...(props.allowedSourceIps?.length ? { policy: sourceIpPolicy(props.allowedSourceIps) } : {}),
       deployOptions: {
         stageName: 'v1',
-        throttlingRateLimit: props.throttlingRateLimit ?? 50,
-        throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
+        throttlingRateLimit: props.throttlingRateLimit ?? D.throttlingRateLimit.default,
+        throttlingBurstLimit: props.throttlingBurstLimit ?? D.throttlingBurstLimit.default,
         loggingLevel: apigateway.MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,
         metricsEnabled: true,
@@ -117,8 +117,8 @@ export class BridgeApi extends Construct {
     this.authorizer = new apigateway.TokenAuthorizer(this, 'TokenAuthorizer', {
       handler: props.authorizerFunction,
       identitySource: apigateway.IdentitySource.header('Authorization'),
-      resultsCacheTtl: props.authorizerCacheTtl ?? Duration.seconds(60),
-      validationRegex: '^Bearer [A-Za-z0-9_.~+/-]+=*$',
+      resultsCacheTtl: props.authorizerCacheTtl ?? Duration.seconds(D.authorizerCacheSeconds.default),
+      validationRegex: BEARER_AUTHORIZATION_PATTERN,
     });
     this.addRoutes(props.routeFunctions);
     addGatewayResponses(this.api);

@@ -23,7 +23,7 @@ export class BridgeWebAcl extends Construct {
   constructor(scope: Construct, id: string, props: BridgeWebAclProps) {
     super(scope, id);
     hideFromLogicalIds(this);
-    const limit = props.rateLimitPer5Minutes ?? 2000;
+    const limit = props.rateLimitPer5Minutes ?? D.wafRateLimitPer5Minutes.default;
     checkInRange('BridgeWebAcl', 'rateLimitPer5Minutes', limit, D.wafRateLimitPer5Minutes);
 
     const managedRule = (name: string, priority: number): wafv2.CfnWebACL.RuleProperty => ({

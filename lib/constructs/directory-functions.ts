@@ -6,7 +6,7 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ROUTES, type RouteName } from '../../lambdas/contract/routes.ts';
@@ -15,9 +15,6 @@ import { BUNDLED_CA_PATH } from '../config.ts';
 import { createBridgeFunction } from './bridge-function.ts';
 import { hideFromLogicalIds, pascalCase } from './construct-ids.ts';
 import { checkInRange } from './prop-checks.ts';
-
-/** Auth0 stops a custom-database script after about 20 s; the function must answer before. */
-const AUTH0_SCRIPT_LIMIT_SECONDS = 20;
 
 export interface DirectoryFunctionsProps {
   /** The VPC whose private subnets reach the directory. */
@@ -50,7 +47,7 @@ export interface DirectoryFunctionsProps {
    * @default 10
    */
   readonly reservedConcurrency?: number;
-  /** @default logs.RetentionDays.THREE_MONTHS */
+  /** @default the settings table's logRetentionDays (90 days) */
   readonly logRetention?: logs.RetentionDays;
 }
 
@@ -61,8 +58,8 @@ export class DirectoryFunctions extends Construct {
   constructor(scope: Construct, id: string, props: DirectoryFunctionsProps) {
     super(scope, id);
     hideFromLogicalIds(this);
-    const timeout = props.functionTimeout ?? Duration.seconds(10);
-    const reservedConcurrency = props.reservedConcurrency ?? 10;
+    const timeout = props.functionTimeout ?? Duration.seconds(D.functionTimeoutSeconds.default);
+    const reservedConcurrency = props.reservedConcurrency ?? D.reservedConcurrency.default;
     validate(props, timeout, reservedConcurrency);
 
     const functions: Partial<Record<RouteName, NodejsFunction>> = {};
@@ -72,7 +69,7 @@ export class DirectoryFunctions extends Construct {
         description: `auth0-ldap-bridge ${route.path}: LDAP search and bind`,
         environment: props.environment,
         timeout,
-        logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+        logRetention: props.logRetention ?? (D.logRetentionDays.default as logs.RetentionDays),
         caCertificateFile: props.caCertificateFile,
         vpc: { vpc: props.vpc, vpcSubnets: props.vpcSubnets, securityGroup: props.securityGroup },
         reservedConcurrency,
@@ -100,10 +97,8 @@ export class DirectoryFunctions extends Construct {
 }
 
 function validate(props: DirectoryFunctionsProps, timeout: Duration, reservedConcurrency: number): void {
-  if (timeout.toSeconds() >= AUTH0_SCRIPT_LIMIT_SECONDS)
-    throw new Error(
-      `DirectoryFunctions: functionTimeout ${timeout.toSeconds()} s must stay under Auth0's ~${AUTH0_SCRIPT_LIMIT_SECONDS} s script limit`,
-    );
+  // The table's range keeps the function under Auth0's ~20 s script budget.
+  checkInRange('DirectoryFunctions', 'functionTimeout', timeout.toSeconds(), D.functionTimeoutSeconds);
   checkInRange('DirectoryFunctions', 'reservedConcurrency', reservedConcurrency, D.reservedConcurrency);
   const secretArn = props.environment[S.LDAP_BIND_SECRET_ARN.env];
   if (secretArn !== props.bindSecret.secretArn)

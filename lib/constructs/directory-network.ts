@@ -45,7 +45,7 @@ export class DirectoryNetwork extends Construct {
     super(scope, id);
     hideFromLogicalIds(this);
     this.subnets = selectPrivateSubnets(props.vpc, props.vpcSubnets);
-    const createEndpoint = props.createSecretsManagerEndpoint ?? true;
+    const createEndpoint = props.createSecretsManagerEndpoint ?? D.createSecretsManagerEndpoint.default;
     validate(props, createEndpoint);
 
     const group = new ec2.SecurityGroup(this, 'DirectoryFunctionsSecurityGroup', {

@@ -90,7 +90,7 @@ export interface LdapBridgeProps {
   readonly customDomainName?: string;
   /** The custom domain's certificate. @default none; required with `customDomainName` */
   readonly customDomainCertificate?: ICertificate;
-  /** Retention of the function and access logs. @default logs.RetentionDays.THREE_MONTHS */
+  /** Retention of the function and access logs. @default the settings table's logRetentionDays (90 days) */
   readonly logRetention?: logs.RetentionDays;
   /** Where alarms notify. @default alarms without actions */
   readonly alarmTopic?: ITopic;

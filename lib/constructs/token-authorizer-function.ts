@@ -3,15 +3,16 @@
 // the token and logging settings only: nothing about the directory.
 import { Duration } from 'aws-cdk-lib';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { DEPLOYMENT_SETTINGS as D } from '../../lambdas/contract/settings.ts';
 import { createBridgeFunction } from './bridge-function.ts';
 import { hideFromLogicalIds } from './construct-ids.ts';
 
 export interface TokenAuthorizerFunctionProps {
   /** The function's environment: `authorizerEnvironment()` of lib/config.ts. */
   readonly environment: Record<string, string>;
-  /** @default logs.RetentionDays.THREE_MONTHS */
+  /** @default the settings table's logRetentionDays (90 days) */
   readonly logRetention?: logs.RetentionDays;
 }
 
@@ -27,7 +28,7 @@ export class TokenAuthorizerFunction extends Construct {
         'auth0-ldap-bridge TOKEN authorizer: verifies Auth0 client-credentials tokens (outside the VPC: it fetches the JWKS)',
       environment: props.environment,
       timeout: Duration.seconds(5),
-      logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      logRetention: props.logRetention ?? (D.logRetentionDays.default as logs.RetentionDays),
     });
   }
 }

@@ -367,7 +367,7 @@ describe('LdapBridge construct props', () => {
 
   it("fails if the function timeout reaches Auth0's script limit", () => {
     expect(newBridge(() => ({ functionTimeout: Duration.seconds(25) }))).toThrow(
-      'functionTimeout 25 s must stay under',
+      'functionTimeout 25 expected 3-15 seconds',
     );
   });
 

@@ -31,10 +31,17 @@ const AUTHORIZER_DENIES_BY_ERROR_CODE =
   '/Resources/LdapBridgeAuthorizerDenies03D900FC/Properties/FilterPattern: "{ $.message = \\"token denied\\" }" -> "{ $.error = \\"invalid_token\\" }"';
 
 /** Intended fixes, by environment: the exact differences the split is allowed to make. */
+/**
+ * The token authorizer's header check is the runtime's (one pattern in lambdas/contract/routes.ts):
+ * the scheme in any case and spaces around the token, as the runtime always accepted.
+ */
+const AUTHORIZATION_HEADER_AS_THE_RUNTIME_READS_IT =
+  '/Resources/LdapBridgeTokenAuthorizerCA572818/Properties/IdentityValidationExpression: "^Bearer [A-Za-z0-9_.~+/-]+=*$" -> "^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9_.~+/-]+=*) *$"';
+
 const INTENDED: Record<string, string[]> = {
-  demo: [AUTHORIZER_DENIES_BY_ERROR_CODE],
-  prod: [AUTHORIZER_DENIES_BY_ERROR_CODE],
-  'prod-everything-on': [AUTHORIZER_DENIES_BY_ERROR_CODE],
+  demo: [AUTHORIZER_DENIES_BY_ERROR_CODE, AUTHORIZATION_HEADER_AS_THE_RUNTIME_READS_IT],
+  prod: [AUTHORIZER_DENIES_BY_ERROR_CODE, AUTHORIZATION_HEADER_AS_THE_RUNTIME_READS_IT],
+  'prod-everything-on': [AUTHORIZER_DENIES_BY_ERROR_CODE, AUTHORIZATION_HEADER_AS_THE_RUNTIME_READS_IT],
 };
 
 const CASES = [

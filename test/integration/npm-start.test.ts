@@ -3,7 +3,10 @@
 // it refuses and starts nothing.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { startDevTokenIssuer } from '../../dev/dev-token-issuer.ts';
 import { cleanEnv, startServerProcess } from '../../dev/server-process.ts';
+import { SPECIAL_USER } from '../support/fixtures.ts';
+import { directoryEnv, TEST_AUDIENCE, TEST_CLIENT } from '../support/stack.ts';
 
 const START = ['--import', 'tsx', 'dev/start.ts'];
 
@@ -30,6 +33,38 @@ describe('npm start', () => {
       expect(await demo.stop('SIGINT')).toBe(0);
     } finally {
       await demo.stop('SIGKILL');
+    }
+  }, 40_000);
+
+  it('with a directory and an issuer configured, is auth0-ldap-bridge serve', async () => {
+    const issuer = await startDevTokenIssuer({ audience: TEST_AUDIENCE, clients: [TEST_CLIENT] });
+    const server = await startServerProcess(
+      START,
+      cleanEnv({
+        ...directoryEnv(),
+        AUTH_ISSUER: issuer.issuer,
+        AUTH_AUDIENCE: TEST_AUDIENCE,
+        AUTH_ALLOWED_CLIENT_IDS: TEST_CLIENT.clientId,
+        PORT: '0',
+        SERVER_WORKERS: '1',
+      }),
+    );
+    try {
+      expect(server.stderr()).toMatch(/^auth0-ldap-bridge listening on .* with 1 worker process; directory ldaps:/m);
+      expect(server.stderr()).not.toContain('demo');
+      const response = await fetch(`${server.url}/get-user`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${await issuer.mint({ clientId: TEST_CLIENT.clientId })}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ username: SPECIAL_USER.mail }),
+      });
+      expect(response.status).toBe(200);
+      expect(await server.stop('SIGTERM')).toBe(0);
+    } finally {
+      await server.stop('SIGKILL');
+      await issuer.stop();
     }
   }, 40_000);
 

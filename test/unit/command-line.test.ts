@@ -22,7 +22,12 @@ describe('auth0-ldap-bridge', () => {
   });
 
   it('exits 2 without a command, and names the known ones for an unknown one', async () => {
-    expect((await run([])).code).toBe(2);
+    const none = await run([]);
+    expect(none.code).toBe(2);
+    expect(none.err).toContain('Usage: auth0-ldap-bridge <command>');
+    const helpForNothing = await run(['help', 'migrate']);
+    expect(helpForNothing.code).toBe(2);
+    expect(helpForNothing.err).toContain('no command "migrate" to explain');
     const { code, err } = await run(['migrate']);
     expect(code).toBe(2);
     expect(err).toContain('unknown command "migrate" (commands: serve, export, import, audit');
@@ -80,6 +85,12 @@ describe('auth0-ldap-bridge', () => {
     expect(err).not.toContain('hunter2-secret');
   });
 
+  it('audit names --env and the known environments for an unknown one', async () => {
+    const { code, err } = await run(['audit', '--env', 'staging']);
+    expect(code).toBe(2);
+    expect(err).toContain('--env: "staging" expected one of demo, prod');
+  });
+
   it('import needs exactly one connection and the Management API credentials', async () => {
     const none = await run(['import']);
     expect(none.code).toBe(2);
@@ -88,6 +99,14 @@ describe('auth0-ldap-bridge', () => {
     expect(noCredentials.code).toBe(2);
     for (const name of ['AUTH0_DOMAIN', 'AUTH0_CLIENT_ID', 'AUTH0_CLIENT_SECRET'])
       expect(noCredentials.err).toContain(`${name}: is required`);
+    const noDirectory = await run(['import', '--connection', 'ldap-bridge', '--dir', '/nonexistent/export'], {
+      AUTH0_DOMAIN: 'tenant.eu.auth0.com',
+      AUTH0_CLIENT_ID: 'client',
+      AUTH0_CLIENT_SECRET: 'never-shown-secret',
+    });
+    expect(noDirectory.code).toBe(2);
+    expect(noDirectory.err).toContain('--dir: /nonexistent/export does not exist');
+    expect(noDirectory.err).not.toContain('never-shown-secret');
   });
 });
 

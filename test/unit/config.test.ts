@@ -269,3 +269,14 @@ describe('directory kinds: presets, account states, groups', () => {
     expect(problemsOf({ ...VALID, ...overrides }).join('\n')).toContain(problem);
   });
 });
+
+describe('LDAP_URLS carrying credentials', () => {
+  it('is refused without echoing the password', () => {
+    const problems = problemsOf({ ...VALID, LDAP_URLS: 'ldaps://reader:s3cret-pw@dc1.corp.example:636' }).join('\n');
+    expect(problems).toContain('LDAP_URLS: "ldaps://***@dc1.corp.example:636" must not carry credentials');
+    expect(problems).not.toContain('s3cret-pw');
+    expect(problemsOf({ ...VALID, LDAP_URLS: 'ldaps://:pw@dc1.corp.example:636' }).join('\n')).toContain(
+      'must not carry credentials',
+    );
+  });
+});

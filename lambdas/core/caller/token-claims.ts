@@ -2,6 +2,9 @@
 // (those are jose's, in the token verifier adapter). Shared by the local server, the Lambdas
 // and the API Gateway authorizer, so every entry point accepts exactly the same tokens.
 import { InsufficientScope, InvalidToken } from '../../contract/errors.ts';
+import { BEARER_AUTHORIZATION_PATTERN } from '../../contract/routes.ts';
+
+const BEARER_AUTHORIZATION = new RegExp(BEARER_AUTHORIZATION_PATTERN);
 
 export interface ClientPolicy {
   allowedClientIds: readonly string[];
@@ -53,7 +56,7 @@ export function requireScope(client: VerifiedClient, requiredScope: string): voi
 /** The token from an `Authorization: Bearer <token>` header, or InvalidToken. */
 export function bearerTokenFrom(authorization: string | null | undefined): string {
   if (!authorization) throw new InvalidToken('no Authorization header');
-  const match = /^Bearer +([A-Za-z0-9_.~+/-]+=*) *$/i.exec(authorization);
+  const match = BEARER_AUTHORIZATION.exec(authorization);
   if (!match) throw new InvalidToken('Authorization is not a Bearer token');
   const token = match[1] as string;
   if (token.length > 8192) throw new InvalidToken('token too long');

@@ -3,7 +3,7 @@
 // value stops start-up with a message naming the variable, the value (never a secret's) and
 // what was expected; every problem is reported at once.
 import { ROUTES, type RouteName, type RouteScopes } from '../../contract/routes.ts';
-import { type LogLevel, RUNTIME_SETTINGS as S } from '../../contract/settings.ts';
+import { ATTRIBUTE_NAME, type LogLevel, RUNTIME_SETTINGS as S } from '../../contract/settings.ts';
 import type { AccountStateRules } from '../directory/account-states.ts';
 import type { GroupSettings } from '../directory/groups.ts';
 import { describeFilterProblem, describeFilterTemplateProblem } from '../directory/ldap-filter.ts';
@@ -24,28 +24,28 @@ export interface DirectoryConfig {
   bindCredentials: BindCredentialsSource;
   /** PEM file with the private CA that signed the directory's certificate; default the system CAs. */
   caCertPath: string | undefined;
-  /** Upgrade ldap:// connections with StartTLS before any bind. Default false. */
+  /** Upgrade ldap:// connections with StartTLS before any bind. */
   startTls: boolean;
   /** Set when plain ldap:// to a non-loopback host is knowingly accepted (passwords in clear). */
   allowPlaintext: boolean;
   userFilter: string;
   preset: PresetName;
-  /** Milliseconds to establish a TCP/TLS connection. Default 2000. */
+  /** Milliseconds to establish a TCP/TLS connection. */
   connectTimeoutMs: number;
-  /** Milliseconds for one LDAP operation. Default 3000. */
+  /** Milliseconds for one LDAP operation. */
   operationTimeoutMs: number;
-  /** Connections kept open for user binds; concurrent logins beyond it wait. Default 4. */
+  /** Connections kept open for user binds; concurrent logins beyond it wait. */
   bindPoolSize: number;
-  /** How many logins may wait for a bind connection before more are shed with 503. Default 64. */
+  /** How many logins may wait for a bind connection before more are shed with 503. */
   bindQueueLimit: number;
-  /** Milliseconds a kept connection may sit unused before it is replaced instead of trusted. Default 60000. */
+  /** Milliseconds a kept connection may sit unused before it is replaced instead of trusted. */
   idleTimeoutMs: number;
-  /** Milliseconds a server that did not answer is tried only after the others in LDAP_URLS. Default 30000. */
+  /** Milliseconds a server that did not answer is tried only after the others in LDAP_URLS. */
   failoverCooldownMs: number;
   mapping: ProfileMapping;
   /** Which attributes say an account is disabled, expired or must change its password. */
   accountStates: AccountStateRules;
-  /** Leave disabled and expired accounts out of /get-user and the export. Default true. */
+  /** Leave disabled and expired accounts out of /get-user and the export. */
   hideInactiveUsers: boolean;
   groups: GroupSettings;
 }
@@ -60,9 +60,9 @@ export interface AuthConfig {
   scopes: RouteScopes;
   /** Seconds of clock skew allowed on exp / nbf / iat. */
   clockToleranceSeconds: number;
-  /** Seconds between two JWKS refetches caused by an unknown kid. Default 30. */
+  /** Seconds between two JWKS refetches caused by an unknown kid. */
   jwksCooldownSeconds: number;
-  /** Verified tokens remembered until they expire. Default 1000; 0 turns the cache off. */
+  /** Verified tokens remembered until they expire. */
   verifiedTokenCacheSize: number;
 }
 
@@ -71,7 +71,7 @@ export interface ServerConfig {
   port: number;
   /** Worker processes of `serve`; undefined: one per CPU. */
   workers: number | undefined;
-  /** Requests handled at once by one process; more are shed with 503. Default 256. */
+  /** Requests handled at once by one process; more are shed with 503. */
   maxInFlight: number;
 }
 
@@ -105,7 +105,6 @@ const RESERVED_APP_METADATA_KEYS = new Set([
   'groups',
 ]);
 
-const ATTRIBUTE_NAME = /^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+)$/;
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 /** Reads the whole configuration, or throws ConfigError listing every problem. */
@@ -157,8 +156,8 @@ function readDirectoryConfig(reader: SettingsReader): DirectoryConfig {
   const allowPlaintext = reader.boolean(S.LDAP_ALLOW_PLAINTEXT);
   const urls = reader.list(S.LDAP_URLS) ?? [];
   for (const url of urls) {
-    const problem = describeLdapUrlProblem(url, startTls, allowPlaintext);
-    if (problem) reader.problem(`${reader.name(S.LDAP_URLS)}: "${url}" ${problem}`);
+    const problem = describeLdapUrlProblem(url, startTls, allowPlaintext, reader.name);
+    if (problem) reader.problem(`${reader.name(S.LDAP_URLS)}: "${withoutCredentials(url)}" ${problem}`);
   }
   const baseDN = reader.string(S.LDAP_BASE_DN) ?? '';
 
@@ -232,7 +231,17 @@ export function domainPartOf(dn: string): string {
   return match?.[1] ?? dn;
 }
 
-function describeLdapUrlProblem(url: string, startTls: boolean, allowPlaintext: boolean): string | undefined {
+/** A URL as it may be shown: a user name or password in it becomes "***". */
+function withoutCredentials(url: string): string {
+  return url.replace(/^([a-z]+:\/\/)[^/@]*@/i, '$1***@');
+}
+
+function describeLdapUrlProblem(
+  url: string,
+  startTls: boolean,
+  allowPlaintext: boolean,
+  name: SettingNamer,
+): string | undefined {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -241,11 +250,14 @@ function describeLdapUrlProblem(url: string, startTls: boolean, allowPlaintext: 
   }
   if (parsed.protocol !== 'ldap:' && parsed.protocol !== 'ldaps:') return 'must start with ldap:// or ldaps://';
   if (!parsed.hostname) return 'has no host';
-  if ((parsed.pathname !== '' && parsed.pathname !== '/') || parsed.search || parsed.hash || parsed.username) {
-    return 'must be only scheme, host and port (put the base DN in LDAP_BASE_DN)';
+  if (parsed.username || parsed.password) {
+    return `must not carry credentials (the service account goes in ${name(S.LDAP_BIND_DN)} and ${name(S.LDAP_BIND_PASSWORD)})`;
+  }
+  if ((parsed.pathname !== '' && parsed.pathname !== '/') || parsed.search || parsed.hash) {
+    return `must be only scheme, host and port (put the base DN in ${name(S.LDAP_BASE_DN)})`;
   }
   if (parsed.protocol === 'ldap:' && !startTls && !allowPlaintext && !LOOPBACK_HOSTS.has(parsed.hostname)) {
-    return 'would send passwords in clear text: use ldaps://, set LDAP_STARTTLS=true, or set LDAP_ALLOW_PLAINTEXT=true if the network path is already encrypted';
+    return `would send passwords in clear text: use ldaps://, set ${name(S.LDAP_STARTTLS)} true, or set ${name(S.LDAP_ALLOW_PLAINTEXT)} true if the network path is already encrypted`;
   }
   return undefined;
 }

@@ -30,6 +30,8 @@ export function parseSettingText(setting: Setting, text: string): Parsed {
     case 'integer': {
       const value = Number(text);
       const valid = /^\d+$/.test(text) && Number.isSafeInteger(value) && value >= setting.min && value <= setting.max;
+      if (valid && setting.values && !setting.values.includes(value))
+        return { ok: false, expected: `one of ${setting.values.join(', ')} (${setting.unit})` };
       return valid
         ? { ok: true, value }
         : { ok: false, expected: `a whole number of ${setting.unit} from ${setting.min} to ${setting.max}` };

@@ -16,6 +16,7 @@ import {
   UserNotFound,
 } from '../../contract/errors.ts';
 import { type RouteName, type RouteScopes, routeForPath } from '../../contract/routes.ts';
+import { RUNTIME_SETTINGS as S } from '../../contract/settings.ts';
 import { accountStateOf } from '../directory/account-states.ts';
 import type { GroupParentsCache } from '../directory/groups.ts';
 import { buildUserFilter } from '../directory/ldap-filter.ts';
@@ -131,7 +132,7 @@ async function getUser(body: Record<string, string>, deps: HandlerDeps, trace: R
   trace.userDn = entry.dn;
   const hidden = hiddenStateOf(entry, deps.settings, new Date());
   if (hidden !== undefined)
-    throw new UserNotFound(`${hidden}: inactive accounts are hidden (LDAP_HIDE_INACTIVE_USERS)`);
+    throw new UserNotFound(`${hidden}: inactive accounts are hidden (${S.LDAP_HIDE_INACTIVE_USERS.env})`);
   return profileOf(entry, deps.settings, deps);
 }
 
@@ -144,7 +145,7 @@ async function findOneUser(username: string, deps: HandlerDeps): Promise<Directo
   const entries = await deps.directory.findUsers(filter, 2);
   if (entries.length > 1)
     throw new DirectoryDataError(
-      'more than one directory entry matches the username; fix the data or LDAP_USER_FILTER',
+      `more than one directory entry matches the username; fix the data or ${S.LDAP_USER_FILTER.env}`,
     );
   return entries[0];
 }

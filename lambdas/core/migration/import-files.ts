@@ -8,6 +8,20 @@ import type { Auth0Profile } from '../profile/map-entry.ts';
 import type { Auth0CustomPasswordHash, PasswordHashMapping } from './password-hashes.ts';
 
 /** Auth0's bulk import limit for one file. */
+
+/** Where `export` writes and `import` reads unless told otherwise (git-ignored). */
+export const DEFAULT_EXPORT_DIR = 'export';
+
+/** The name of the n-th import file (1-based): users-0001.json. */
+export function importFileName(index: number): string {
+  return `users-${String(index).padStart(4, '0')}.json`;
+}
+
+/** Whether a file name is one of the import files the exporter writes. */
+export function isImportFileName(name: string): boolean {
+  return /^users-\d{4}\.json$/.test(name);
+}
+
 export const MAX_IMPORT_FILE_BYTES = 500 * 1024;
 
 export interface ExportedEntry {

@@ -6,6 +6,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Command, EXIT, stringOption, UsageError } from './command.ts';
 
+/** Where the report goes unless --out says otherwise: the committed report's folder. */
+const DEFAULT_AUDIT_DIR = 'audit';
+
 export const auditCommand: Command = {
   name: 'audit',
   summary: 'write the audit of what a deployment exposes (routes, functions, IAM, network, cdk-nag)',
@@ -21,15 +24,18 @@ export const auditCommand: Command = {
       valueName: 'NAME',
       description: "the cdk.json environment (default: cdk.json's defaultEnvironment)",
     },
-    out: { type: 'string', valueName: 'DIR', description: 'where the report goes', default: 'audit' },
+    out: { type: 'string', valueName: 'DIR', description: 'where the report goes', default: DEFAULT_AUDIT_DIR },
   },
   settingGroups: [],
   async run(options, io) {
     if (!existsSync('cdk.json'))
       throw new UsageError(`no cdk.json in ${process.cwd()}: run it from the project's root`);
     const context = (JSON.parse(readFileSync('cdk.json', 'utf8')) as { context: Record<string, unknown> }).context;
+    const environments = Object.keys((context.environments as Record<string, unknown> | undefined) ?? {});
     const env = stringOption(options, 'env') ?? String(context.defaultEnvironment);
-    const outDir = stringOption(options, 'out') ?? 'audit';
+    if (!environments.includes(env))
+      throw new UsageError(`--env: "${env}" expected one of ${environments.join(', ')} (the environments in cdk.json)`);
+    const outDir = stringOption(options, 'out') ?? DEFAULT_AUDIT_DIR;
     // The CDK is loaded only here: every other command (serve above all) starts without it.
     const [{ App }, { buildApp }, { auditApp, renderMarkdown }, { DeploymentConfigError }] = await Promise.all([
       import('aws-cdk-lib'),

@@ -7,12 +7,23 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadDirectoryConfig } from '../../core/config/bridge-config.ts';
 import { DirectoryDataError } from '../../contract/errors.ts';
-import { planImport, splitIntoImportFiles, type ExportedEntry } from '../../core/migration/import-files.ts';
+import { RUNTIME_SETTINGS as S } from '../../contract/settings.ts';
+import {
+  type ExportedEntry,
+  DEFAULT_EXPORT_DIR,
+  importFileName,
+  isImportFileName,
+  planImport,
+  splitIntoImportFiles,
+} from '../../core/migration/import-files.ts';
 import { mapUserPassword } from '../../core/migration/password-hashes.ts';
 import { hiddenStateOf, profileOf } from '../../core/profile/build-profile.ts';
 import { JsonLogger } from '../../adapters/json-logger.ts';
 import { type Command, EXIT, integerOption, stringOption, UsageError } from './command.ts';
 import { createLdapDirectory, groupParentsCache, userProfileSettings } from '../compose.ts';
+
+/** Entries per paged search unless --page-size says otherwise. */
+const DEFAULT_PAGE_SIZE = 500;
 
 export interface ExportOptions {
   env: Readonly<Record<string, string | undefined>>;
@@ -34,12 +45,13 @@ export interface ExportSummary {
 }
 
 export async function exportDirectory(options: ExportOptions): Promise<ExportSummary> {
-  const { directory: config } = loadDirectoryConfig(options.env);
+  const { directory: config, logLevel } = loadDirectoryConfig(options.env);
   if (config.bindCredentials.kind !== 'static')
     throw new UsageError(
-      'set LDAP_BIND_DN and LDAP_BIND_PASSWORD (an account that may read userPassword) instead of LDAP_BIND_SECRET_ARN',
+      `set ${S.LDAP_BIND_DN.env} and ${S.LDAP_BIND_PASSWORD.env} (an account that may read userPassword) instead of ${S.LDAP_BIND_SECRET_ARN.env}`,
     );
-  const logger = new JsonLogger('warn', (line) => process.stderr.write(line));
+  // Log lines go to stderr: stdout carries the command's result.
+  const logger = new JsonLogger(logLevel, (line) => process.stderr.write(line));
   const directory = createLdapDirectory(config, logger, {
     operationTimeoutMs: Math.max(config.operationTimeoutMs, 30_000), // a page of a large directory takes longer than one login
     bindPoolSize: 1,
@@ -53,7 +65,7 @@ export async function exportDirectory(options: ExportOptions): Promise<ExportSum
   const sources = { directory, logger, groupParents: groupParentsCache(config.groups) };
   const now = new Date();
   try {
-    for await (const page of directory.listUsers(filter, options.pageSize ?? 500, ['userPassword'])) {
+    for await (const page of directory.listUsers(filter, options.pageSize ?? DEFAULT_PAGE_SIZE, ['userPassword'])) {
       for (const entry of page) {
         let profile: ExportedEntry['profile'];
         const hidden = hiddenStateOf(entry, settings, now);
@@ -86,9 +98,8 @@ export async function exportDirectory(options: ExportOptions): Promise<ExportSum
   ];
 
   mkdirSync(options.outDir, { recursive: true });
-  for (const name of readdirSync(options.outDir))
-    if (/^users-\d{4}\.json$/.test(name)) rmSync(path.join(options.outDir, name));
-  const names = files.map((_, index) => `users-${String(index + 1).padStart(4, '0')}.json`);
+  for (const name of readdirSync(options.outDir)) if (isImportFileName(name)) rmSync(path.join(options.outDir, name));
+  const names = files.map((_, index) => importFileName(index + 1));
   for (const [index, file] of files.entries()) {
     writeFileSync(path.join(options.outDir, names[index] ?? ''), file, { mode: 0o600 });
   }
@@ -114,11 +125,18 @@ export const exportCommand: Command = {
     'Reads every user with paged searches and writes Auth0 user-import files of at most 500 KB, with the same',
     'profile as /login and /get-user and the password hash where Auth0 can import it, plus report.json listing',
     'every entry not exported and why. LDAP_BIND_DN must be an account that may read userPassword to export',
-    'hashes. The files hold password hashes: they are written with mode 0600.',
+    'hashes (LDAP_BIND_SECRET_ARN is refused: give the account here). It keeps one connection for its paged',
+    'searches, so the bind pool settings do not apply. The files hold password hashes: they are written with',
+    'mode 0600.',
   ].join('\n'),
   options: {
-    out: { type: 'string', valueName: 'DIR', description: 'where the files go', default: 'export' },
-    'page-size': { type: 'string', valueName: 'N', description: 'entries per paged search (1-10000)', default: '500' },
+    out: { type: 'string', valueName: 'DIR', description: 'where the files go', default: DEFAULT_EXPORT_DIR },
+    'page-size': {
+      type: 'string',
+      valueName: 'N',
+      description: 'entries per paged search (1-10000)',
+      default: String(DEFAULT_PAGE_SIZE),
+    },
     filter: {
       type: 'string',
       valueName: 'FILTER',
@@ -127,8 +145,8 @@ export const exportCommand: Command = {
   },
   settingGroups: ['directory', 'groups', 'logging'],
   async run(options, io) {
-    const outDir = stringOption(options, 'out') ?? 'export';
-    const pageSize = integerOption(options, 'page-size', 1, 10_000) ?? 500;
+    const outDir = stringOption(options, 'out') ?? DEFAULT_EXPORT_DIR;
+    const pageSize = integerOption(options, 'page-size', 1, 10_000) ?? DEFAULT_PAGE_SIZE;
     const filter = stringOption(options, 'filter');
     const onTerminal = process.stderr.isTTY;
     const progress = (exported: number) => {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { ManagementApi } from '../../adapters/auth0-management-api.ts';
 import { RUNTIME_SETTINGS as S } from '../../contract/settings.ts';
 import { ConfigError, SettingsReader } from '../../core/config/read-settings.ts';
+import { DEFAULT_EXPORT_DIR, isImportFileName } from '../../core/migration/import-files.ts';
 import { type Command, CommandFailed, EXIT, stringOption, UsageError } from './command.ts';
 
 export interface ImportOptions {
@@ -52,20 +53,28 @@ export interface ImportSummary {
 
 const STATE_FILE = 'import-state.json';
 
+function readState(statePath: string): ImportState {
+  try {
+    const state = JSON.parse(readFileSync(statePath, 'utf8')) as ImportState;
+    if (typeof state.connectionId === 'string' && typeof state.files === 'object' && state.files !== null) return state;
+  } catch {
+    // reported below
+  }
+  throw new CommandFailed(`${statePath} is not an import state this command wrote; move it away to start over`);
+}
+
 export async function importFiles(options: ImportOptions): Promise<ImportSummary> {
   const log = options.log ?? (() => undefined);
   const api = new ManagementApi(options);
   const statePath = path.join(options.dir, STATE_FILE);
-  const files = readdirSync(options.dir)
-    .filter((name) => /^users-\d{4}\.json$/.test(name))
-    .sort();
+  if (!existsSync(options.dir))
+    throw new UsageError(`--dir: ${options.dir} does not exist (run auth0-ldap-bridge export first)`);
+  const files = readdirSync(options.dir).filter(isImportFileName).sort();
   if (files.length === 0)
     throw new CommandFailed(`no users-NNNN.json files in ${options.dir} (run auth0-ldap-bridge export first)`);
 
   const connectionId = options.connectionId ?? (await api.connectionIdByName(options.connectionName ?? ''));
-  const state: ImportState = existsSync(statePath)
-    ? (JSON.parse(readFileSync(statePath, 'utf8')) as ImportState)
-    : { connectionId, files: {} };
+  const state: ImportState = existsSync(statePath) ? readState(statePath) : { connectionId, files: {} };
   if (state.connectionId !== connectionId)
     throw new CommandFailed(
       `${statePath} belongs to connection ${state.connectionId}, not ${connectionId}; move it away to start over`,
@@ -147,7 +156,7 @@ export const importCommand: Command = {
     'and are left as they are. Exit code 1 when any user or file did not import.',
   ].join('\n'),
   options: {
-    dir: { type: 'string', valueName: 'DIR', description: 'the directory `export` wrote', default: 'export' },
+    dir: { type: 'string', valueName: 'DIR', description: 'the directory `export` wrote', default: DEFAULT_EXPORT_DIR },
     connection: { type: 'string', valueName: 'NAME', description: 'the database connection, by name' },
     'connection-id': { type: 'string', valueName: 'ID', description: 'the database connection, by id (con_...)' },
     upsert: { type: 'boolean', description: 'update users that already exist instead of failing them' },
@@ -167,7 +176,7 @@ export const importCommand: Command = {
     if (reader.found.length > 0 || !domain || !clientId || !clientSecret) throw new ConfigError([...reader.found]);
     const externalId = stringOption(options, 'external-id');
     const summary = await importFiles({
-      dir: stringOption(options, 'dir') ?? 'export',
+      dir: stringOption(options, 'dir') ?? DEFAULT_EXPORT_DIR,
       domain,
       clientId,
       clientSecret,

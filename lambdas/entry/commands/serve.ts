@@ -9,14 +9,12 @@ import os from 'node:os';
 import { RUNTIME_SETTINGS as S } from '../../contract/settings.ts';
 import { type BridgeConfig, loadConfig } from '../../core/config/bridge-config.ts';
 import { ROUTES } from '../../contract/routes.ts';
-import { startBridgeServer } from '../server.ts';
+import { startBridgeServer, WORKER_STOP_GRACE_MS } from '../server.ts';
 import { type Command, type CommandIO, EXIT, UsageError } from './command.ts';
 
 /** A worker that dies more often than this within RESTART_WINDOW_MS is not restarted again: the server stops. */
 const MAX_RESTARTS = 5;
 const RESTART_WINDOW_MS = 60_000;
-/** Longer than a worker's own grace for requests in flight (RunningServer.stop, 10 s). */
-const SHUTDOWN_DEADLINE_MS = 15_000;
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -100,13 +98,17 @@ function stopRequest(): Promise<void> {
 function runPrimary(config: BridgeConfig, workers: number, io: CommandIO): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false;
+    let forced = false;
     let announced = false;
+    /** Workers whose process has not exited (cluster.workers may still list one that has, until its channel closes). */
+    const running = new Map<number, Worker>();
     const listening = new Set<number>();
     const restarts: number[] = [];
+    let finish: (() => void) | undefined;
 
-    const alive = () => Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined);
     const killAll = () => {
-      for (const worker of alive()) worker.process.kill('SIGKILL');
+      forced = true;
+      for (const worker of running.values()) worker.process.kill('SIGKILL');
     };
     const stopAll = (code: number) => {
       if (stopping) {
@@ -115,17 +117,15 @@ function runPrimary(config: BridgeConfig, workers: number, io: CommandIO): Promi
         return;
       }
       stopping = true;
-      const finish = () => {
-        clearTimeout(deadline);
-        resolve(code);
-      };
       // Workers finish what is in flight within their own grace; one that hangs past it is killed.
-      const deadline = setTimeout(killAll, SHUTDOWN_DEADLINE_MS);
-      cluster.on('exit', () => {
-        if (alive().length === 0) finish();
-      });
-      if (alive().length === 0) finish();
-      for (const worker of alive()) {
+      const deadline = setTimeout(killAll, WORKER_STOP_GRACE_MS + 5_000);
+      finish = () => {
+        clearTimeout(deadline);
+        // Requests cut off by a forced stop are a failure, whatever asked for the stop.
+        resolve(forced ? EXIT.failed : code);
+      };
+      if (running.size === 0) finish();
+      for (const worker of running.values()) {
         // A worker still starting may not listen for messages yet: a signal reaches it either way
         // (before its handler is set, it simply ends, having served nothing).
         if (listening.has(worker.id) && worker.isConnected()) worker.send({ type: 'shutdown' });
@@ -135,6 +135,7 @@ function runPrimary(config: BridgeConfig, workers: number, io: CommandIO): Promi
 
     const fork = () => {
       const worker = cluster.fork();
+      running.set(worker.id, worker);
       worker.on('message', (message: { type?: string; url?: string }) => {
         if (message.type !== 'listening' || typeof message.url !== 'string') return;
         listening.add(worker.id);
@@ -146,8 +147,12 @@ function runPrimary(config: BridgeConfig, workers: number, io: CommandIO): Promi
     };
 
     cluster.on('exit', (worker, code, signal) => {
+      running.delete(worker.id);
       listening.delete(worker.id);
-      if (stopping) return;
+      if (stopping) {
+        if (running.size === 0) finish?.();
+        return;
+      }
       const now = Date.now();
       restarts.push(now);
       while (restarts.length > 0 && (restarts[0] ?? now) < now - RESTART_WINDOW_MS) restarts.shift();
