@@ -96,6 +96,8 @@ export interface DirectoryStats extends ConnectionStats {
   groupSearches: number;
   /** User binds (the service account's binds on new connections are not counted). */
   binds: number;
+  /** Single entries read by DN (the lockout policy, once per policy lifetime). */
+  entryReads: number;
 }
 
 export class LdapDirectory implements UserDirectory {
@@ -109,7 +111,7 @@ export class LdapDirectory implements UserDirectory {
 
   constructor(private readonly options: LdapDirectoryOptions) {
     this.logger = options.logger;
-    this.stats = { socketsOpened: 0, userSearches: 0, groupSearches: 0, binds: 0 };
+    this.stats = { socketsOpened: 0, userSearches: 0, groupSearches: 0, binds: 0, entryReads: 0 };
     const endpoints = {
       ...options,
       stats: this.stats,
@@ -153,6 +155,27 @@ export class LdapDirectory implements UserDirectory {
       return result.searchEntries.map((entry) => normaliseEntry(entry, this.guidAttributes));
     } catch (error) {
       throw asUnavailable(error, 'user search');
+    }
+  }
+
+  async readEntry(dn: string, attributes: string[]): Promise<DirectoryEntry | undefined> {
+    this.stats.entryReads += 1;
+    try {
+      const result = await this.search.run((client) =>
+        client.search(dn, {
+          scope: 'base',
+          filter: '(objectClass=*)',
+          attributes,
+          timeLimit: Math.max(1, Math.ceil(this.options.operationTimeoutMs / 1000)),
+          derefAliases: 'never',
+        }),
+      );
+      const [entry] = result.searchEntries;
+      return entry === undefined ? undefined : normaliseEntry(entry, []);
+    } catch (error) {
+      // noSuchObject, insufficientAccessRights: the entry is not there for this account.
+      if (error instanceof ResultCodeError && (error.code === 32 || error.code === 50)) return undefined;
+      throw asUnavailable(error, 'entry read');
     }
   }
 

@@ -17,6 +17,11 @@ export interface UserDirectory extends GroupDirectory {
    * Throws DirectoryUnavailable when the directory cannot answer.
    */
   verifyPassword(dn: string, password: string): Promise<BindOutcome>;
+  /**
+   * One entry by DN with the given attributes, as the service account (the lockout policy); undefined
+   * when it does not exist or may not be read. Throws DirectoryUnavailable when the directory cannot answer.
+   */
+  readEntry(dn: string, attributes: string[]): Promise<DirectoryEntry | undefined>;
 }
 
 export type BindOutcome =

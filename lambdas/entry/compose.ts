@@ -10,6 +10,8 @@ import type { UserProfileSettings } from '../core/profile/build-profile.ts';
 import { accountStateAttributes } from '../core/directory/account-states.ts';
 import { groupAttributes, GroupParentsCache, type GroupSettings } from '../core/directory/groups.ts';
 import { attributesForProfile } from '../core/profile/map-entry.ts';
+import { lockoutAttributes, LockoutShield } from '../core/directory/lockout-shield.ts';
+import { domainPartOf } from '../core/config/bridge-config.ts';
 import { LdapDirectory, type LdapDirectoryOptions, type ServiceCredentialsSource } from '../adapters/ldap-directory.ts';
 import {
   createSecretsManagerReader,
@@ -56,10 +58,31 @@ export function createBridge(config: BridgeConfig, logger: Logger, authorizer: C
       authorizer,
       logger,
       groupParents: groupParentsCache(config.directory.groups),
+      lockoutShield: lockoutShield(config.directory, directory, logger),
     },
     directory,
     close: () => directory.close(),
   };
+}
+
+/** The lockout shield over this directory, or undefined when it is off or the directory kind has no lockout rules. */
+export function lockoutShield(
+  ldap: DirectoryConfig,
+  directory: LdapDirectory,
+  logger: Logger,
+): LockoutShield | undefined {
+  if (lockoutAttributes(ldap.lockoutShield).length === 0) return undefined;
+  return new LockoutShield(
+    ldap.lockoutShield,
+    domainPartOf(ldap.baseDN),
+    (dn, attributes) => directory.readEntry(dn, attributes),
+    async (baseDN, filter, limit) => (await directory.findGroupDNs(baseDN, filter, limit)).dns,
+    (where) =>
+      logger.warn('lockout shield: no lockout policy found, so logins are not shielded', {
+        reason: where,
+        fix: `set ${S.LDAP_LOCKOUT_POLICY_DN.env} or ${S.LDAP_LOCKOUT_THRESHOLD.env}`,
+      }),
+  );
 }
 
 /** The memory of the group hierarchy for a nested walk, when LDAP_GROUP_CACHE_SECONDS allows one. */
@@ -105,6 +128,7 @@ export function userSearchAttributes(ldap: DirectoryConfig): string[] {
   const all = [
     ...attributesForProfile(ldap.mapping),
     ...accountStateAttributes(ldap.accountStates),
+    ...lockoutAttributes(ldap.lockoutShield),
     ...groupAttributes(ldap.groups),
   ];
   return [...new Map(all.map((name) => [name.toLowerCase(), name])).values()];

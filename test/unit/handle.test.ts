@@ -31,6 +31,11 @@ class RecordingDirectory implements UserDirectory {
     if (this.failure) throw this.failure;
     return this.passwords[dn] === password ? { kind: 'ok' } : { kind: 'invalid_credentials' };
   }
+  readonly readable = new Map<string, DirectoryEntry>();
+  async readEntry(dn: string): Promise<DirectoryEntry | undefined> {
+    this.calls.push(`read ${dn}`);
+    return this.readable.get(dn);
+  }
   async findGroupDNs(baseDN: string, filter: string, limit: number): Promise<GroupSearchResult> {
     this.calls.push(`groups ${baseDN} ${filter} limit ${limit}`);
     return { dns: [], complete: true };

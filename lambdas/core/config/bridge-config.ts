@@ -7,6 +7,7 @@ import { ATTRIBUTE_NAME, type LogLevel, RUNTIME_SETTINGS as S } from '../../cont
 import type { AccountStateRules } from '../directory/account-states.ts';
 import type { GroupSettings } from '../directory/groups.ts';
 import { describeFilterProblem, describeFilterTemplateProblem } from '../directory/ldap-filter.ts';
+import type { LockoutShieldSettings } from '../directory/lockout-shield.ts';
 import { type DirectoryPreset, PRESETS, type PresetName } from '../directory/presets.ts';
 import { PROFILE_FIELDS, type ProfileField, type ProfileMapping } from '../profile/map-entry.ts';
 import { ConfigError, type Env, type SettingNamer, SettingsReader } from './read-settings.ts';
@@ -47,6 +48,8 @@ export interface DirectoryConfig {
   accountStates: AccountStateRules;
   /** Leave disabled and expired accounts out of /get-user and the export. */
   hideInactiveUsers: boolean;
+  /** The lockout shield: how close to the directory's lockout the bridge may go. */
+  lockoutShield: LockoutShieldSettings;
   groups: GroupSettings;
 }
 
@@ -71,8 +74,16 @@ export interface ServerConfig {
   port: number;
   /** Worker processes of `serve`; undefined: one per CPU. */
   workers: number | undefined;
-  /** Requests handled at once by one process; more are shed with 503. */
+  /** Requests handled at once by one process (counted from a received body); more are shed with 503. */
   maxInFlight: number;
+  /** Connections one process keeps open. */
+  maxConnections: number;
+  /** Milliseconds a client has to send a request's headers. */
+  headersTimeoutMs: number;
+  /** Milliseconds a request has after its headers to finish its body. */
+  bodyTimeoutMs: number;
+  /** Milliseconds a kept-open connection may idle between requests. */
+  keepAliveTimeoutMs: number;
 }
 
 export interface BridgeConfig {
@@ -146,6 +157,10 @@ function readServerConfig(reader: SettingsReader): ServerConfig {
     port: reader.integer(S.PORT),
     workers: reader.integer(S.SERVER_WORKERS),
     maxInFlight: reader.integer(S.MAX_IN_FLIGHT),
+    maxConnections: reader.integer(S.MAX_CONNECTIONS),
+    headersTimeoutMs: reader.integer(S.HEADERS_TIMEOUT_MS),
+    bodyTimeoutMs: reader.integer(S.BODY_TIMEOUT_MS),
+    keepAliveTimeoutMs: reader.integer(S.KEEP_ALIVE_TIMEOUT_MS),
   };
 }
 
@@ -166,6 +181,7 @@ function readDirectoryConfig(reader: SettingsReader): DirectoryConfig {
   if (filterProblem) reader.problem(`${reader.name(S.LDAP_USER_FILTER)}: "${userFilter}" ${filterProblem}`);
 
   const mapping = readMapping(reader, presetDefaults.mapping);
+  const accountStates = reader.oneOf(S.LDAP_ACCOUNT_STATES) ?? presetDefaults.accountStates;
   const groups = readGroupSettings(reader, baseDN, presetDefaults.groups);
 
   return {
@@ -184,8 +200,15 @@ function readDirectoryConfig(reader: SettingsReader): DirectoryConfig {
     idleTimeoutMs: reader.integer(S.LDAP_IDLE_TIMEOUT_MS),
     failoverCooldownMs: reader.integer(S.LDAP_FAILOVER_COOLDOWN_MS),
     mapping,
-    accountStates: reader.oneOf(S.LDAP_ACCOUNT_STATES) ?? presetDefaults.accountStates,
+    accountStates,
     hideInactiveUsers: reader.boolean(S.LDAP_HIDE_INACTIVE_USERS),
+    lockoutShield: {
+      enabled: reader.boolean(S.LDAP_LOCKOUT_SHIELD),
+      reserve: reader.integer(S.LDAP_LOCKOUT_RESERVE),
+      threshold: reader.integer(S.LDAP_LOCKOUT_THRESHOLD),
+      policyDN: reader.string(S.LDAP_LOCKOUT_POLICY_DN),
+      kind: accountStates,
+    },
     groups,
   };
 }

@@ -19,6 +19,7 @@ import { type RouteName, type RouteScopes, routeForPath } from '../../contract/r
 import { RUNTIME_SETTINGS as S } from '../../contract/settings.ts';
 import { accountStateOf } from '../directory/account-states.ts';
 import type { GroupParentsCache } from '../directory/groups.ts';
+import type { LockoutShield } from '../directory/lockout-shield.ts';
 import { buildUserFilter } from '../directory/ldap-filter.ts';
 import type { Logger, UserDirectory } from '../ports.ts';
 import type { Auth0Profile, DirectoryEntry } from '../profile/map-entry.ts';
@@ -36,7 +37,14 @@ export interface BridgeRequest {
   path: string;
   /** Names lower-case; a repeated header's values joined with ", " (as HTTP combines them). */
   headers: Readonly<Record<string, string | undefined>>;
+  /** The body, where the entry point holds it already (the Lambdas); empty when readBody is given. */
   body: Uint8Array;
+  /**
+   * Receives the body, for an entry point that has not read it (the on-prem server). Called only
+   * once the caller is verified, so a request without a valid token never waits for its body;
+   * rejects with a BridgeError (too large, too slow, connection closed).
+   */
+  readBody?: (() => Promise<Uint8Array>) | undefined;
   /** What API Gateway's token authorizer found, on the Lambda path; absent elsewhere. */
   authorizerContext?: Readonly<Record<string, unknown>> | null | undefined;
 }
@@ -64,6 +72,8 @@ export interface HandlerDeps {
   logger: Logger;
   /** Which groups contain which, remembered across requests (see GroupParentsCache); optional. */
   groupParents?: GroupParentsCache | undefined;
+  /** Stops short of the directory's account lockout; none: every login binds. */
+  lockoutShield?: LockoutShield | undefined;
 }
 
 /** What one request did, for its log line. Never holds user input or secrets. */
@@ -71,6 +81,8 @@ interface RequestTrace {
   route?: RouteName;
   clientId?: string;
   userDn?: string;
+  /** Set when the lockout shield answered instead of a bind: the account's counted failures and threshold. */
+  lockoutShield?: { failures: number; threshold: number };
 }
 
 type RouteHandler = (body: Record<string, string>, deps: HandlerDeps, trace: RequestTrace) => Promise<Auth0Profile>;
@@ -87,7 +99,8 @@ export async function handle(request: BridgeRequest, deps: HandlerDeps): Promise
     if (request.method !== route.method) throw new MethodNotAllowed();
     const client = await deps.authorizer.authorize(request, deps.settings.scopes[route.name]);
     trace.clientId = client.clientId;
-    const body = readJsonBody(request, route.requestSchema);
+    const received = request.readBody ? { ...request, body: await request.readBody() } : request;
+    const body = readJsonBody(received, route.requestSchema);
     const profile = await ROUTE_HANDLERS[route.name](body, deps, trace);
     response = jsonResponse(200, profile, request.id);
   } catch (error) {
@@ -110,7 +123,17 @@ async function login(body: Record<string, string>, deps: HandlerDeps, trace: Req
     throw new InvalidCredentials();
   }
   trace.userDn = entry.dn;
-  const outcome = await deps.directory.verifyPassword(entry.dn, password);
+  const verdict = (await deps.lockoutShield?.verdict(entry)) ?? { kind: 'no-policy' };
+  if (verdict.kind === 'hold') {
+    // One more wrong password could lock the account in the directory (for Windows, VPN, mail
+    // too): no bind as the user. The same round trip as a wrong password (a bind to the decoy DN),
+    // the same answer.
+    trace.lockoutShield = { failures: verdict.failures, threshold: verdict.threshold };
+    await deps.directory.verifyPassword(deps.settings.timingDecoyDN, password);
+    throw new InvalidCredentials();
+  }
+  const bind = () => deps.directory.verifyPassword(entry.dn, password);
+  const outcome = await (deps.lockoutShield ? deps.lockoutShield.attempt(entry.dn, bind) : bind());
   switch (outcome.kind) {
     case 'ok': {
       // The password is proven, so the entry's own state may be named: some servers let a
@@ -164,6 +187,9 @@ function logOutcome(
     status,
     client_id: trace.clientId,
     user_dn: trace.userDn,
+    lockout_shield: trace.lockoutShield ? 'held' : undefined,
+    lockout_failures: trace.lockoutShield?.failures,
+    lockout_threshold: trace.lockoutShield?.threshold,
     duration_ms: Math.round(durationMs * 10) / 10,
   };
   if (failure === undefined) {

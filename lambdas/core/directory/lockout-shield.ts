@@ -1,0 +1,246 @@
+// The lockout shield: the bridge is never what locks a directory account. Before a user bind it
+// reads how close the account is to the directory's own lockout (failure state read in the
+// login's own search; the policy read once and remembered) and stops short of it, keeping
+// `reserve` attempts for the user's own devices (Windows, VPN, mail). When the shield holds, the
+// login is answered like any wrong password, without binding as the user.
+//
+// Per kind of directory:
+// - OpenLDAP ppolicy: failures are the entry's `pwdFailureTime` values inside the policy's
+//   `pwdFailureCountInterval`; the policy (`pwdLockout`, `pwdMaxFailure`) is the entry's
+//   `pwdPolicySubentry`, else LDAP_LOCKOUT_POLICY_DN (the overlay's ppolicy_default), else the one
+//   pwdPolicy entry under the domain (found once; with several, LDAP_LOCKOUT_POLICY_DN must say).
+// - 389-ds: `passwordRetryCount` until `retryCountResetTime`; the policy (`passwordLockout`,
+//   `passwordMaxFailure`, `passwordResetFailureCount`) is the entry's `pwdpolicysubentry`, else
+//   LDAP_LOCKOUT_POLICY_DN, else cn=config.
+// - Active Directory: `badPwdCount` unless `badPasswordTime` is older than the domain's
+//   `lockOutObservationWindow`; `lockoutThreshold` from the domain root (LDAP_LOCKOUT_POLICY_DN, else
+//   the dc= part of LDAP_BASE_DN). `badPwdCount` is kept per domain controller: the bridge reads it
+//   from the controller it searches, which is the one it binds to (same LDAP_URLS order).
+// An account already locked counts as having no attempts left.
+import { parseGeneralizedTime } from './account-states.ts';
+import type { DirectoryEntry } from '../profile/map-entry.ts';
+import type { AccountStateRules } from './account-states.ts';
+
+export interface LockoutPolicy {
+  /** Failed binds that lock the account; 0: the directory never locks it. */
+  threshold: number;
+  /** Failures older than this no longer count; undefined: they count until a good bind resets them. */
+  windowMs: number | undefined;
+  /** How long a lock lasts (Active Directory); undefined: until an administrator or the window ends it. */
+  lockoutDurationMs?: number | undefined;
+}
+
+export interface LockoutShieldSettings {
+  enabled: boolean;
+  /** Attempts left to the user's own devices: the bridge stops this many short of the threshold. */
+  reserve: number;
+  /** The threshold to assume instead of reading the policy (0: the directory never locks). */
+  threshold: number | undefined;
+  /** Where the policy is when the entry does not name its own. */
+  policyDN: string | undefined;
+  /** Whose rules: the account-state rules of the preset (openldap, 389ds, active-directory, none). */
+  kind: AccountStateRules;
+}
+
+interface KindRules {
+  /** Read in the login's own user search. */
+  userAttributes: string[];
+  policyAttributes: string[];
+  /** The policy entry that governs this user; `discover`: the only policy entry of its class under the domain. */
+  policyDN(entry: DirectoryEntry, configured: string | undefined, domainDN: string): string | { discover: string };
+  parsePolicy(policy: DirectoryEntry): LockoutPolicy;
+  /** Failures that count now; Infinity for an account already locked. */
+  failures(entry: DirectoryEntry, policy: LockoutPolicy, now: Date): number;
+}
+
+/** Milliseconds between 1601-01-01 (Windows FILETIME epoch) and 1970-01-01. */
+const FILETIME_EPOCH_OFFSET_MS = 11_644_473_600_000;
+
+const RULES: Record<AccountStateRules, KindRules | undefined> = {
+  openldap: {
+    userAttributes: ['pwdFailureTime', 'pwdPolicySubentry', 'pwdAccountLockedTime'],
+    policyAttributes: ['pwdLockout', 'pwdMaxFailure', 'pwdFailureCountInterval'],
+    policyDN: (entry, configured) =>
+      first(entry, 'pwdPolicySubentry') ?? configured ?? { discover: '(objectClass=pwdPolicy)' },
+    parsePolicy(policy) {
+      const locks = first(policy, 'pwdLockout')?.toUpperCase() === 'TRUE';
+      const interval = wholeNumber(first(policy, 'pwdFailureCountInterval')) ?? 0;
+      return {
+        threshold: locks ? (wholeNumber(first(policy, 'pwdMaxFailure')) ?? 0) : 0,
+        windowMs: interval > 0 ? interval * 1000 : undefined,
+      };
+    },
+    failures(entry, policy, now) {
+      if (first(entry, 'pwdAccountLockedTime') !== undefined) return Number.POSITIVE_INFINITY;
+      const since = policy.windowMs === undefined ? Number.NEGATIVE_INFINITY : now.getTime() - policy.windowMs;
+      return values(entry, 'pwdFailureTime').filter((value) => (parseGeneralizedTime(value)?.getTime() ?? 0) > since)
+        .length;
+    },
+  },
+  '389ds': {
+    userAttributes: ['passwordRetryCount', 'retryCountResetTime', 'accountUnlockTime', 'pwdpolicysubentry'],
+    policyAttributes: ['passwordLockout', 'passwordMaxFailure', 'passwordResetFailureCount'],
+    policyDN: (entry, configured) => first(entry, 'pwdpolicysubentry') ?? configured ?? 'cn=config',
+    parsePolicy(policy) {
+      const locks = first(policy, 'passwordLockout')?.toLowerCase() === 'on';
+      const reset = wholeNumber(first(policy, 'passwordResetFailureCount')) ?? 0;
+      return {
+        threshold: locks ? (wholeNumber(first(policy, 'passwordMaxFailure')) ?? 0) : 0,
+        windowMs: reset > 0 ? reset * 1000 : undefined,
+      };
+    },
+    failures(entry, _policy, now) {
+      const unlock = first(entry, 'accountUnlockTime');
+      if (unlock !== undefined) {
+        const until = parseGeneralizedTime(unlock)?.getTime();
+        // 19700101000000Z: locked until an administrator unlocks it.
+        if (until === undefined || until === 0 || until > now.getTime()) return Number.POSITIVE_INFINITY;
+      }
+      const resetAt = parseGeneralizedTime(first(entry, 'retryCountResetTime') ?? '')?.getTime();
+      if (resetAt !== undefined && resetAt <= now.getTime()) return 0;
+      return wholeNumber(first(entry, 'passwordRetryCount')) ?? 0;
+    },
+  },
+  'active-directory': {
+    userAttributes: ['badPwdCount', 'badPasswordTime', 'lockoutTime'],
+    policyAttributes: ['lockoutThreshold', 'lockOutObservationWindow', 'lockoutDuration'],
+    policyDN: (_entry, configured, domainDN) => configured ?? domainDN,
+    parsePolicy(policy) {
+      // Durations are negative counts of 100 ns.
+      const duration = (name: string) => {
+        const raw = first(policy, name);
+        return raw !== undefined && /^-?\d+$/.test(raw) ? Math.abs(Number(raw)) / 10_000 : undefined;
+      };
+      const lockoutDurationMs = duration('lockoutDuration');
+      return {
+        threshold: wholeNumber(first(policy, 'lockoutThreshold')) ?? 0,
+        windowMs: duration('lockOutObservationWindow') || undefined,
+        lockoutDurationMs: lockoutDurationMs === 0 ? undefined : lockoutDurationMs,
+      };
+    },
+    failures(entry, policy, now) {
+      const lockedAt = fileTimeMs(first(entry, 'lockoutTime'));
+      if (lockedAt !== undefined && lockedAt > 0) {
+        const until =
+          policy.lockoutDurationMs === undefined ? Number.POSITIVE_INFINITY : lockedAt + policy.lockoutDurationMs;
+        if (until > now.getTime()) return Number.POSITIVE_INFINITY;
+      }
+      const lastBad = fileTimeMs(first(entry, 'badPasswordTime')) ?? 0;
+      if (policy.windowMs !== undefined && lastBad <= now.getTime() - policy.windowMs) return 0;
+      return wholeNumber(first(entry, 'badPwdCount')) ?? 0;
+    },
+  },
+  none: undefined,
+};
+
+/** What the login's own search must ask for so the shield can judge without another round trip. */
+export function lockoutAttributes(settings: LockoutShieldSettings): string[] {
+  return settings.enabled ? (RULES[settings.kind]?.userAttributes ?? []) : [];
+}
+
+/** Reads one entry (the policy) by DN; undefined when it does not exist or may not be read. */
+export type EntryReader = (dn: string, attributes: string[]) => Promise<DirectoryEntry | undefined>;
+
+/** The DNs of at most `limit` entries matching `filter` under `baseDN`. */
+export type EntryFinder = (baseDN: string, filter: string, limit: number) => Promise<string[]>;
+
+export type ShieldVerdict =
+  | { kind: 'bind' }
+  | { kind: 'hold'; failures: number; threshold: number }
+  | { kind: 'no-policy' };
+
+/**
+ * Decides, per login, whether the bridge may bind as the user. One per process: it remembers
+ * policies for `policyTtlMs` (a warm login costs no extra round trip) and counts the binds it has
+ * in flight per account, so concurrent attempts cannot all slip under the threshold at once.
+ */
+export class LockoutShield {
+  private readonly policies = new Map<string, { expiresAt: number; policy: Promise<LockoutPolicy | undefined> }>();
+  private readonly inFlight = new Map<string, number>();
+
+  constructor(
+    private readonly settings: LockoutShieldSettings,
+    private readonly domainDN: string,
+    private readonly readEntry: EntryReader,
+    private readonly findEntries: EntryFinder,
+    /** Told once per policy that cannot be found or read (the shield then lets binds through). */
+    private readonly onUnreadablePolicy: (where: string) => void,
+    private readonly policyTtlMs = 300_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Whether a bind as this entry's account may be attempted now. */
+  async verdict(entry: DirectoryEntry): Promise<ShieldVerdict> {
+    const rules = RULES[this.settings.kind];
+    if (!this.settings.enabled || rules === undefined) return { kind: 'no-policy' };
+    const policy = await this.policyFor(entry, rules);
+    if (policy === undefined || policy.threshold === 0) return { kind: 'no-policy' };
+    const failures = rules.failures(entry, policy, new Date(this.now())) + (this.inFlight.get(entry.dn) ?? 0);
+    // At least one attempt for an account with no failures, whatever the reserve.
+    const allowed = Math.max(1, policy.threshold - this.settings.reserve);
+    return failures >= allowed ? { kind: 'hold', failures, threshold: policy.threshold } : { kind: 'bind' };
+  }
+
+  /** Runs a bind as the account, counted as in flight while it runs. */
+  async attempt<T>(dn: string, bind: () => Promise<T>): Promise<T> {
+    this.inFlight.set(dn, (this.inFlight.get(dn) ?? 0) + 1);
+    try {
+      return await bind();
+    } finally {
+      const left = (this.inFlight.get(dn) ?? 1) - 1;
+      if (left === 0) this.inFlight.delete(dn);
+      else this.inFlight.set(dn, left);
+    }
+  }
+
+  private policyFor(entry: DirectoryEntry, rules: KindRules): Promise<LockoutPolicy | undefined> {
+    if (this.settings.threshold !== undefined) {
+      return Promise.resolve({ threshold: this.settings.threshold, windowMs: undefined });
+    }
+    const where = rules.policyDN(entry, this.settings.policyDN, this.domainDN);
+    const key = typeof where === 'string' ? where.toLowerCase() : `discover ${where.discover}`;
+    const remembered = this.policies.get(key);
+    if (remembered && remembered.expiresAt > this.now()) return remembered.policy;
+    const policy = (async () => {
+      let dn = typeof where === 'string' ? where : undefined;
+      if (typeof where !== 'string') {
+        const found = await this.findEntries(this.domainDN, where.discover, 2);
+        if (found.length !== 1) {
+          this.onUnreadablePolicy(`${found.length} entries match ${where.discover} under ${this.domainDN}`);
+          return undefined;
+        }
+        dn = found[0];
+      }
+      const read = dn === undefined ? undefined : await this.readEntry(dn, rules.policyAttributes);
+      if (read === undefined) {
+        this.onUnreadablePolicy(`${dn} cannot be read`);
+        return undefined;
+      }
+      return rules.parsePolicy(read);
+    })();
+    this.policies.set(key, { expiresAt: this.now() + this.policyTtlMs, policy });
+    // A failed read (directory down) is not remembered: the next login tries again.
+    policy.catch(() => {
+      if (this.policies.get(key)?.policy === policy) this.policies.delete(key);
+    });
+    return policy;
+  }
+}
+
+function values(entry: DirectoryEntry, attribute: string): readonly string[] {
+  return entry.attributes[attribute.toLowerCase()] ?? [];
+}
+
+function first(entry: DirectoryEntry, attribute: string): string | undefined {
+  return values(entry, attribute)[0]?.trim();
+}
+
+function wholeNumber(value: string | undefined): number | undefined {
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
+}
+
+function fileTimeMs(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\d+$/.test(value)) return undefined;
+  const ticks = Number(value);
+  return ticks === 0 ? 0 : ticks / 10_000 - FILETIME_EPOCH_OFFSET_MS;
+}
