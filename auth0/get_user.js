@@ -5,13 +5,17 @@
  * profile without a password. The profile is the same object /login returns, so a user who
  * migrates through a password reset is identical to one who migrates by logging in.
  *
- * Settings: the same keys as login.js (AUTH0_DOMAIN, BRIDGE_CLIENT_ID, BRIDGE_CLIENT_SECRET,
- * BRIDGE_AUDIENCE, BRIDGE_URL, optional BRIDGE_TIMEOUT_MS).
+ * Settings: the same keys and valid values as login.js (AUTH0_DOMAIN, BRIDGE_CLIENT_ID,
+ * BRIDGE_CLIENT_SECRET, BRIDGE_AUDIENCE, BRIDGE_URL, optional BRIDGE_TIMEOUT_MS), checked before
+ * every call; a bad one is answered with a plain Error naming it, never with "user not found".
  *
- * Auth0 scripts cannot share code, so login.js repeats the token and request helpers below;
- * change both together.
+ * Auth0 scripts cannot share code, so login.js repeats the settings, token and request helpers
+ * below; change both together.
  */
 function getByEmail(email, callback) {
+  var settingsProblem = bridgeSettingsProblem();
+  if (settingsProblem) return callback(new Error(settingsProblem));
+
   callBridge('/get-user', { username: email }).then(
     function (result) {
       if (result.status === 200) return callback(null, toAuth0Profile(result.body));
@@ -24,6 +28,84 @@ function getByEmail(email, callback) {
   );
 
   // ---- shared with login.js ----------------------------------------------------------
+
+  // The settings are data typed into a dashboard: check them before anything is sent, so that a typo reads
+  // as itself (not as a RangeError from deep inside fetch) and the bridge's bearer token never leaves this
+  // machine over plain http. Returns null, or one message naming every bad setting; the client secret's
+  // value is never shown.
+  function bridgeSettingsProblem() {
+    var problems = [];
+    ['AUTH0_DOMAIN', 'BRIDGE_CLIENT_ID', 'BRIDGE_CLIENT_SECRET', 'BRIDGE_AUDIENCE', 'BRIDGE_URL'].forEach(
+      function (key) {
+        if (!isSet(configuration[key])) problems.push(key + ' is missing');
+      },
+    );
+    var domain = configuration.AUTH0_DOMAIN;
+    if (isSet(domain) && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i.test(String(domain))) {
+      problems.push(
+        'AUTH0_DOMAIN is ' +
+          quotedSetting(domain) +
+          '; expected the tenant domain name alone, e.g. example.eu.auth0.com',
+      );
+    }
+    var urlProblem = isSet(configuration.BRIDGE_URL) ? bridgeUrlProblem(String(configuration.BRIDGE_URL)) : null;
+    if (urlProblem) problems.push(urlProblem);
+    if (Number.isNaN(bridgeTimeoutMs())) {
+      problems.push(
+        'BRIDGE_TIMEOUT_MS is ' +
+          quotedSetting(configuration.BRIDGE_TIMEOUT_MS) +
+          '; expected a whole number of milliseconds from 1000 to 19000 (Auth0 stops a script at about 20 s), or no value for 15000',
+      );
+    }
+    if (problems.length === 0) return null;
+    return 'The bridge settings of this connection are invalid (Custom Database > Settings): ' + problems.join('; ');
+  }
+
+  function bridgeUrlProblem(value) {
+    var url;
+    try {
+      url = new URL(value);
+    } catch (e) {
+      return (
+        'BRIDGE_URL is ' +
+        quotedSetting(value) +
+        "; expected the bridge's base URL, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
+      );
+    }
+    // Neither is shown: either may hold a credential.
+    if (url.username || url.password) return 'BRIDGE_URL must not contain a user name or password';
+    if (/[?#]/.test(value)) return 'BRIDGE_URL must be a base URL without a ?query or #fragment';
+    // The bearer token travels with every request; plain http is for a bridge on this very machine (tests).
+    var loopback = url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
+    if (url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) return null;
+    return (
+      'BRIDGE_URL is ' +
+      quotedSetting(value) +
+      '; expected an https:// URL (http:// only to 127.0.0.1, localhost or [::1])'
+    );
+  }
+
+  // The whole script's budget: the setting, or 15000 without one; NaN unless a whole number from 1000 to 19000,
+  // which leaves the script time to answer before Auth0 stops it at about 20 s.
+  function bridgeTimeoutMs() {
+    var value = configuration.BRIDGE_TIMEOUT_MS;
+    if (!isSet(value)) return 15000;
+    var text = String(value).trim();
+    var ms = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+    return ms >= 1000 && ms <= 19000 ? ms : Number.NaN;
+  }
+
+  function isSet(value) {
+    return value !== undefined && value !== null && String(value).trim() !== '';
+  }
+
+  // A setting's value for a message, unless it holds the client secret (pasted into the wrong field).
+  function quotedSetting(value) {
+    var text = String(value);
+    var secret = configuration.BRIDGE_CLIENT_SECRET;
+    if (isSet(secret) && text.indexOf(String(secret)) !== -1) return '(a value containing BRIDGE_CLIENT_SECRET)';
+    return JSON.stringify(text);
+  }
 
   function toAuth0Profile(profile) {
     // Custom-database scripts must return app_metadata as "metadata" (Auth0's backwards compatibility).
@@ -48,7 +130,7 @@ function getByEmail(email, callback) {
   }
 
   function callBridge(path, body) {
-    var deadline = Date.now() + Number(configuration.BRIDGE_TIMEOUT_MS || 15000);
+    var deadline = Date.now() + bridgeTimeoutMs();
     return accessToken(deadline)
       .then(function (token) {
         return postToBridge(path, body, token, deadline);

@@ -5,15 +5,19 @@
  * them against the directory, and returns the bridge's profile to Auth0.
  *
  * Settings (Custom Database > Settings), all required except the last:
- *   AUTH0_DOMAIN          the tenant's own domain, e.g. example.eu.auth0.com (token endpoint)
+ *   AUTH0_DOMAIN          the tenant's own domain name alone, e.g. example.eu.auth0.com (token endpoint)
  *   BRIDGE_CLIENT_ID      client id of the machine-to-machine application allowed to call the bridge
  *   BRIDGE_CLIENT_SECRET  its client secret
  *   BRIDGE_AUDIENCE       the bridge API's identifier in Auth0
- *   BRIDGE_URL            the bridge's base URL, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com/prod
- *   BRIDGE_TIMEOUT_MS     optional: the whole script's time budget, default 15000 (Auth0 stops scripts at ~20 s)
+ *   BRIDGE_URL            the bridge's base URL, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com/prod;
+ *                         https only (http only to 127.0.0.1, localhost or [::1]), no credentials, ?query or #fragment
+ *   BRIDGE_TIMEOUT_MS     optional: the whole script's time budget, a whole number from 1000 to 19000,
+ *                         default 15000 (Auth0 stops scripts at ~20 s)
+ * The settings are checked before every call; a bad one is answered with a plain Error naming it (an
+ * outage to Auth0, never "wrong password"), and nothing is sent.
  *
- * Auth0 scripts cannot share code, so get_user.js repeats the token and request helpers below;
- * change both together.
+ * Auth0 scripts cannot share code, so get_user.js repeats the settings, token and request helpers
+ * below; change both together.
  */
 function login(userNameOrEmail, password, callback) {
   var ACCOUNT_STATE_MESSAGES = {
@@ -23,6 +27,9 @@ function login(userNameOrEmail, password, callback) {
     password_expired: 'Your password has expired. Change it in your company directory, then log in again.',
     password_change_required: 'You must change your password in your company directory before you can log in.',
   };
+
+  var settingsProblem = bridgeSettingsProblem();
+  if (settingsProblem) return callback(new Error(settingsProblem));
 
   callBridge('/login', { username: userNameOrEmail, password: password }).then(
     function (result) {
@@ -43,6 +50,84 @@ function login(userNameOrEmail, password, callback) {
   );
 
   // ---- shared with get_user.js ----------------------------------------------------------
+
+  // The settings are data typed into a dashboard: check them before anything is sent, so that a typo reads
+  // as itself (not as a RangeError from deep inside fetch) and the bridge's bearer token never leaves this
+  // machine over plain http. Returns null, or one message naming every bad setting; the client secret's
+  // value is never shown.
+  function bridgeSettingsProblem() {
+    var problems = [];
+    ['AUTH0_DOMAIN', 'BRIDGE_CLIENT_ID', 'BRIDGE_CLIENT_SECRET', 'BRIDGE_AUDIENCE', 'BRIDGE_URL'].forEach(
+      function (key) {
+        if (!isSet(configuration[key])) problems.push(key + ' is missing');
+      },
+    );
+    var domain = configuration.AUTH0_DOMAIN;
+    if (isSet(domain) && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i.test(String(domain))) {
+      problems.push(
+        'AUTH0_DOMAIN is ' +
+          quotedSetting(domain) +
+          '; expected the tenant domain name alone, e.g. example.eu.auth0.com',
+      );
+    }
+    var urlProblem = isSet(configuration.BRIDGE_URL) ? bridgeUrlProblem(String(configuration.BRIDGE_URL)) : null;
+    if (urlProblem) problems.push(urlProblem);
+    if (Number.isNaN(bridgeTimeoutMs())) {
+      problems.push(
+        'BRIDGE_TIMEOUT_MS is ' +
+          quotedSetting(configuration.BRIDGE_TIMEOUT_MS) +
+          '; expected a whole number of milliseconds from 1000 to 19000 (Auth0 stops a script at about 20 s), or no value for 15000',
+      );
+    }
+    if (problems.length === 0) return null;
+    return 'The bridge settings of this connection are invalid (Custom Database > Settings): ' + problems.join('; ');
+  }
+
+  function bridgeUrlProblem(value) {
+    var url;
+    try {
+      url = new URL(value);
+    } catch (e) {
+      return (
+        'BRIDGE_URL is ' +
+        quotedSetting(value) +
+        "; expected the bridge's base URL, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
+      );
+    }
+    // Neither is shown: either may hold a credential.
+    if (url.username || url.password) return 'BRIDGE_URL must not contain a user name or password';
+    if (/[?#]/.test(value)) return 'BRIDGE_URL must be a base URL without a ?query or #fragment';
+    // The bearer token travels with every request; plain http is for a bridge on this very machine (tests).
+    var loopback = url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
+    if (url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) return null;
+    return (
+      'BRIDGE_URL is ' +
+      quotedSetting(value) +
+      '; expected an https:// URL (http:// only to 127.0.0.1, localhost or [::1])'
+    );
+  }
+
+  // The whole script's budget: the setting, or 15000 without one; NaN unless a whole number from 1000 to 19000,
+  // which leaves the script time to answer before Auth0 stops it at about 20 s.
+  function bridgeTimeoutMs() {
+    var value = configuration.BRIDGE_TIMEOUT_MS;
+    if (!isSet(value)) return 15000;
+    var text = String(value).trim();
+    var ms = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+    return ms >= 1000 && ms <= 19000 ? ms : Number.NaN;
+  }
+
+  function isSet(value) {
+    return value !== undefined && value !== null && String(value).trim() !== '';
+  }
+
+  // A setting's value for a message, unless it holds the client secret (pasted into the wrong field).
+  function quotedSetting(value) {
+    var text = String(value);
+    var secret = configuration.BRIDGE_CLIENT_SECRET;
+    if (isSet(secret) && text.indexOf(String(secret)) !== -1) return '(a value containing BRIDGE_CLIENT_SECRET)';
+    return JSON.stringify(text);
+  }
 
   function toAuth0Profile(profile) {
     // Custom-database scripts must return app_metadata as "metadata" (Auth0's backwards compatibility).
@@ -67,7 +152,7 @@ function login(userNameOrEmail, password, callback) {
   }
 
   function callBridge(path, body) {
-    var deadline = Date.now() + Number(configuration.BRIDGE_TIMEOUT_MS || 15000);
+    var deadline = Date.now() + bridgeTimeoutMs();
     return accessToken(deadline)
       .then(function (token) {
         return postToBridge(path, body, token, deadline);

@@ -3,7 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USERS, SPARSE_USER } from '../support/fixtures.ts';
-import { loadAuth0Script, UnauthorizedError, WrongUsernameOrPasswordError } from '../support/auth0-sandbox.ts';
+import {
+  loadAuth0Script,
+  type ScriptContainer,
+  UnauthorizedError,
+  WrongUsernameOrPasswordError,
+} from '../support/auth0-sandbox.ts';
 import { startTestStack, TEST_AUDIENCE, TEST_CLIENT, type TestStack } from '../support/stack.ts';
 import { startStandInBridge } from '../support/stand-in-bridge.ts';
 
@@ -29,6 +34,37 @@ const loginScript = (config = configuration) =>
   loadAuth0Script('auth0/login.js', 'login', config, stack.issuer.tokenUrl);
 const getUserScript = (config = configuration) =>
   loadAuth0Script('auth0/get_user.js', 'getByEmail', config, stack.issuer.tokenUrl);
+
+/** The test configuration with some settings changed; `undefined` removes a setting. */
+function settings(changes: Record<string, string | undefined>): Record<string, string> {
+  const result: Record<string, string> = { ...configuration };
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === undefined) delete result[key];
+    else result[key] = value;
+  }
+  return result;
+}
+
+/** An Error made by `new Error(...)` itself: an outage to Auth0, not one of its error classes. */
+function expectPlainError(error: unknown): asserts error is Error {
+  expect(error).toBeInstanceOf(Error);
+  expect(Object.getPrototypeOf(error)).toBe(Error.prototype);
+}
+
+const SCRIPTS = [
+  {
+    file: 'auth0/login.js',
+    path: '/login',
+    load: (config: Record<string, string>) => loginScript(config),
+    run: (container: ScriptContainer) => container.call(alice.uid, alice.password),
+  },
+  {
+    file: 'auth0/get_user.js',
+    path: '/get-user',
+    load: (config: Record<string, string>) => getUserScript(config),
+    run: (container: ScriptContainer) => container.call(alice.mail),
+  },
+];
 
 describe('auth0/login.js', () => {
   it('returns the profile with app_metadata renamed to metadata', async () => {
@@ -166,5 +202,145 @@ describe('auth0/get_user.js', () => {
   it('answers an Error, not "not found", when the bridge is unreachable', async () => {
     const result = await getUserScript({ ...configuration, BRIDGE_URL: 'http://127.0.0.1:1' }).call(alice.mail);
     expect(result[0]).toBeInstanceOf(Error);
+  });
+});
+
+describe.each(SCRIPTS)('$file settings', ({ path, load, run }) => {
+  it.each([
+    [
+      'BRIDGE_URL over http to a host that is not loopback',
+      { BRIDGE_URL: 'http://bridge.example.com/prod' },
+      /BRIDGE_URL is "http:\/\/bridge\.example\.com\/prod"; expected an https:\/\/ URL \(http:\/\/ only to 127\.0\.0\.1, localhost or \[::1\]\)/,
+    ],
+    [
+      'BRIDGE_URL that is not a URL',
+      { BRIDGE_URL: 'bridge.example.com' },
+      /BRIDGE_URL is "bridge\.example\.com"; expected the bridge's base URL/,
+    ],
+    [
+      'BRIDGE_URL with another scheme',
+      { BRIDGE_URL: 'ftp://bridge.example.com/' },
+      /BRIDGE_URL is "ftp:.*expected an https:\/\/ URL/,
+    ],
+    [
+      'BRIDGE_URL with a query',
+      { BRIDGE_URL: 'https://bridge.example.com/prod?stage=1' },
+      /BRIDGE_URL must be a base URL without a \?query or #fragment$/,
+    ],
+    [
+      'a non-numeric BRIDGE_TIMEOUT_MS',
+      { BRIDGE_TIMEOUT_MS: 'abc' },
+      /BRIDGE_TIMEOUT_MS is "abc"; expected a whole number of milliseconds from 1000 to 19000/,
+    ],
+    [
+      'BRIDGE_TIMEOUT_MS with a unit',
+      { BRIDGE_TIMEOUT_MS: '15s' },
+      /BRIDGE_TIMEOUT_MS is "15s"; expected a whole number/,
+    ],
+    [
+      'a fractional BRIDGE_TIMEOUT_MS',
+      { BRIDGE_TIMEOUT_MS: '1500.5' },
+      /BRIDGE_TIMEOUT_MS is "1500\.5"; expected a whole number/,
+    ],
+    [
+      'BRIDGE_TIMEOUT_MS in exponent form',
+      { BRIDGE_TIMEOUT_MS: '1.5e4' },
+      /BRIDGE_TIMEOUT_MS is "1\.5e4"; expected a whole number/,
+    ],
+    [
+      'BRIDGE_TIMEOUT_MS below 1000',
+      { BRIDGE_TIMEOUT_MS: '999' },
+      /BRIDGE_TIMEOUT_MS is "999"; expected a whole number of milliseconds from 1000 to 19000/,
+    ],
+    ['BRIDGE_TIMEOUT_MS of 0', { BRIDGE_TIMEOUT_MS: '0' }, /BRIDGE_TIMEOUT_MS is "0"; expected/],
+    [
+      'BRIDGE_TIMEOUT_MS above 19000',
+      { BRIDGE_TIMEOUT_MS: '19001' },
+      /BRIDGE_TIMEOUT_MS is "19001"; expected a whole number of milliseconds from 1000 to 19000/,
+    ],
+    ['a negative BRIDGE_TIMEOUT_MS', { BRIDGE_TIMEOUT_MS: '-5000' }, /BRIDGE_TIMEOUT_MS is "-5000"; expected/],
+    [
+      'AUTH0_DOMAIN given as a URL',
+      { AUTH0_DOMAIN: 'https://tenant.auth0.test/' },
+      /AUTH0_DOMAIN is "https:\/\/tenant\.auth0\.test\/"; expected the tenant domain name alone/,
+    ],
+    ['AUTH0_DOMAIN missing', { AUTH0_DOMAIN: undefined }, /: AUTH0_DOMAIN is missing$/],
+    ['BRIDGE_CLIENT_ID missing', { BRIDGE_CLIENT_ID: undefined }, /: BRIDGE_CLIENT_ID is missing$/],
+    ['BRIDGE_CLIENT_SECRET missing', { BRIDGE_CLIENT_SECRET: undefined }, /: BRIDGE_CLIENT_SECRET is missing$/],
+    ['BRIDGE_AUDIENCE empty', { BRIDGE_AUDIENCE: '' }, /: BRIDGE_AUDIENCE is missing$/],
+    ['BRIDGE_URL blank', { BRIDGE_URL: '   ' }, /: BRIDGE_URL is missing$/],
+  ])('answers a plain Error naming the setting, and sends nothing, for %s', async (_, changes, expected) => {
+    const container = load(settings(changes));
+    const [error, profile] = await run(container);
+    expectPlainError(error);
+    expect(error.message).toMatch(
+      /^The bridge settings of this connection are invalid \(Custom Database > Settings\): /,
+    );
+    expect(error.message).toMatch(expected);
+    expect(error.message).not.toContain(configuration.BRIDGE_CLIENT_SECRET);
+    expect(profile).toBeUndefined();
+    expect(container.requests).toEqual([]);
+  });
+
+  it('names every bad setting in one message', async () => {
+    const [error] = await run(
+      load(settings({ BRIDGE_CLIENT_ID: undefined, BRIDGE_URL: 'http://bridge.example.com', BRIDGE_TIMEOUT_MS: 'x' })),
+    );
+    expectPlainError(error);
+    expect(error.message).toContain('BRIDGE_CLIENT_ID is missing; BRIDGE_URL is "http://bridge.example.com"');
+    expect(error.message).toContain('; BRIDGE_TIMEOUT_MS is "x"');
+  });
+
+  it('refuses BRIDGE_URL with a user name and password without quoting them', async () => {
+    const [error] = await run(load(settings({ BRIDGE_URL: 'https://admin:url-password-93@bridge.example.com/prod' })));
+    expectPlainError(error);
+    expect(error.message).toMatch(/BRIDGE_URL must not contain a user name or password$/);
+    expect(error.message).not.toContain('url-password-93');
+  });
+
+  it.each(['http://127.0.0.1:1/prod', 'http://localhost:1', 'http://[::1]:1/', 'https://127.0.0.1:1/prod'])(
+    'accepts BRIDGE_URL %s (https, or http to loopback) and calls it',
+    async (bridgeUrl) => {
+      const container = load(settings({ BRIDGE_URL: bridgeUrl }));
+      const [error] = await run(container);
+      expectPlainError(error);
+      expect(error.message).toMatch(/^The user directory is unavailable: /);
+      expect(container.requests.at(-1)).toBe(bridgeUrl.replace(/\/+$/, '') + path);
+    },
+  );
+
+  it.each(['1000', '19000', ' 5000 '])('accepts BRIDGE_TIMEOUT_MS %j', async (timeout) => {
+    const standIn = await startStandInBridge(() => ({ status: 200, body: '{"user_id":"u1"}' }));
+    try {
+      const result = await run(load(settings({ BRIDGE_URL: standIn.url, BRIDGE_TIMEOUT_MS: timeout })));
+      expect(result).toEqual([null, { user_id: 'u1' }]);
+    } finally {
+      await standIn.stop();
+    }
+  });
+
+  it("never quotes BRIDGE_CLIENT_SECRET's value in an error, even when it is pasted into another setting", async () => {
+    const secret = configuration.BRIDGE_CLIENT_SECRET;
+    const standIn = await startStandInBridge(() => ({ status: 500, body: '{"error":"internal"}' }));
+    try {
+      const failing = [
+        settings({ BRIDGE_URL: secret }),
+        settings({ BRIDGE_URL: `http://bridge.example.com/${secret}` }),
+        settings({ BRIDGE_TIMEOUT_MS: secret }),
+        settings({ AUTH0_DOMAIN: secret }),
+        settings({ BRIDGE_AUDIENCE: undefined }),
+        settings({ BRIDGE_URL: 'http://127.0.0.1:1' }),
+        settings({ BRIDGE_URL: standIn.url }),
+        settings({ BRIDGE_CLIENT_SECRET: `${secret}-wrong` }),
+      ];
+      for (const config of failing) {
+        const [error] = await run(load(config));
+        expectPlainError(error);
+        expect(error.message).not.toContain(config.BRIDGE_CLIENT_SECRET ?? secret);
+        expect(error.message).not.toContain(secret);
+      }
+    } finally {
+      await standIn.stop();
+    }
   });
 });

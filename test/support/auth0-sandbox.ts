@@ -1,7 +1,8 @@
 // Runs the Auth0 custom-database scripts the way Auth0 does: the file's text evaluated in a
 // separate context with a read-only `configuration`, a `global` that persists between calls of
-// one container, Auth0's error classes, and `fetch`. Only the tenant's token endpoint is routed
-// to the local issuer, since it is addressed as https://{AUTH0_DOMAIN}/oauth/token.
+// one container, Auth0's error classes, and the Node runtime's `fetch`, `AbortSignal` and `URL`.
+// Only the tenant's token endpoint is routed to the local issuer, since it is addressed as
+// https://{AUTH0_DOMAIN}/oauth/token.
 import { readFileSync } from 'node:fs';
 import vm from 'node:vm';
 
@@ -54,6 +55,7 @@ export function loadAuth0Script(
     global: {},
     fetch: sandboxFetch,
     AbortSignal,
+    URL,
     // The host's Error, so tests can tell a plain Error from Auth0's error classes across the context.
     Error,
     WrongUsernameOrPasswordError,
