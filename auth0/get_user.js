@@ -18,7 +18,7 @@ function getByEmail(email, callback) {
 
   callBridge('/get-user', { username: email }).then(
     function (result) {
-      if (result.status === 200) return callback(null, toAuth0Profile(result.body));
+      if (result.status === 200) return answerWithProfile(result);
       if (result.status === 404 && result.body && result.body.error === 'user_not_found') return callback(null);
       return callback(new Error(unavailableMessage(result)));
     },
@@ -105,6 +105,30 @@ function getByEmail(email, callback) {
     var secret = configuration.BRIDGE_CLIENT_SECRET;
     if (isSet(secret) && text.indexOf(String(secret)) !== -1) return '(a value containing BRIDGE_CLIENT_SECRET)';
     return JSON.stringify(text);
+  }
+
+  // Auth0 keys the user on user_id (stored as auth0|<user_id>): a 200 without one must not become a user.
+  function answerWithProfile(result) {
+    var problem = unusableProfileMessage(result);
+    if (problem) return callback(new Error(problem));
+    return callback(null, toAuth0Profile(result.body));
+  }
+
+  // Returns null for a usable profile, else a message that names the problem but quotes nothing of the body.
+  function unusableProfileMessage(result) {
+    var body = result.body;
+    var problem = null;
+    if (!body || typeof body !== 'object' || Array.isArray(body)) problem = 'its body is not a JSON object';
+    else if (typeof body.user_id !== 'string' || body.user_id.trim() === '') {
+      problem = 'its profile has no user_id (a non-empty string)';
+    }
+    if (!problem) return null;
+    return (
+      'The bridge answered HTTP 200 but ' +
+      problem +
+      (result.requestId ? ' (request ' + result.requestId + ')' : '') +
+      '; no profile was passed to Auth0'
+    );
   }
 
   function toAuth0Profile(profile) {

@@ -319,6 +319,32 @@ describe.each(SCRIPTS)('$file settings', ({ path, load, run }) => {
     }
   });
 
+  it.each([
+    [
+      'a profile without user_id',
+      '{"email":"a@example.test","app_metadata":{"dn":"uid=a"}}',
+      /its profile has no user_id/,
+    ],
+    ['an empty user_id', '{"user_id":""}', /its profile has no user_id/],
+    ['a user_id that is not a string', '{"user_id":42}', /its profile has no user_id/],
+    ['an array', '[{"user_id":"u1"}]', /its body is not a JSON object/],
+    ['a string', '"u1"', /its body is not a JSON object/],
+    ['null', 'null', /its body is not a JSON object/],
+    ['a body that is not JSON', 'OK', /its body is not a JSON object/],
+  ])('answers a plain Error and passes no profile on for a 200 with %s', async (_, body, expected) => {
+    const standIn = await startStandInBridge(() => ({ status: 200, body }));
+    try {
+      const result = await run(load(settings({ BRIDGE_URL: standIn.url })));
+      expect(result).toHaveLength(1);
+      expectPlainError(result[0]);
+      expect(result[0].message).toMatch(/^The bridge answered HTTP 200 but /);
+      expect(result[0].message).toMatch(expected);
+      expect(result[0].message).toContain('(request stand-in-1); no profile was passed to Auth0');
+    } finally {
+      await standIn.stop();
+    }
+  });
+
   it("never quotes BRIDGE_CLIENT_SECRET's value in an error, even when it is pasted into another setting", async () => {
     const secret = configuration.BRIDGE_CLIENT_SECRET;
     const standIn = await startStandInBridge(() => ({ status: 500, body: '{"error":"internal"}' }));
