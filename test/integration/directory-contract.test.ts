@@ -17,6 +17,7 @@ import {
   startActiveDirectoryUnderTest,
   startOpenLdapUnderTest,
   CONTRACT_STATES,
+  LOCKOUT_THRESHOLD,
   type ContractState,
   type DirectoryUnderTest,
   type StateExpectation,
@@ -58,6 +59,29 @@ describe.each(SERVERS)('directory contract: %s', (_name, kind, start) => {
     await Promise.all([bridge?.stop(), filtered?.stop(), showingInactive?.stop()]);
     await directory?.stop();
   }, 60_000);
+
+  it('lockout shield: 20 wrong passwords through the bridge leave the account usable (policy: lock after 5)', async () => {
+    const sam = PEOPLE.sam;
+    for (let attempt = 0; attempt < 20; attempt += 1) {
+      const response = await bridge.post('/login', { username: sam.uid, password: `spray ${attempt}` });
+      expect(response.status).toBe(401);
+      expect(await response.json()).toEqual({ error: 'invalid_credentials' });
+    }
+    expect(await directory.directBind('sam', sam.password)).toBe(true);
+    const { dn } = await directory.identity('sam');
+    const held = bridge.logs.filter(
+      (line) => line.includes('"lockout_shield":"held"') && line.includes(JSON.stringify(dn).slice(1, -1)),
+    );
+    expect(held.length).toBeGreaterThan(0);
+    expect(held[0]).toContain(`"lockout_threshold":${LOCKOUT_THRESHOLD}`);
+  });
+
+  it('lockout shield: a user who mistypes twice, then types the right password, gets in', async () => {
+    const tom = PEOPLE.tom;
+    expect((await bridge.post('/login', { username: tom.uid, password: 'first typo' })).status).toBe(401);
+    expect((await bridge.post('/login', { username: tom.uid, password: 'second typo' })).status).toBe(401);
+    expect((await bridge.post('/login', { username: tom.uid, password: tom.password })).status).toBe(200);
+  });
 
   it('logs in with every login name the preset accepts, with the same profile, groups nested, id from the server', async () => {
     const alice = PEOPLE.alice;

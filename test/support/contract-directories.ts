@@ -39,7 +39,13 @@ export const PEOPLE = {
   mike: person('mike', 'Mike', 'Mustchange'),
   pat: person('pat', 'Pat', 'Pwexpired'),
   lou: person('lou', 'Lou', 'Locked'),
+  // Under a lockout policy of 5 failures: sam is sprayed through the bridge, tom mistypes.
+  sam: person('sam', 'Sam', 'Sprayed'),
+  tom: person('tom', 'Tom', 'Typist'),
 } as const;
+
+/** The lockout policy sam and tom are under on every server: 5 failed binds lock the account. */
+export const LOCKOUT_THRESHOLD = 5;
 export type PersonKey = keyof typeof PEOPLE;
 
 /** Which person is in which state (on servers that can express it). */
@@ -92,6 +98,8 @@ export interface DirectoryUnderTest {
   loginNames(key: PersonKey): string[];
   /** The person's DN and stable id as the server itself reports them. */
   identity(key: PersonKey): Promise<{ dn: string; userId: string }>;
+  /** A bind straight to the server as the person (their own laptop): whether the server accepts it. */
+  directBind(key: PersonKey, password: string): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -199,11 +207,23 @@ export async function startOpenLdapUnderTest(): Promise<DirectoryUnderTest> {
         replace('pwdPolicySubentry', [`cn=lockout,ou=policies,${suffix}`]),
         replace('pwdAccountLockedTime', [generalizedTime(new Date())]),
       ]);
+      await client.add(`cn=five-strikes,ou=policies,${suffix}`, {
+        objectClass: ['top', 'device', 'pwdPolicy'],
+        cn: 'five-strikes',
+        pwdAttribute: 'userPassword',
+        pwdLockout: 'TRUE',
+        pwdMaxFailure: String(LOCKOUT_THRESHOLD),
+        pwdFailureCountInterval: '600',
+        pwdLockoutDuration: '3600',
+      });
+      for (const key of ['sam', 'tom'] as const)
+        await modify(key, [replace('pwdPolicySubentry', [`cn=five-strikes,ou=policies,${suffix}`])]);
     });
     return {
       kind: 'openldap',
       env: seeded.bridgeEnv({ LDAP_PRESET: 'openldap' }),
       loginNames: (key) => [PEOPLE[key].uid, PEOPLE[key].mail],
+      directBind: (key, password) => bindsAs(seeded.slapd.ldapUrl, userDN(PEOPLE[key].uid, suffix), password),
       identity: async (key) => {
         const dn = userDN(PEOPLE[key].uid, suffix);
         const [entry] = await withAdmin(
@@ -247,7 +267,19 @@ export async function start389dsUnderTest(): Promise<DirectoryUnderTest> {
       await client.modify(ds.suffix, [
         addValues('aci', [
           `(targetattr!="userPassword || aci")(version 3.0; acl "bridge reader"; allow (read, search, compare) userdn="ldap:///${serviceDN}";)`,
-          `(targetattr="nsUniqueId || nsAccountLock || pwdReset")(version 3.0; acl "bridge reader operational"; allow (read, search, compare) userdn="ldap:///${serviceDN}";)`,
+          `(targetattr="nsUniqueId || nsAccountLock || pwdReset || passwordRetryCount || retryCountResetTime || accountUnlockTime || pwdpolicysubentry")(version 3.0; acl "bridge reader operational"; allow (read, search, compare) userdn="ldap:///${serviceDN}";)`,
+        ]),
+      ]);
+      // The usual lockout policy (5 failures in 10 minutes lock for an hour), and what the README
+      // asks operators to grant: the service account may read the policy's lockout attributes.
+      await client.modify('cn=config', [
+        replace('passwordLockout', ['on']),
+        replace('passwordMaxFailure', [String(LOCKOUT_THRESHOLD)]),
+        replace('passwordResetFailureCount', ['600']),
+        replace('passwordLockoutDuration', ['3600']),
+        replace('passwordUnlock', ['on']),
+        addValues('aci', [
+          `(targetattr="objectClass || passwordLockout || passwordMaxFailure || passwordResetFailureCount")(version 3.0; acl "bridge reads the lockout policy"; allow (read, search, compare) userdn="ldap:///${serviceDN}";)`,
         ]),
       ]);
       for (const p of Object.values(PEOPLE)) {
@@ -288,6 +320,7 @@ export async function start389dsUnderTest(): Promise<DirectoryUnderTest> {
         LDAP_PRESET: '389ds',
       },
       loginNames: (key) => [PEOPLE[key].uid, PEOPLE[key].mail],
+      directBind: (key, password) => bindsAs(ds.ldapUrl, dnOf(key), password),
       identity: async (key) => {
         const [entry] = await withAdmin(
           admin,
@@ -334,6 +367,23 @@ async function addLdapGroups(
       if (changes.length > 0) await client.modify(groupDN(group.cn), changes);
     }
   });
+}
+
+async function bindsAs(url: string, dn: string, password: string, ca?: Buffer): Promise<boolean> {
+  const client = new Client({
+    url,
+    timeout: 10_000,
+    connectTimeout: 5000,
+    ...(ca ? { tlsOptions: { ca: [ca] } } : {}),
+  });
+  try {
+    await client.bind(dn, password);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.unbind().catch(() => undefined);
+  }
 }
 
 function generalizedTime(date: Date): string {
@@ -437,6 +487,15 @@ export async function startActiveDirectoryUnderTest(): Promise<DirectoryUnderTes
       await client.bind(dnOf('lou'), 'not-the-password').catch(() => undefined);
       await client.unbind().catch(() => undefined);
     }
+    // The domain's own lockout policy (everyone else, sam and tom included): 5 failures lock for an hour.
+    await ad.tool([
+      'domain',
+      'passwordsettings',
+      'set',
+      `--account-lockout-threshold=${LOCKOUT_THRESHOLD}`,
+      '--account-lockout-duration=60',
+      '--reset-account-lockout-after=60',
+    ]);
 
     return {
       kind: 'active-directory',
@@ -449,6 +508,7 @@ export async function startActiveDirectoryUnderTest(): Promise<DirectoryUnderTes
         LDAP_PRESET: 'active-directory',
       },
       loginNames: (key) => [PEOPLE[key].uid, `${PEOPLE[key].uid}@${ad.dnsDomain}`, PEOPLE[key].mail],
+      directBind: (key, password) => bindsAs(ad.ldapsUrl, dnOf(key), password, readFileSync(ad.caCertPath)),
       identity: async (key) => {
         // samba-tool prints objectGUID in the standard form: an independent check of the byte order.
         const shown = await ad.tool(['user', 'show', PEOPLE[key].uid, '--attributes=objectGUID']);
