@@ -19,7 +19,11 @@ let bridge: Bridge | undefined;
 function bridgeForThisContainer(): Bridge {
   if (bridge === undefined) {
     const config = loadConfig(process.env);
-    bridge = createBridge(config, new JsonLogger(config.logLevel), new AuthorizerContextAuthorizer());
+    bridge = createBridge(
+      config,
+      new JsonLogger(config.logLevel),
+      new AuthorizerContextAuthorizer(config.auth.clockToleranceSeconds),
+    );
   }
   return bridge;
 }

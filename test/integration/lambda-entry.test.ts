@@ -105,6 +105,25 @@ describe('login / get-user Lambda handler', () => {
     expect(request).toMatchObject({ method: 'POST', path: '/login' });
   });
 
+  it("refuses a token that expired since the authorizer's answer was cached, within the clock tolerance", async () => {
+    const { handler } = await import('../../lambdas/entry/lambda.ts');
+    const now = Math.floor(Date.now() / 1000);
+    // AUTH_CLOCK_TOLERANCE_SECONDS is 30 by default.
+    const expired = await handler(
+      proxyEvent('/get-user', { username: alice.uid }, { ...context, expiresAt: now - 60 }),
+    );
+    expect(expired.statusCode).toBe(401);
+    expect(JSON.parse(expired.body)).toEqual({ error: 'invalid_token' });
+    const withinTolerance = await handler(
+      proxyEvent('/get-user', { username: alice.uid }, { ...context, expiresAt: now - 5 }),
+    );
+    expect(withinTolerance.statusCode).toBe(200);
+    const noExpiry = await handler(
+      proxyEvent('/get-user', { username: alice.uid }, { ...context, expiresAt: undefined }),
+    );
+    expect(noExpiry.statusCode).toBe(401);
+  });
+
   it('re-checks the route scope from the authorizer context', async () => {
     const { handler } = await import('../../lambdas/entry/lambda.ts');
     const result = await handler(

@@ -19,6 +19,12 @@ export function authorizerContextFor(client: VerifiedClient): AuthorizerContext 
 }
 
 export class AuthorizerContextAuthorizer implements CallerAuthorizer {
+  constructor(
+    /** Seconds of clock skew allowed on the token's expiry (AUTH_CLOCK_TOLERANCE_SECONDS). */
+    private readonly clockToleranceSeconds: number,
+    private readonly nowSeconds: () => number = () => Date.now() / 1000,
+  ) {}
+
   async authorize(request: BridgeRequest, requiredScope: string): Promise<VerifiedClient> {
     const context = request.authorizerContext;
     const clientId = context?.clientId;
@@ -26,11 +32,12 @@ export class AuthorizerContextAuthorizer implements CallerAuthorizer {
     if (typeof clientId !== 'string' || clientId === '' || typeof scope !== 'string') {
       throw new InvalidToken('no authorizer context');
     }
-    const client: VerifiedClient = {
-      clientId,
-      scopes: scope.split(' ').filter((item) => item !== ''),
-      expiresAt: Number(context?.expiresAt ?? 0),
-    };
+    const expiresAt = Number(context?.expiresAt);
+    // API Gateway caches the authorizer's answer per token (authorizerCacheSeconds): a token that
+    // expired since then is refused here, whatever the cache says.
+    if (!Number.isFinite(expiresAt)) throw new InvalidToken('authorizer context without expiry');
+    if (expiresAt + this.clockToleranceSeconds < this.nowSeconds()) throw new InvalidToken('token expired');
+    const client: VerifiedClient = { clientId, scopes: scope.split(' ').filter((item) => item !== ''), expiresAt };
     requireScope(client, requiredScope);
     return client;
   }
