@@ -3,7 +3,7 @@
 // every entry not exported listed with its reason.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -195,5 +195,33 @@ describe('export', () => {
     );
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('export: --page-size: "lots" expected a whole number from 1 to 10000');
+  });
+
+  it('writes every file owner-only, and exports a user who must change their password without the old hash', async () => {
+    const mustChange = users[3]!;
+    await withAdmin(seeded.admin, (client) =>
+      client.modify(
+        userDN(mustChange.uid, seeded.slapd.suffix),
+        new Change({ operation: 'replace', modification: new Attribute({ type: 'pwdReset', values: ['TRUE'] }) }),
+      ),
+    );
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bridge-export-private-'));
+    try {
+      // A report left world-readable by an earlier run must not stay so.
+      writeFileSync(path.join(dir, 'report.json'), '{}', { mode: 0o644 });
+      await exportDirectory({ env: seeded.bridgeEnv({ LDAP_BIND_DN: exporterDN() }), outDir: dir });
+      const { files, report, users: read } = readExport(dir);
+      for (const name of [...files, 'report.json'])
+        expect(statSync(path.join(dir, name)).mode & 0o777, name).toBe(0o600);
+      const exported = files.flatMap(read).find((user) => user.username === mustChange.uid);
+      expect(exported).toBeDefined();
+      expect(exported?.custom_password_hash).toBeUndefined();
+      expect(report.withoutPasswordHash).toContainEqual({
+        dn: userDN(mustChange.uid, seeded.slapd.suffix),
+        detail: expect.stringContaining('an administrator required a password change'),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -4,8 +4,9 @@
 // a reason. Files are at most `maxFileBytes` (Auth0: 500 KB), split on user boundaries, in a
 // deterministic order (by user_id), so two exports of an unchanged directory are identical.
 import type { AccountStateCode } from '../../contract/errors.ts';
-import type { Auth0Profile } from '../profile/map-entry.ts';
-import type { Auth0CustomPasswordHash, PasswordHashMapping } from './password-hashes.ts';
+import { accountStateOf, type AccountStateRules } from '../directory/account-states.ts';
+import type { Auth0Profile, DirectoryEntry } from '../profile/map-entry.ts';
+import { type Auth0CustomPasswordHash, mapUserPassword, type PasswordHashMapping } from './password-hashes.ts';
 
 /** Auth0's bulk import limit for one file. */
 
@@ -20,6 +21,27 @@ export function importFileName(index: number): string {
 /** Whether a file name is one of the import files the exporter writes. */
 export function isImportFileName(name: string): boolean {
   return /^users-\d{4}\.json$/.test(name);
+}
+
+/**
+ * The password an entry is exported with: its hash mapped for Auth0, unless an administrator
+ * required a new password (ppolicy / 389-ds pwdReset, AD "must change at next logon"): importing
+ * the old hash would undo that, so the user is exported without one and sets a new password by
+ * reset (or at the directory) before migrating.
+ */
+export function passwordForExport(
+  entry: DirectoryEntry,
+  accountStates: AccountStateRules,
+  now: Date,
+): PasswordHashMapping | undefined {
+  if (accountStateOf(entry, accountStates, now) === 'password_change_required') {
+    return {
+      kind: 'withheld',
+      reason:
+        'an administrator required a password change: the old hash is not exported, so the user sets a new password (reset) to migrate',
+    };
+  }
+  return mapUserPassword(entry.attributes.userpassword ?? []);
 }
 
 export const MAX_IMPORT_FILE_BYTES = 500 * 1024;

@@ -15,7 +15,9 @@ export type Auth0CustomPasswordHash = {
 
 export type PasswordHashMapping =
   | { kind: 'mapped'; scheme: string; customPasswordHash: Auth0CustomPasswordHash }
-  | { kind: 'unsupported'; scheme: string; reason: string };
+  | { kind: 'unsupported'; scheme: string; reason: string }
+  /** A hash that could be imported but must not be (the account must change its password). */
+  | { kind: 'withheld'; reason: string };
 
 /** Digest length in bytes of each RFC 2307 scheme Auth0's "ldap" algorithm verifies. */
 const LDAP_DIGEST_BYTES: Readonly<Record<string, number>> = {

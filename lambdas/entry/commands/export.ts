@@ -3,7 +3,7 @@
 // with the same profile as /login and /get-user and the password hash where Auth0 can import it,
 // plus report.json listing every entry not exported and why. Configuration: the LDAP_* variables
 // of the bridge; LDAP_BIND_DN must be allowed to read userPassword to export hashes.
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadDirectoryConfig } from '../../core/config/bridge-config.ts';
 import { DirectoryDataError } from '../../contract/errors.ts';
@@ -13,10 +13,10 @@ import {
   DEFAULT_EXPORT_DIR,
   importFileName,
   isImportFileName,
+  passwordForExport,
   planImport,
   splitIntoImportFiles,
 } from '../../core/migration/import-files.ts';
-import { mapUserPassword } from '../../core/migration/password-hashes.ts';
 import { hiddenStateOf, profileOf } from '../../core/profile/build-profile.ts';
 import { JsonLogger } from '../../adapters/json-logger.ts';
 import { type Command, EXIT, integerOption, stringOption, UsageError } from './command.ts';
@@ -78,7 +78,7 @@ export async function exportDirectory(options: ExportOptions): Promise<ExportSum
             else throw error; // the directory stopped answering: the export fails rather than drop users
           }
         }
-        entries.push({ dn: entry.dn, profile, password: mapUserPassword(entry.attributes.userpassword ?? []) });
+        entries.push({ dn: entry.dn, profile, password: passwordForExport(entry, config.accountStates, now) });
       }
       options.progress?.(entries.length);
     }
@@ -97,11 +97,12 @@ export async function exportDirectory(options: ExportOptions): Promise<ExportSum
     })),
   ];
 
-  mkdirSync(options.outDir, { recursive: true });
+  // Owner-only: the files hold password hashes and the report names every account.
+  mkdirSync(options.outDir, { recursive: true, mode: 0o700 });
   for (const name of readdirSync(options.outDir)) if (isImportFileName(name)) rmSync(path.join(options.outDir, name));
   const names = files.map((_, index) => importFileName(index + 1));
   for (const [index, file] of files.entries()) {
-    writeFileSync(path.join(options.outDir, names[index] ?? ''), file, { mode: 0o600 });
+    writePrivateFile(path.join(options.outDir, names[index] ?? ''), file);
   }
   const exportedUsers = plan.users.filter((user) => !tooLarge.includes(user));
   const withPasswordHash = exportedUsers.filter((user) => user.custom_password_hash !== undefined).length;
@@ -114,8 +115,14 @@ export async function exportDirectory(options: ExportOptions): Promise<ExportSum
     files: names,
   };
   const report = { summary, passwordSchemes: plan.passwordSchemes, skipped, withoutPasswordHash: plan.withoutPassword };
-  writeFileSync(path.join(options.outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writePrivateFile(path.join(options.outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   return summary;
+}
+
+/** Written readable by its owner only, also when a file of that name was already there (mode applies only on creation). */
+function writePrivateFile(file: string, text: string): void {
+  writeFileSync(file, text, { mode: 0o600 });
+  chmodSync(file, 0o600);
 }
 
 export const exportCommand: Command = {
