@@ -11,7 +11,8 @@ import os from 'node:os';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
-import { peopleDN, type SeedGroup, type SeedUser } from '../dev/directory-data.ts';
+import { Attribute, Change } from 'ldapts';
+import { peopleDN, type SeedGroup, type SeedUser, withAdmin } from '../dev/directory-data.ts';
 import { startSeededSlapd } from '../dev/seeded-slapd.ts';
 import { startDevTokenIssuer } from '../dev/dev-token-issuer.ts';
 import { loadConfig } from '../lambdas/core/config/bridge-config.ts';
@@ -126,6 +127,14 @@ const openFileDescriptors = () => readdirSync('/proc/self/fd').length;
 const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 const seeded = await startSeededSlapd({ users, groups });
+// A production-like password policy (lock after 5 failures), so the lockout shield is on and its
+// cost on a warm login is measured: the policy is read once, the failure state comes with the search.
+await withAdmin(seeded.admin, (client) =>
+  client.modify(`cn=default,ou=policies,${seeded.slapd.suffix}`, [
+    new Change({ operation: 'replace', modification: new Attribute({ type: 'pwdLockout', values: ['TRUE'] }) }),
+    new Change({ operation: 'replace', modification: new Attribute({ type: 'pwdMaxFailure', values: ['5'] }) }),
+  ]),
+);
 const { slapd, servicePassword } = seeded;
 const slapdPid = slapd.pid;
 const client = { clientId: 'bench-client', clientSecret: randomSecret(), scopes: ['users:login', 'users:read'] };
@@ -330,7 +339,7 @@ try {
   const collected = new Map<string, Run>();
   const operations = new Map<
     string,
-    { userSearches: number; groupSearches: number; binds: number; socketsOpened: number }
+    { userSearches: number; groupSearches: number; binds: number; socketsOpened: number; entryReads: number }
   >();
   const countersOf = (url: string | undefined) => stacks.find((each) => each.url === url)?.bridge.directory.stats;
   const inRounds = (selected: typeof plans) => Array.from({ length: rounds }, () => selected).flat();
@@ -362,8 +371,14 @@ try {
       },
     });
     if (counters && before) {
-      const total = operations.get(plan.key) ?? { userSearches: 0, groupSearches: 0, binds: 0, socketsOpened: 0 };
-      for (const name of ['userSearches', 'groupSearches', 'binds', 'socketsOpened'] as const)
+      const total = operations.get(plan.key) ?? {
+        userSearches: 0,
+        groupSearches: 0,
+        binds: 0,
+        socketsOpened: 0,
+        entryReads: 0,
+      };
+      for (const name of ['userSearches', 'groupSearches', 'binds', 'socketsOpened', 'entryReads'] as const)
         total[name] += counters[name] - before[name];
       operations.set(plan.key, total);
     }
@@ -398,6 +413,7 @@ try {
     const count = collected.get(key)!.requests;
     return {
       userSearches: counted.userSearches / count,
+      entryReads: counted.entryReads / count,
       groupSearches: counted.groupSearches / count,
       binds: counted.binds / count,
     };
@@ -472,7 +488,7 @@ try {
   const operationsPerLogin = perRequest('proxy8');
   const fixed = (value: number) => value.toFixed(2);
   console.log(
-    `  directory operations per login (c=8): ${fixed(operationsPerLogin.userSearches)} user search, ${fixed(operationsPerLogin.binds)} bind, ${fixed(operationsPerLogin.groupSearches)} group search (${fixed(perRequest('uncached8').groupSearches)} without the group cache, ${fixed(perRequest('memberOf8').groupSearches)} from memberOf)`,
+    `  directory operations per login (c=8): ${fixed(operationsPerLogin.userSearches)} user search, ${fixed(operationsPerLogin.binds)} bind, ${fixed(operationsPerLogin.groupSearches)} group search (${fixed(perRequest('uncached8').groupSearches)} without the group cache, ${fixed(perRequest('memberOf8').groupSearches)} from memberOf), ${fixed(operationsPerLogin.entryReads)} lockout-policy read (the lockout shield on, policy locking after 5)`,
   );
 
   // The token check: full jose verification against the cached-result path.
