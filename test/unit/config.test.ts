@@ -31,7 +31,15 @@ describe('loadConfig', () => {
     expect(config.directory.operationTimeoutMs).toBe(3000);
     expect(config.auth.jwksUrl).toBe('https://tenant.eu.auth0.com/.well-known/jwks.json');
     expect(config.auth.scopes).toEqual({ login: 'users:login', 'get-user': 'users:read' });
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, maxInFlight: 256 });
+    expect(config.server).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      maxInFlight: 256,
+      maxConnections: 1024,
+      headersTimeoutMs: 5000,
+      bodyTimeoutMs: 5000,
+      keepAliveTimeoutMs: 5000,
+    });
     expect(config.logLevel).toBe('info');
     expect(config.directory.mapping.userIdAttribute).toBe('entryUUID');
   });
