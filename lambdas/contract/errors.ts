@@ -346,3 +346,16 @@ export const GATEWAY_RESPONSES: ReadonlyArray<{ type: string; error: ErrorClass;
 export function staticErrorBody(error: ErrorClass, description?: string): string {
   return JSON.stringify({ error: error.code, ...(description ? { error_description: description } : {}) });
 }
+
+/** 408: the on-prem server's deadline for a request's headers or body passed first; the connection is closed. */
+export class RequestTimeout extends BridgeError {
+  static override readonly code = 'request_timeout';
+  static override readonly status = 408;
+  override readonly name = 'RequestTimeout';
+  readonly code = RequestTimeout.code;
+  readonly status = RequestTimeout.status;
+  /** Why, for the log only: which deadline (its setting and value). */
+  constructor(readonly why: string) {
+    super(`request timeout: ${why}`);
+  }
+}
