@@ -567,7 +567,7 @@ export const RUNTIME_SETTINGS = {
     min: 1,
     max: 100_000,
     unit: 'requests',
-    doc: 'requests one worker handles at once; more get 503 overloaded',
+    doc: 'requests one worker handles at once, counted from a received body until answered or the client is gone; more get 503 overloaded',
   },
   MAX_CONNECTIONS: {
     env: 'MAX_CONNECTIONS',
@@ -741,7 +741,7 @@ export const DEPLOYMENT_SETTINGS = {
     pattern: /^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/,
     expected: 'an SNS topic ARN',
     defaultText: 'none',
-    doc: 'an existing topic the alarms notify (give this or alarms.email)',
+    doc: 'an existing topic the alarms notify (give this or alarms.email); its access policy must let cloudwatch.amazonaws.com publish, and a key that encrypts it must be a customer key whose policy lets CloudWatch use it (never alias/aws/sns)',
   },
   alarmEmail: {
     cdk: 'alarms.email',
@@ -750,7 +750,7 @@ export const DEPLOYMENT_SETTINGS = {
     pattern: /^[^@\s]+@[^@\s]+\.[^@\s]+$/,
     expected: 'an email address',
     defaultText: 'none: alarms without actions',
-    doc: 'an address the stack subscribes to a new alarm topic',
+    doc: 'an address the stack subscribes to a new alarm topic, encrypted with a new customer key (rotation on) that CloudWatch may use',
   },
   networkKind: {
     cdk: 'network.kind',
@@ -861,17 +861,17 @@ export const DEPLOYMENT_SETTINGS = {
     group: 'deployment-api',
     type: 'list',
     defaultText: 'no restriction',
-    doc: "Auth0's outbound IP addresses (or CIDRs): the API's resource policy refuses every other source",
+    doc: "Auth0's outbound IP addresses (or CIDRs) for the tenant's region: a WAF rule evaluated before any other blocks every other source, and the API's resource policy refuses them too",
   },
   wafRateLimitPer5Minutes: {
     cdk: 'wafRateLimitPer5Minutes',
     group: 'deployment-api',
     type: 'integer',
-    default: 2000,
     min: 10,
     max: 2_000_000_000,
     unit: 'requests',
-    doc: 'requests one source IP may send in 5 minutes before the WAF blocks it',
+    defaultText: 'throttling.rateLimit x 300',
+    doc: 'requests one source IP may send in 5 minutes before the WAF blocks it; at least throttling.rateLimit x 300, so the WAF never blocks what the stage accepts',
   },
   customDomainName: {
     cdk: 'customDomain.domainName',
