@@ -13,6 +13,7 @@ import {
   type Setting,
 } from '../lambdas/contract/settings.ts';
 import { loadConfig } from '../lambdas/core/config/bridge-config.ts';
+import { leastRateLimitPer5Minutes, RATE_LIMIT_WINDOW_SECONDS } from './constructs/bridge-web-acl.ts';
 import { parseSettingText, settingTextFromJson } from '../lambdas/core/config/read-settings.ts';
 
 export interface ExistingVpcConfig {
@@ -154,7 +155,10 @@ export function readDeploymentConfig(environments: unknown, envName: string | un
     functionTimeoutSeconds: context.get(D.functionTimeoutSeconds) as number,
     authorizerCacheSeconds: context.get(D.authorizerCacheSeconds) as number,
     ...optional('allowedSourceIps', context.get(D.allowedSourceIps) as string[] | undefined),
-    wafRateLimitPer5Minutes: context.get(D.wafRateLimitPer5Minutes) as number,
+    // Derived from the stage's throttle when absent; checkDeploymentRules holds a given value to it.
+    wafRateLimitPer5Minutes:
+      (context.get(D.wafRateLimitPer5Minutes) as number | undefined) ??
+      leastRateLimitPer5Minutes(context.get(D.throttlingRateLimit) as number),
     ...(domainName
       ? { customDomain: { domainName, certificateArn: context.required(D.customDomainCertificateArn) as string } }
       : {}),
@@ -220,6 +224,16 @@ function checkDeploymentRules(config: DeploymentConfig, context: ContextReader):
     context.problem(
       D.throttlingBurstLimit,
       `${config.throttling.burstLimit} is too small for ${D.throttlingRateLimit.cdk} ${config.throttling.rateLimit}`,
+    );
+  }
+  // WAF counts every request, those the stage then throttles included: a per-IP limit under what
+  // the stage accepts would turn the tenant's busiest minutes into minutes of 403s for all of
+  // Auth0's logins from that egress address.
+  const leastWafLimit = leastRateLimitPer5Minutes(config.throttling.rateLimit);
+  if (config.wafRateLimitPer5Minutes < leastWafLimit) {
+    context.problem(
+      D.wafRateLimitPer5Minutes,
+      `${config.wafRateLimitPer5Minutes} is below ${D.throttlingRateLimit.cdk} ${config.throttling.rateLimit} x ${RATE_LIMIT_WINDOW_SECONDS} = ${leastWafLimit}: the WAF would block a source the stage still accepts (leave it out to derive it)`,
     );
   }
   if (config.alarms?.topicArn && config.alarms.email) {

@@ -79,9 +79,17 @@ export interface LdapBridgeProps {
   readonly functionTimeout?: Duration;
   /** How long API Gateway keeps the authorizer's answer for one token. @default Duration.seconds(60) */
   readonly authorizerCacheTtl?: Duration;
-  /** Source addresses (Auth0's egress IPs) allowed by the resource policy. @default no restriction */
+  /**
+   * The only source addresses (Auth0's egress IPs): the web ACL blocks every other source before
+   * any other rule, and the resource policy refuses them too.
+   * @default no restriction
+   */
   readonly allowedSourceIps?: string[];
-  /** Requests one source IP may send in 5 minutes before the WAF blocks it. @default 2000 */
+  /**
+   * Requests one source IP may send in 5 minutes before the WAF blocks it; at least
+   * `throttlingRateLimit` x 300, so it never blocks what the stage accepts.
+   * @default throttlingRateLimit x 300
+   */
   readonly wafRateLimitPer5Minutes?: number;
   /**
    * A custom domain with TLS 1.2 minimum; the default execute-api endpoint is then disabled. Needs `customDomainCertificate`.
@@ -147,7 +155,9 @@ export class LdapBridge extends Construct {
     });
     new BridgeWebAcl(this, 'WebAcl', {
       stage: bridgeApi.api.deploymentStage,
+      stageRateLimit: props.throttlingRateLimit,
       rateLimitPer5Minutes: props.wafRateLimitPer5Minutes,
+      allowedSourceIps: props.allowedSourceIps,
     });
     const alarms = new BridgeAlarms(this, 'Alarms', {
       api: bridgeApi.api,
