@@ -1,9 +1,10 @@
 // The deployment stack: turns validated DeploymentConfig into what LdapBridge needs (VPC, bind
-// secret, alarm topic, certificate, the functions' environments) and builds it. No lookups:
-// `cdk synth` runs offline and gives the same template every time.
-import { Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+// secret, alarm topic and its key, certificate, the functions' environments) and builds it. No
+// lookups: `cdk synth` runs offline and gives the same template every time.
+import { Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -109,13 +110,53 @@ export class LdapBridgeStack extends Stack {
     return secret;
   }
 
+  /**
+   * An existing topic as it is (its policy and key are its owner's: see alarms.topicArn's row), or
+   * a new one CloudWatch can deliver to. CloudWatch publishes as the service principal
+   * cloudwatch.amazonaws.com, which needs sns:Publish in the topic's policy (enforceSSL's policy
+   * replaces SNS's default one) and kms:Decrypt and kms:GenerateDataKey* on the topic's key.
+   * The AWS managed key alias/aws/sns does not let CloudWatch use it and its policy cannot be
+   * changed: with it, the alarm history shows "CloudWatch Alarms does not have authorization to access the SNS
+   * topic encryption key" and nothing is delivered (AWS re:Post knowledge center, "configure a
+   * CloudWatch alarm with an encrypted SNS topic"). Both grants are scoped to alarms of this
+   * account and region with aws:SourceAccount and aws:SourceArn.
+   */
   private alarmTopic(alarms: NonNullable<DeploymentConfig['alarms']>): sns.ITopic {
     if (alarms.topicArn) return sns.Topic.fromTopicArn(this, 'AlarmTopic', alarms.topicArn);
+    const cloudWatch = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
+    const fromThisAccountsAlarms = {
+      StringEquals: { 'aws:SourceAccount': this.account },
+      ArnLike: { 'aws:SourceArn': `arn:${this.partition}:cloudwatch:${this.region}:${this.account}:alarm:*` },
+    };
+    const key = new kms.Key(this, 'AlarmTopicKey', {
+      description: 'auth0-ldap-bridge: encrypts the alarm topic; CloudWatch alarms may use it to publish',
+      enableKeyRotation: true,
+      // It protects notifications in flight only: nothing is left to decrypt once the topic is gone.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublishToTheTopic',
+        principals: [cloudWatch],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: fromThisAccountsAlarms,
+      }),
+    );
     const topic = new sns.Topic(this, 'AlarmTopic', {
       displayName: 'auth0-ldap-bridge alarms',
       enforceSSL: true,
-      masterKey: kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+      masterKey: key,
     });
+    topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [cloudWatch],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: fromThisAccountsAlarms,
+      }),
+    );
     if (alarms.email) topic.addSubscription(new subscriptions.EmailSubscription(alarms.email));
     return topic;
   }
