@@ -33,6 +33,8 @@ export interface AuditReport {
     executeApiEndpoint: 'enabled' | 'disabled';
     tls: string;
     resourcePolicy: unknown;
+    /** Who may call at all: the WAF's source rule and the resource policy, or any source. */
+    sourceAddresses: { allowed: string[] | 'any'; wafRule?: string; resourcePolicy: boolean };
     stage: {
       name: string;
       executionLogging: string;
@@ -49,7 +51,7 @@ export interface AuditReport {
     cacheSeconds: number;
     validationRegex?: string;
   }>;
-  waf: Array<{ priority: number; name: string; rule: string; action: string }>;
+  waf: Array<{ priority: number; name: string; rule: string; action: string; countedRules?: string[] }>;
   functions: Array<{
     name: string;
     description: string;
@@ -66,6 +68,15 @@ export interface AuditReport {
   vpcEndpoints: Array<{ name: string; service: string; privateDns: boolean }>;
   logs: Array<{ name: string; retentionDays: number | 'never expires' }>;
   alarms: Array<{ name: string; description: string; threshold: number; notifies: string[] }>;
+  /** Where the alarms go, per topic they notify, and why a notification would not arrive. */
+  alarmTopics: Array<{
+    topic: string;
+    managedBy: 'this stack' | 'outside this stack';
+    encryption: string;
+    publishing: string;
+    subscriptions: string[];
+    undeliverable: string[];
+  }>;
   secrets: Array<{ name: string; description: string }>;
   cdkNag: {
     pack: string;
@@ -224,6 +235,31 @@ export function auditApp(built: BuiltApp): AuditReport {
     };
   });
 
+  const wafRules = ofType('AWS::WAFv2::WebACL').flatMap(([, acl]) =>
+    ((props(acl).Rules as Json[] | undefined) ?? [])
+      .map((rule) => describeWafRule(rule, (logicalId) => props(resourceAt(logicalId))))
+      .sort((a, b) => a.priority - b.priority),
+  );
+  const sourceRule = wafRules.find((rule) => rule.allowedSources !== undefined);
+  const policyStatements =
+    ((props(restApi).Policy as { Statement?: Json[] } | undefined)?.Statement as Json[] | undefined) ?? [];
+  const policySources = policyStatements
+    .filter((statement) => statement.Effect === 'Deny')
+    .flatMap((statement) =>
+      [((statement.Condition as Json | undefined)?.NotIpAddress as Json | undefined)?.['aws:SourceIp'] ?? []].flat(),
+    )
+    .map(String);
+
+  const alarmTargets = [
+    ...new Set(
+      ofType('AWS::CloudWatch::Alarm').flatMap(([, alarm]) =>
+        ((props(alarm).AlarmActions as unknown[] | undefined) ?? []).map((action) => JSON.stringify(action)),
+      ),
+    ),
+  ]
+    .sort()
+    .map((action) => describeAlarmTopic(JSON.parse(action) as unknown, resources, nameOf, show));
+
   const acknowledged = built.app.node
     .findAll()
     .flatMap((construct) =>
@@ -252,6 +288,11 @@ export function auditApp(built: BuiltApp): AuditReport {
         ? `custom domain ${String(props(domain[1]).DomainName)} with security policy ${String(props(domain[1]).SecurityPolicy)}`
         : 'default execute-api endpoint only: TLS policy managed by AWS (configure customDomain to pin TLS 1.2 and disable the default endpoint)',
       resourcePolicy: props(restApi).Policy ?? null,
+      sourceAddresses: {
+        allowed: sourceRule?.allowedSources ?? (policySources.length > 0 ? policySources : 'any'),
+        ...(sourceRule ? { wafRule: sourceRule.name } : {}),
+        resourcePolicy: policySources.length > 0,
+      },
       stage: {
         name: String(stage.StageName),
         executionLogging: String(methodSettings.LoggingLevel ?? 'OFF'),
@@ -278,27 +319,7 @@ export function auditApp(built: BuiltApp): AuditReport {
         ? { validationRegex: String(props(authorizer).IdentityValidationExpression) }
         : {}),
     })),
-    waf: ofType('AWS::WAFv2::WebACL').flatMap(([, acl]) =>
-      ((props(acl).Rules as Json[] | undefined) ?? [])
-        .map((rule) => {
-          const statement = rule.Statement as Json;
-          const managed = statement.ManagedRuleGroupStatement as Json | undefined;
-          const rate = statement.RateBasedStatement as Json | undefined;
-          return {
-            priority: Number(rule.Priority),
-            name: String(rule.Name),
-            rule: managed
-              ? `managed rule group ${String(managed.VendorName)}/${String(managed.Name)}`
-              : rate
-                ? `rate limit ${String(rate.Limit)} requests per 5 minutes per ${String(rate.AggregateKeyType)}`
-                : JSON.stringify(statement),
-            action: rule.OverrideAction
-              ? 'as the rule group says (block)'
-              : (Object.keys((rule.Action as Json) ?? {})[0] ?? ''),
-          };
-        })
-        .sort((a, b) => a.priority - b.priority),
-    ),
+    waf: wafRules.map(({ allowedSources: _sources, ...rule }) => rule),
     functions,
     securityGroups,
     vpcEndpoints: ofType('AWS::EC2::VPCEndpoint').map(([id, endpoint]) => ({
@@ -316,6 +337,7 @@ export function auditApp(built: BuiltApp): AuditReport {
       threshold: Number(props(alarm).Threshold),
       notifies: ((props(alarm).AlarmActions as unknown[] | undefined) ?? []).map((action) => show(action)),
     })),
+    alarmTopics: alarmTargets,
     secrets: ofType('AWS::SecretsManager::Secret').map(([id, secret]) => ({
       name: nameOf(id),
       description: String(props(secret).Description ?? ''),
@@ -354,6 +376,156 @@ function describeRule(rule: Json, direction: 'to' | 'from', show: (value: unknow
   const ports =
     rule.FromPort === rule.ToPort ? String(rule.FromPort) : `${String(rule.FromPort)}-${String(rule.ToPort)}`;
   return `${String(rule.IpProtocol)} ${ports} ${direction} ${show(peer)}`;
+}
+
+/** One rule of a web ACL as a reviewer reads it; `allowedSources` when it blocks every source outside an IP set. */
+function describeWafRule(
+  rule: Json,
+  propertiesOf: (logicalId: string) => Json,
+): AuditReport['waf'][number] & { allowedSources?: string[] } {
+  const statement = rule.Statement as Json;
+  const managed = statement.ManagedRuleGroupStatement as Json | undefined;
+  const rate = statement.RateBasedStatement as Json | undefined;
+  const outsideIpSet = ((statement.NotStatement as Json | undefined)?.Statement as Json | undefined)
+    ?.IPSetReferenceStatement as Json | undefined;
+  const ipSetId = (outsideIpSet?.Arn as { 'Fn::GetAtt'?: string[] } | undefined)?.['Fn::GetAtt']?.[0];
+  const allowedSources = ipSetId ? ((propertiesOf(ipSetId).Addresses as string[] | undefined) ?? []) : undefined;
+  const countedRules = ((managed?.RuleActionOverrides as Json[] | undefined) ?? [])
+    .filter((override) => 'Count' in ((override.ActionToUse as Json | undefined) ?? {}))
+    .map((override) => String(override.Name));
+  const window = Number(rate?.EvaluationWindowSec ?? 300);
+  const ruleText = managed
+    ? `managed rule group ${String(managed.VendorName)}/${String(managed.Name)}`
+    : rate
+      ? `rate limit ${String(rate.Limit)} requests per ${window % 60 === 0 ? `${window / 60} minutes` : `${window} s`} per ${String(rate.AggregateKeyType)}`
+      : allowedSources
+        ? `source address outside ${allowedSources.join(', ')}`
+        : JSON.stringify(statement);
+  const action = rule.OverrideAction
+    ? countedRules.length > 0
+      ? `as the rule group says (block), but only counted: ${countedRules.join(', ')}`
+      : 'as the rule group says (block)'
+    : (Object.keys((rule.Action as Json) ?? {})[0] ?? '');
+  return {
+    priority: Number(rule.Priority),
+    name: String(rule.Name),
+    rule: ruleText,
+    action,
+    ...(countedRules.length > 0 ? { countedRules } : {}),
+    ...(allowedSources ? { allowedSources } : {}),
+  };
+}
+
+const CLOUDWATCH = 'cloudwatch.amazonaws.com';
+
+/** Whether an IAM action pattern (`*` wildcards, case-insensitive) covers `action`. */
+function actionCovers(pattern: string, action: string): boolean {
+  const literal = pattern.split('*').map((part) => part.replace(/[.+?^$(){}|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${literal.join('.*')}$`, 'i').test(action);
+}
+
+/** The policy statements that allow CloudWatch's service principal all of `actions` (wildcards as IAM reads them). */
+function cloudWatchGrants(statements: Json[], actions: string[]): Json[] {
+  return statements.filter((statement) => {
+    const services = [((statement.Principal as Json | undefined)?.Service as unknown) ?? []].flat();
+    const granted = [statement.Action].flat().map(String);
+    return (
+      statement.Effect === 'Allow' &&
+      services.includes(CLOUDWATCH) &&
+      actions.every((action) => granted.some((grant) => actionCovers(grant, action)))
+    );
+  });
+}
+
+/**
+ * Where one alarm action delivers: the topic, its key and policy, its subscriptions, and every
+ * reason CloudWatch could not deliver to it (the AWS managed key alias/aws/sns, a key or topic
+ * policy without CloudWatch's service principal).
+ */
+function describeAlarmTopic(
+  action: unknown,
+  resources: Record<string, CfnResource>,
+  nameOf: (logicalId: string) => string,
+  show: (value: unknown) => string,
+): AuditReport['alarmTopics'][number] {
+  const topicId = (action as { Ref?: string } | null)?.Ref;
+  const topic = topicId ? resources[topicId] : undefined;
+  if (!topicId || topic?.Type !== 'AWS::SNS::Topic') {
+    const outside = 'managed outside this stack';
+    return {
+      topic: show(action),
+      managedBy: 'outside this stack',
+      encryption: `${outside}: a key must be a customer key whose policy lets ${CLOUDWATCH} use it (kms:Decrypt, kms:GenerateDataKey*), never alias/aws/sns`,
+      publishing: `${outside}: its access policy must let ${CLOUDWATCH} publish`,
+      subscriptions: [outside],
+      undeliverable: [],
+    };
+  }
+  const undeliverable: string[] = [];
+  const conditionsOf = (grants: Json[]) => {
+    const conditions = grants.map((grant) => grant.Condition).filter((condition) => condition !== undefined);
+    return conditions.length > 0 ? ` when \`${conditions.map((condition) => show(condition)).join('` or `')}\`` : '';
+  };
+  const keyRef = topic.Properties?.KmsMasterKeyId;
+  const keyId =
+    (keyRef as { Ref?: string } | undefined)?.Ref ??
+    (keyRef as { 'Fn::GetAtt'?: string[] } | undefined)?.['Fn::GetAtt']?.[0];
+  const key = keyId ? resources[keyId] : undefined;
+  let encryption: string;
+  if (keyRef === undefined) {
+    encryption = 'none (not encrypted at rest)';
+  } else if (keyId && key?.Type === 'AWS::KMS::Key') {
+    const statements = ((key.Properties?.KeyPolicy as { Statement?: Json[] } | undefined)?.Statement ?? []) as Json[];
+    const grants = cloudWatchGrants(statements, ['kms:Decrypt', 'kms:GenerateDataKey']);
+    encryption = `customer-managed key \`${nameOf(keyId)}\`, rotation ${key.Properties?.EnableKeyRotation === true ? 'on' : 'OFF'}; ${
+      grants.length > 0
+        ? `its key policy lets ${CLOUDWATCH} use it (kms:Decrypt, kms:GenerateDataKey*)${conditionsOf(grants)}`
+        : `its key policy does not let ${CLOUDWATCH} use it`
+    }`;
+    if (grants.length === 0) undeliverable.push(`the key policy of ${nameOf(keyId)} does not let ${CLOUDWATCH} use it`);
+  } else if (/(^|:)alias\/aws\/sns$/.test(show(keyRef))) {
+    encryption = 'the AWS managed key alias/aws/sns';
+    undeliverable.push(`${CLOUDWATCH} may not use the AWS managed key alias/aws/sns, and its policy cannot be changed`);
+  } else {
+    encryption = `key ${show(keyRef)}, managed outside this stack: its policy must let ${CLOUDWATCH} use it`;
+  }
+  const topicPolicies = Object.values(resources).filter(
+    (resource) =>
+      resource.Type === 'AWS::SNS::TopicPolicy' &&
+      JSON.stringify(resource.Properties?.Topics ?? []).includes(`"${topicId}"`),
+  );
+  let publishing: string;
+  if (topicPolicies.length === 0) {
+    publishing = "SNS's default access policy";
+  } else {
+    const statements = topicPolicies.flatMap(
+      (policy) =>
+        ((policy.Properties?.PolicyDocument as { Statement?: Json[] } | undefined)?.Statement ?? []) as Json[],
+    );
+    const grants = cloudWatchGrants(statements, ['sns:Publish']);
+    publishing =
+      grants.length > 0
+        ? `the topic policy lets ${CLOUDWATCH} publish${conditionsOf(grants)}`
+        : `the topic policy replaces SNS's default one and does not let ${CLOUDWATCH} publish`;
+    if (grants.length === 0) undeliverable.push(`the topic policy does not let ${CLOUDWATCH} publish`);
+  }
+  const subscriptions = Object.values(resources)
+    .filter(
+      (resource) =>
+        resource.Type === 'AWS::SNS::Subscription' &&
+        (resource.Properties?.TopicArn as { Ref?: string })?.Ref === topicId,
+    )
+    .map((subscription) => String(subscription.Properties?.Protocol))
+    .sort();
+  if (subscriptions.length === 0) undeliverable.push('the topic has no subscription in this stack');
+  return {
+    topic: nameOf(topicId),
+    managedBy: 'this stack',
+    encryption,
+    publishing,
+    subscriptions,
+    undeliverable,
+  };
 }
 
 /** Intrinsic functions shown as the construct they point at, so the report reads without the template. */
@@ -409,6 +581,17 @@ export function renderMarkdown(report: AuditReport): string {
   lines.push(`- TLS: ${report.api.tls}.`);
   lines.push(
     `- Resource policy: ${report.api.resourcePolicy ? `\`${JSON.stringify(report.api.resourcePolicy)}\`` : 'none (any source address)'}.`,
+  );
+  const sources = report.api.sourceAddresses;
+  lines.push(
+    sources.allowed === 'any'
+      ? '- Source addresses: any (no allowedSourceIps): every source reaches the WAF rules below and the API.'
+      : `- Source addresses: only ${sources.allowed.join(', ')}: ${[
+          sources.wafRule
+            ? `WAF rule \`${sources.wafRule}\` blocks every other source before any other rule runs`
+            : 'no WAF rule',
+          sources.resourcePolicy ? 'the resource policy refuses them too' : 'no resource policy',
+        ].join('; ')}.`,
   );
   lines.push(
     `- Stage \`${report.api.stage.name}\`: execution logging ${report.api.stage.executionLogging}, data trace ${report.api.stage.dataTrace ? 'ON (bodies logged!)' : 'off'}, throttling ${report.api.stage.throttling}.`,
@@ -486,6 +669,23 @@ export function renderMarkdown(report: AuditReport): string {
     report.logs.map((group) => [group.name, String(group.retentionDays)]),
   );
   lines.push('## Alarms', '');
+  if (report.alarmTopics.length === 0)
+    lines.push('Alarms notify nobody: give alarms.email or alarms.topicArn for them to reach anyone.', '');
+  for (const target of report.alarmTopics) {
+    lines.push(`Alarms notify \`${target.topic}\` (managed by ${target.managedBy}).`, '');
+    lines.push(`- Encryption: ${target.encryption}.`);
+    lines.push(`- Publishing: ${target.publishing}.`);
+    const confirmation = target.subscriptions.includes('email')
+      ? ' (an address receives nothing until it confirms the subscription from the mail SNS sends)'
+      : '';
+    lines.push(`- Subscriptions: ${target.subscriptions.join(', ') || 'none'}${confirmation}.`);
+    lines.push(
+      target.undeliverable.length > 0
+        ? `- **No alarm is delivered**: ${target.undeliverable.join('; ')}.`
+        : '- Delivery: nothing in this stack stops CloudWatch from delivering.',
+      '',
+    );
+  }
   table(
     ['alarm', 'fires when', 'threshold', 'notifies'],
     report.alarms.map((alarm) => [

@@ -71,6 +71,72 @@ describe('npm run audit', () => {
     expect(report.cdkNag.acknowledged.map((entry) => entry.rule)).toContain('AwsSolutions-COG4');
   });
 
+  it('shows allowedSourceIps and the WAF rule that enforces them before any other', () => {
+    const report = audit('prod');
+    const sources = ['52.28.56.226/32', '52.28.45.240/32', '52.16.224.164/32', '52.16.193.66/32'];
+    expect(report.api.sourceAddresses).toEqual({
+      allowed: sources,
+      wafRule: 'OnlyAllowedSourceIps',
+      resourcePolicy: true,
+    });
+    expect(report.waf[0]).toEqual({
+      priority: 0,
+      name: 'OnlyAllowedSourceIps',
+      rule: `source address outside ${sources.join(', ')}`,
+      action: 'Block',
+    });
+    expect(renderMarkdown(report)).toContain(
+      `- Source addresses: only ${sources.join(', ')}: WAF rule \`OnlyAllowedSourceIps\` blocks every other source before any other rule runs; the resource policy refuses them too.`,
+    );
+    expect(audit('demo').api.sourceAddresses).toEqual({ allowed: 'any', resourcePolicy: false });
+  });
+
+  it('lists the body rules the WAF only counts and the per-IP limit', () => {
+    const report = audit('prod');
+    expect(report.waf.find((rule) => rule.name === 'AWSManagedRulesCommonRuleSet')?.countedRules).toContain(
+      'CrossSiteScripting_BODY',
+    );
+    expect(report.waf.find((rule) => rule.name === 'AWSManagedRulesKnownBadInputsRuleSet')?.action).toMatch(
+      /^as the rule group says \(block\), but only counted: .*Log4JRCE_BODY/,
+    );
+    expect(report.waf.at(-1)).toMatchObject({
+      name: 'RateLimitPerSourceIp',
+      rule: 'rate limit 30000 requests per 5 minutes per IP',
+    });
+  });
+
+  it('says where alarms go: the topic, its key and who may use it, the subscription kind', () => {
+    const [created] = audit('demo').alarmTopics;
+    expect(created).toMatchObject({
+      topic: 'AlarmTopic',
+      managedBy: 'this stack',
+      subscriptions: ['email'],
+      undeliverable: [],
+    });
+    expect(created?.encryption).toMatch(
+      /^customer-managed key `AlarmTopicKey`, rotation on; its key policy lets cloudwatch\.amazonaws\.com use it/,
+    );
+    expect(created?.publishing).toMatch(/^the topic policy lets cloudwatch\.amazonaws\.com publish/);
+    expect(audit('prod').alarmTopics).toEqual([
+      expect.objectContaining({
+        topic: 'arn:aws:sns:eu-west-1:123456789012:security-alerts',
+        managedBy: 'outside this stack',
+      }),
+    ]);
+  });
+
+  it('says no alarm is delivered when the topic is under alias/aws/sns', () => {
+    const report = audit('demo', environment('demo'), ({ stack }) => {
+      const topic = stack.node.findChild('AlarmTopic').node.defaultChild as sns.CfnTopic;
+      topic.kmsMasterKeyId = 'alias/aws/sns';
+    });
+    expect(report.alarmTopics[0]?.encryption).toBe('the AWS managed key alias/aws/sns');
+    expect(report.alarmTopics[0]?.undeliverable).toEqual([
+      'cloudwatch.amazonaws.com may not use the AWS managed key alias/aws/sns, and its policy cannot be changed',
+    ]);
+    expect(renderMarkdown(report)).toContain('- **No alarm is delivered**: cloudwatch.amazonaws.com may not use');
+  });
+
   it('shows widened egress', () => {
     const env = environment('prod');
     env.directory = {
