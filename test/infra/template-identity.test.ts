@@ -1,6 +1,8 @@
 // The synthesized templates of every shipped environment (and one with every optional feature on)
-// against the templates from before the LdapBridge construct was split: the same logical ids and
-// the same properties, apart from the intended fixes listed below, each with its reason.
+// against the templates from before the LdapBridge construct was split (never regenerated): every
+// logical id kept with its resource type, only the listed resources added, and the same
+// properties everywhere apart from the intended fixes and the resources production safety alters
+// on purpose, each listed below with its reason.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { build, environment } from './support.ts';
@@ -30,7 +32,6 @@ function differences(before: Json | undefined, after: Json | undefined, path = '
 const AUTHORIZER_DENIES_BY_ERROR_CODE =
   '/Resources/LdapBridgeAuthorizerDenies03D900FC/Properties/FilterPattern: "{ $.message = \\"token denied\\" }" -> "{ $.error = \\"invalid_token\\" }"';
 
-/** Intended fixes, by environment: the exact differences the split is allowed to make. */
 /**
  * The token authorizer's header check is the runtime's (one pattern in lambdas/contract/routes.ts):
  * the scheme in any case and spaces around the token, as the runtime always accepted.
@@ -38,10 +39,50 @@ const AUTHORIZER_DENIES_BY_ERROR_CODE =
 const AUTHORIZATION_HEADER_AS_THE_RUNTIME_READS_IT =
   '/Resources/LdapBridgeTokenAuthorizerCA572818/Properties/IdentityValidationExpression: "^Bearer [A-Za-z0-9_.~+/-]+=*$" -> "^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9_.~+/-]+=*) *$"';
 
-const INTENDED: Record<string, string[]> = {
-  demo: [AUTHORIZER_DENIES_BY_ERROR_CODE, AUTHORIZATION_HEADER_AS_THE_RUNTIME_READS_IT],
-  prod: [AUTHORIZER_DENIES_BY_ERROR_CODE, AUTHORIZATION_HEADER_AS_THE_RUNTIME_READS_IT],
-  'prod-everything-on': [AUTHORIZER_DENIES_BY_ERROR_CODE, AUTHORIZATION_HEADER_AS_THE_RUNTIME_READS_IT],
+/**
+ * Resources whose properties production safety changes on purpose, by logical id: they keep their
+ * logical id and type (checked), their properties are not compared, and each must really differ.
+ */
+const WEB_ACL = {
+  LdapBridgeWebAcl0CAFF1B4:
+    "rules: allowed sources first, the managed groups' body rules only counted, the per-IP limit from the stage's throttle",
+};
+const ALARM_TOPIC = {
+  AlarmTopicD01E77F9: 'encrypted with the new customer key CloudWatch may use, no longer alias/aws/sns',
+  AlarmTopicPolicy309DB5F8: 'lets cloudwatch.amazonaws.com publish (alarms of this account and region)',
+};
+
+/** Resources production safety adds, by logical id: their type and why. */
+const ALLOWED_SOURCES_IP_SET = {
+  LdapBridgeAllowedSourceIpsD1647B39: ['AWS::WAFv2::IPSet', 'allowedSourceIps, for the WAF rule evaluated first'],
+};
+const ALARM_TOPIC_KEY = {
+  AlarmTopicKey57B0D3A7: ['AWS::KMS::Key', "the alarm topic's customer key, rotation on, usable by CloudWatch"],
+};
+
+interface Expected {
+  /** The exact property differences allowed outside `altered`. */
+  fixes: string[];
+  altered: Record<string, string>;
+  added: Record<string, string[]>;
+}
+
+const EXPECTED: Record<string, Expected> = {
+  demo: {
+    fixes: [AUTHORIZER_DENIES_BY_ERROR_CODE, AUTHORIZATION_HEADER_AS_THE_RUNTIME_READS_IT],
+    altered: { ...WEB_ACL, ...ALARM_TOPIC },
+    added: { ...ALARM_TOPIC_KEY },
+  },
+  prod: {
+    fixes: [AUTHORIZER_DENIES_BY_ERROR_CODE, AUTHORIZATION_HEADER_AS_THE_RUNTIME_READS_IT],
+    altered: { ...WEB_ACL },
+    added: { ...ALLOWED_SOURCES_IP_SET },
+  },
+  'prod-everything-on': {
+    fixes: [AUTHORIZER_DENIES_BY_ERROR_CODE, AUTHORIZATION_HEADER_AS_THE_RUNTIME_READS_IT],
+    altered: { ...WEB_ACL, ...ALARM_TOPIC },
+    added: { ...ALLOWED_SOURCES_IP_SET, ...ALARM_TOPIC_KEY },
+  },
 };
 
 const CASES = [
@@ -50,15 +91,44 @@ const CASES = [
   { name: 'prod-everything-on', envName: 'prod', env: () => environment('prod', EVERYTHING_ON) },
 ];
 
+type Template = { Resources: Record<string, { Type: string; Properties?: Json }> } & Record<string, Json>;
+
 describe('the synthesized templates after the construct split', () => {
   for (const { name, envName, env } of CASES) {
-    it(`keeps every logical id and property of ${name}, apart from the listed fixes`, () => {
-      const before = JSON.parse(readFileSync(`test/infra/templates-before-split/${name}.json`, 'utf8')) as Json;
-      const after = normalizeTemplate(build(envName, env()).template.toJSON());
-      const beforeIds = Object.keys((before as { Resources: Record<string, Json> }).Resources).sort();
-      const afterIds = Object.keys((after as { Resources: Record<string, Json> }).Resources).sort();
-      expect(afterIds).toEqual(beforeIds);
-      expect(differences(before, after)).toEqual(INTENDED[name]);
+    const expected = EXPECTED[name]!;
+    const templateBefore = () =>
+      JSON.parse(readFileSync(`test/infra/templates-before-split/${name}.json`, 'utf8')) as unknown as Template;
+    let synthesized: Template | undefined;
+    const templateAfter = () => {
+      synthesized ??= normalizeTemplate(build(envName, env()).template.toJSON()) as unknown as Template;
+      return synthesized;
+    };
+
+    it(`keeps every logical id of ${name} with its resource type, and adds only the listed resources`, () => {
+      const { Resources: was } = templateBefore();
+      const { Resources: is } = templateAfter();
+      for (const [logicalId, resource] of Object.entries(was))
+        expect(is[logicalId]?.Type, logicalId).toBe(resource.Type);
+      const added = Object.keys(is).filter((logicalId) => !(logicalId in was));
+      expect(added.sort()).toEqual(Object.keys(expected.added).sort());
+      for (const [logicalId, [type]] of Object.entries(expected.added)) expect(is[logicalId]?.Type).toBe(type);
+    });
+
+    it(`keeps every property of ${name}, apart from the listed fixes and the resources altered on purpose`, () => {
+      const was = templateBefore();
+      const is = templateAfter();
+      for (const logicalId of Object.keys(expected.altered)) {
+        expect(differences(was.Resources[logicalId], is.Resources[logicalId]), logicalId).not.toEqual([]);
+      }
+      const without = (template: Template): Json => {
+        const resources = Object.fromEntries(
+          Object.entries(template.Resources).filter(
+            ([logicalId]) => !(logicalId in expected.altered) && !(logicalId in expected.added),
+          ),
+        );
+        return { ...template, Resources: resources } as unknown as Json;
+      };
+      expect(differences(without(was), without(is))).toEqual(expected.fixes);
     });
   }
 });
