@@ -319,10 +319,10 @@ export const RUNTIME_SETTINGS = {
     group: 'directory',
     type: 'integer',
     default: 2,
-    min: 0,
+    min: 1,
     max: 50,
     unit: 'attempts',
-    doc: "failed attempts the shield leaves to the user's own devices (Windows, VPN, mail) before the directory would lock the account",
+    doc: "failed attempts the shield leaves to the user's own devices (Windows, VPN, mail) before the directory would lock the account (at least 1: the bridge never makes the attempt that locks)",
   },
   LDAP_LOCKOUT_THRESHOLD: {
     env: 'LDAP_LOCKOUT_THRESHOLD',

@@ -71,7 +71,13 @@ export function lockoutShield(
   directory: LdapDirectory,
   logger: Logger,
 ): LockoutShield | undefined {
-  if (lockoutAttributes(ldap.lockoutShield).length === 0) return undefined;
+  if (lockoutAttributes(ldap.lockoutShield).length === 0) {
+    if (ldap.lockoutShield.enabled)
+      logger.warn('lockout shield: off, because the account-state rules are none', {
+        fix: `set ${S.LDAP_ACCOUNT_STATES.env} to the directory's kind (openldap, 389ds, active-directory)`,
+      });
+    return undefined;
+  }
   return new LockoutShield(
     ldap.lockoutShield,
     domainPartOf(ldap.baseDN),

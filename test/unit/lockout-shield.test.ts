@@ -2,7 +2,11 @@
 // (the same behaviours run against real OpenLDAP, 389-ds and Samba AD in
 // test/integration/lockout-shield.test.ts and the directory contract).
 import { describe, expect, it } from 'vitest';
-import { LockoutShield, type LockoutShieldSettings } from '../../lambdas/core/directory/lockout-shield.ts';
+import {
+  LockoutShield,
+  type LockoutShieldSettings,
+  type ShieldVerdict,
+} from '../../lambdas/core/directory/lockout-shield.ts';
 import type { DirectoryEntry } from '../../lambdas/core/profile/map-entry.ts';
 
 const NOW = Date.UTC(2026, 11, 1, 12, 0, 0);
@@ -16,6 +20,13 @@ const entry = (dn: string, attributes: Record<string, string[]>): DirectoryEntry
   dn,
   attributes: Object.fromEntries(Object.entries(attributes).map(([name, values]) => [name.toLowerCase(), values])),
 });
+
+/** The verdict's kind, with a bind finished at once (as the handler does after binding). */
+async function kindOf(pending: Promise<ShieldVerdict>): Promise<ShieldVerdict['kind']> {
+  const verdict = await pending;
+  if (verdict.kind === 'bind') verdict.done();
+  return verdict.kind;
+}
 
 function shield(
   kind: LockoutShieldSettings['kind'],
@@ -56,9 +67,9 @@ describe('the lockout shield', () => {
           ...Array.from({ length: old }, () => generalized(3_600_000)),
         ],
       });
-    expect(await instance.verdict(failures(2))).toEqual({ kind: 'bind' });
+    expect(await kindOf(instance.verdict(failures(2)))).toBe('bind');
     expect(await instance.verdict(failures(3))).toEqual({ kind: 'hold', failures: 3, threshold: 5 });
-    expect(await instance.verdict(failures(2, 10))).toEqual({ kind: 'bind' });
+    expect(await kindOf(instance.verdict(failures(2, 10)))).toBe('bind');
     // The policy was found once and read once, then remembered.
     expect(reads).toEqual([OPENLDAP_POLICY.dn]);
   });
@@ -69,7 +80,7 @@ describe('the lockout shield', () => {
       { [OPENLDAP_POLICY.dn]: OPENLDAP_POLICY },
       { policyDN: OPENLDAP_POLICY.dn },
     );
-    expect((await instance.verdict(entry('uid=a,dc=x', { pwdAccountLockedTime: [generalized(1000)] }))).kind).toBe(
+    expect(await kindOf(instance.verdict(entry('uid=a,dc=x', { pwdAccountLockedTime: [generalized(1000)] })))).toBe(
       'hold',
     );
     const lenient = entry('cn=lenient', { pwdLockout: ['FALSE'], pwdMaxFailure: ['3'] });
@@ -90,10 +101,10 @@ describe('the lockout shield', () => {
     const { instance } = shield('389ds', { 'cn=config': config });
     const user = (count: number, resetInMs: number) =>
       entry('uid=a,dc=x', { passwordRetryCount: [String(count)], retryCountResetTime: [generalized(-resetInMs)] });
-    expect((await instance.verdict(user(2, 60_000))).kind).toBe('bind');
-    expect((await instance.verdict(user(3, 60_000))).kind).toBe('hold');
-    expect((await instance.verdict(user(3, -1000))).kind).toBe('bind');
-    expect((await instance.verdict(entry('uid=a,dc=x', { accountUnlockTime: [generalized(-60_000)] }))).kind).toBe(
+    expect(await kindOf(instance.verdict(user(2, 60_000)))).toBe('bind');
+    expect(await kindOf(instance.verdict(user(3, 60_000)))).toBe('hold');
+    expect(await kindOf(instance.verdict(user(3, -1000)))).toBe('bind');
+    expect(await kindOf(instance.verdict(entry('uid=a,dc=x', { accountUnlockTime: [generalized(-60_000)] })))).toBe(
       'hold',
     );
   });
@@ -111,26 +122,51 @@ describe('the lockout shield', () => {
         badPasswordTime: [fileTime(lastBadMsAgo)],
         lockoutTime: ['0'],
       });
-    expect((await instance.verdict(user(2, 1000))).kind).toBe('bind');
-    expect((await instance.verdict(user(3, 1000))).kind).toBe('hold');
-    expect((await instance.verdict(user(4, 3_600_000))).kind).toBe('bind');
-    expect((await instance.verdict(entry('cn=a,dc=x', { lockoutTime: [fileTime(60_000)] }))).kind).toBe('hold');
+    expect(await kindOf(instance.verdict(user(2, 1000)))).toBe('bind');
+    expect(await kindOf(instance.verdict(user(3, 1000)))).toBe('hold');
+    expect(await kindOf(instance.verdict(user(4, 3_600_000)))).toBe('bind');
+    expect(await kindOf(instance.verdict(entry('cn=a,dc=x', { lockoutTime: [fileTime(60_000)] })))).toBe('hold');
   });
 
-  it('counts its own binds in flight, so concurrent attempts cannot all slip under the threshold', async () => {
+  it('counts a bind it allowed until it is done, so concurrent attempts cannot all slip under the threshold', async () => {
     const { instance } = shield('openldap', {}, { threshold: 5 });
-    const user = entry('uid=a,dc=x', { pwdFailureTime: [generalized(1000), generalized(2000)] });
-    let release: () => void = () => undefined;
-    const pending = instance.attempt(user.dn, () => new Promise<void>((resolve) => (release = resolve)));
-    expect((await instance.verdict(user)).kind).toBe('hold');
-    release();
-    await pending;
-    expect((await instance.verdict(user)).kind).toBe('bind');
+    const user = entry('uid=a,dc=x', { pwdFailureTime: [generalized(1000)] });
+    // Threshold 5, reserve 2: binds while failures + binds in flight < 3.
+    const verdicts = await Promise.all([instance.verdict(user), instance.verdict(user), instance.verdict(user)]);
+    expect(verdicts.map((verdict) => verdict.kind)).toEqual(['bind', 'bind', 'hold']);
+    for (const verdict of verdicts) if (verdict.kind === 'bind') verdict.done();
+    expect(await kindOf(instance.verdict(user))).toBe('bind');
   });
 
-  it('always leaves one attempt to an account without failures, and costs nothing when off or without a policy', async () => {
-    const { instance } = shield('openldap', {}, { threshold: 2, reserve: 5 });
-    expect((await instance.verdict(entry('uid=a,dc=x', {}))).kind).toBe('bind');
+  it('never makes the attempt that reaches the threshold, even with no reserve or a threshold of 1', async () => {
+    const noReserve = shield('openldap', {}, { threshold: 5, reserve: 0 }).instance;
+    const four = entry('uid=a,dc=x', { pwdFailureTime: Array.from({ length: 4 }, () => generalized(1000)) });
+    expect(await kindOf(noReserve.verdict(four))).toBe('hold');
+    const one = shield('openldap', {}, { threshold: 1 }).instance;
+    expect(await kindOf(one.verdict(entry('uid=b,dc=x', {})))).toBe('hold');
+  });
+
+  it('OpenLDAP: a lock whose pwdLockoutDuration has passed no longer holds', async () => {
+    const policy = entry('cn=p', { pwdLockout: ['TRUE'], pwdMaxFailure: ['5'], pwdLockoutDuration: ['600'] });
+    const { instance } = shield('openldap', { 'cn=p': policy }, { policyDN: 'cn=p' });
+    expect(await kindOf(instance.verdict(entry('uid=a,dc=x', { pwdAccountLockedTime: [generalized(60_000)] })))).toBe(
+      'hold',
+    );
+    expect(
+      await kindOf(instance.verdict(entry('uid=b,dc=x', { pwdAccountLockedTime: [generalized(3_600_000)] }))),
+    ).toBe('bind');
+  });
+
+  it('with LDAP_LOCKOUT_THRESHOLD still reads the window, so old failures stop counting', async () => {
+    const domain = entry('dc=example,dc=test', { lockoutThreshold: ['0'], lockOutObservationWindow: ['-9000000000'] });
+    const { instance } = shield('active-directory', { 'dc=example,dc=test': domain }, { threshold: 5 });
+    const user = (count: number, lastBadMsAgo: number) =>
+      entry('cn=a,dc=x', { badPwdCount: [String(count)], badPasswordTime: [fileTime(lastBadMsAgo)] });
+    expect(await kindOf(instance.verdict(user(3, 1000)))).toBe('hold');
+    expect(await kindOf(instance.verdict(user(3, 3_600_000)))).toBe('bind');
+  });
+
+  it('costs nothing when off or without a policy', async () => {
     const off = shield('openldap', {}, { enabled: false });
     expect(await off.instance.verdict(entry('uid=a,dc=x', { pwdFailureTime: ['20261201115959Z'] }))).toEqual({
       kind: 'no-policy',

@@ -59,22 +59,35 @@ const FILETIME_EPOCH_OFFSET_MS = 11_644_473_600_000;
 const RULES: Record<AccountStateRules, KindRules | undefined> = {
   openldap: {
     userAttributes: ['pwdFailureTime', 'pwdPolicySubentry', 'pwdAccountLockedTime'],
-    policyAttributes: ['pwdLockout', 'pwdMaxFailure', 'pwdFailureCountInterval'],
+    policyAttributes: ['pwdLockout', 'pwdMaxFailure', 'pwdFailureCountInterval', 'pwdLockoutDuration'],
     policyDN: (entry, configured) =>
       first(entry, 'pwdPolicySubentry') ?? configured ?? { discover: '(objectClass=pwdPolicy)' },
     parsePolicy(policy) {
       const locks = first(policy, 'pwdLockout')?.toUpperCase() === 'TRUE';
       const interval = wholeNumber(first(policy, 'pwdFailureCountInterval')) ?? 0;
+      const duration = wholeNumber(first(policy, 'pwdLockoutDuration')) ?? 0;
       return {
         threshold: locks ? (wholeNumber(first(policy, 'pwdMaxFailure')) ?? 0) : 0,
         windowMs: interval > 0 ? interval * 1000 : undefined,
+        // 0: locked until an administrator unlocks the account.
+        lockoutDurationMs: duration > 0 ? duration * 1000 : undefined,
       };
     },
     failures(entry, policy, now) {
-      if (first(entry, 'pwdAccountLockedTime') !== undefined) return Number.POSITIVE_INFINITY;
+      const lockedAt = first(entry, 'pwdAccountLockedTime');
+      if (lockedAt !== undefined) {
+        // A lock whose duration has passed is over (slapd clears the attribute at the next good bind).
+        const at = parseGeneralizedTime(lockedAt)?.getTime();
+        const ended =
+          at !== undefined && policy.lockoutDurationMs !== undefined && at + policy.lockoutDurationMs <= now.getTime();
+        if (!ended) return Number.POSITIVE_INFINITY;
+        return 0;
+      }
       const since = policy.windowMs === undefined ? Number.NEGATIVE_INFINITY : now.getTime() - policy.windowMs;
-      return values(entry, 'pwdFailureTime').filter((value) => (parseGeneralizedTime(value)?.getTime() ?? 0) > since)
-        .length;
+      // A value that does not parse counts: the shield never guesses in the attacker's favour.
+      return values(entry, 'pwdFailureTime').filter(
+        (value) => (parseGeneralizedTime(value)?.getTime() ?? now.getTime()) > since,
+      ).length;
     },
   },
   '389ds': {
@@ -145,9 +158,8 @@ export type EntryReader = (dn: string, attributes: string[]) => Promise<Director
 export type EntryFinder = (baseDN: string, filter: string, limit: number) => Promise<string[]>;
 
 export type ShieldVerdict =
-  | { kind: 'bind' }
-  | { kind: 'hold'; failures: number; threshold: number }
-  | { kind: 'no-policy' };
+  /** Bind; call `done` when the bind has answered (the attempt counts as in flight until then). */
+  { kind: 'bind'; done: () => void } | { kind: 'hold'; failures: number; threshold: number } | { kind: 'no-policy' };
 
 /**
  * Decides, per login, whether the bridge may bind as the user. One per process: it remembers
@@ -165,38 +177,59 @@ export class LockoutShield {
     private readonly findEntries: EntryFinder,
     /** Told once per policy that cannot be found or read (the shield then lets binds through). */
     private readonly onUnreadablePolicy: (where: string) => void,
-    private readonly policyTtlMs = 300_000,
+    /** A policy lowered by an administrator is followed within this time. */
+    private readonly policyTtlMs = 60_000,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Whether a bind as this entry's account may be attempted now. */
+  /**
+   * Whether a bind as this entry's account may be attempted now. A `bind` verdict counts the
+   * attempt as in flight at once (the check and the count happen in one step, so concurrent
+   * logins in this process cannot all pass on the same count) until its `done` is called.
+   */
   async verdict(entry: DirectoryEntry): Promise<ShieldVerdict> {
     const rules = RULES[this.settings.kind];
     if (!this.settings.enabled || rules === undefined) return { kind: 'no-policy' };
     const policy = await this.policyFor(entry, rules);
     if (policy === undefined || policy.threshold === 0) return { kind: 'no-policy' };
-    const failures = rules.failures(entry, policy, new Date(this.now())) + (this.inFlight.get(entry.dn) ?? 0);
-    // At least one attempt for an account with no failures, whatever the reserve.
-    const allowed = Math.max(1, policy.threshold - this.settings.reserve);
-    return failures >= allowed ? { kind: 'hold', failures, threshold: policy.threshold } : { kind: 'bind' };
+    // Nothing awaits between here and the count below.
+    const counted = rules.failures(entry, policy, new Date(this.now()));
+    const failures = counted + (this.inFlight.get(entry.dn) ?? 0);
+    // The bridge never makes the attempt that reaches the threshold: at least one attempt is
+    // always left to the user's own devices, whatever LDAP_LOCKOUT_RESERVE says.
+    const allowed = policy.threshold - Math.max(1, this.settings.reserve);
+    if (failures >= allowed) return { kind: 'hold', failures: counted, threshold: policy.threshold };
+    this.inFlight.set(entry.dn, (this.inFlight.get(entry.dn) ?? 0) + 1);
+    let finished = false;
+    return {
+      kind: 'bind',
+      done: () => {
+        if (finished) return;
+        finished = true;
+        const left = (this.inFlight.get(entry.dn) ?? 1) - 1;
+        if (left <= 0) this.inFlight.delete(entry.dn);
+        else this.inFlight.set(entry.dn, left);
+      },
+    };
   }
 
-  /** Runs a bind as the account, counted as in flight while it runs. */
-  async attempt<T>(dn: string, bind: () => Promise<T>): Promise<T> {
-    this.inFlight.set(dn, (this.inFlight.get(dn) ?? 0) + 1);
-    try {
-      return await bind();
-    } finally {
-      const left = (this.inFlight.get(dn) ?? 1) - 1;
-      if (left === 0) this.inFlight.delete(dn);
-      else this.inFlight.set(dn, left);
-    }
+  /**
+   * The policy that governs the entry. LDAP_LOCKOUT_THRESHOLD replaces only its threshold: the
+   * observation window and lock duration are still read where the policy is readable, so old
+   * failures and ended locks stop counting.
+   */
+  private async policyFor(entry: DirectoryEntry, rules: KindRules): Promise<LockoutPolicy | undefined> {
+    const override = this.settings.threshold;
+    if (override === 0) return undefined;
+    const read = await this.readPolicy(entry, rules, override === undefined);
+    if (override === undefined) return read;
+    return { windowMs: undefined, ...read, threshold: override };
   }
 
-  private policyFor(entry: DirectoryEntry, rules: KindRules): Promise<LockoutPolicy | undefined> {
-    if (this.settings.threshold !== undefined) {
-      return Promise.resolve({ threshold: this.settings.threshold, windowMs: undefined });
-    }
+  private readPolicy(entry: DirectoryEntry, rules: KindRules, warn: boolean): Promise<LockoutPolicy | undefined> {
+    const unreadable = (where: string) => {
+      if (warn) this.onUnreadablePolicy(where);
+    };
     const where = rules.policyDN(entry, this.settings.policyDN, this.domainDN);
     const key = typeof where === 'string' ? where.toLowerCase() : `discover ${where.discover}`;
     const remembered = this.policies.get(key);
@@ -206,14 +239,14 @@ export class LockoutShield {
       if (typeof where !== 'string') {
         const found = await this.findEntries(this.domainDN, where.discover, 2);
         if (found.length !== 1) {
-          this.onUnreadablePolicy(`${found.length} entries match ${where.discover} under ${this.domainDN}`);
+          unreadable(`${found.length} entries match ${where.discover} under ${this.domainDN}`);
           return undefined;
         }
         dn = found[0];
       }
       const read = dn === undefined ? undefined : await this.readEntry(dn, rules.policyAttributes);
       if (read === undefined) {
-        this.onUnreadablePolicy(`${dn} cannot be read`);
+        unreadable(`${dn} cannot be read`);
         return undefined;
       }
       return rules.parsePolicy(read);

@@ -21,7 +21,7 @@ import { accountStateOf } from '../directory/account-states.ts';
 import type { GroupParentsCache } from '../directory/groups.ts';
 import type { LockoutShield } from '../directory/lockout-shield.ts';
 import { buildUserFilter } from '../directory/ldap-filter.ts';
-import type { Logger, UserDirectory } from '../ports.ts';
+import type { BindOutcome, Logger, UserDirectory } from '../ports.ts';
 import type { Auth0Profile, DirectoryEntry } from '../profile/map-entry.ts';
 import { hiddenStateOf, profileOf, type UserProfileSettings } from '../profile/build-profile.ts';
 import type { VerifiedClient } from '../caller/token-claims.ts';
@@ -82,7 +82,7 @@ interface RequestTrace {
   clientId?: string;
   userDn?: string;
   /** Set when the lockout shield answered instead of a bind: the account's counted failures and threshold. */
-  lockoutShield?: { failures: number; threshold: number };
+  lockoutShield?: { failures: number | 'locked'; threshold: number };
 }
 
 type RouteHandler = (body: Record<string, string>, deps: HandlerDeps, trace: RequestTrace) => Promise<Auth0Profile>;
@@ -128,12 +128,20 @@ async function login(body: Record<string, string>, deps: HandlerDeps, trace: Req
     // One more wrong password could lock the account in the directory (for Windows, VPN, mail
     // too): no bind as the user. The same round trip as a wrong password (a bind to the decoy DN),
     // the same answer.
-    trace.lockoutShield = { failures: verdict.failures, threshold: verdict.threshold };
+    trace.lockoutShield = {
+      // An account already locked has no count worth logging: `locked` says it.
+      failures: Number.isFinite(verdict.failures) ? verdict.failures : 'locked',
+      threshold: verdict.threshold,
+    };
     await deps.directory.verifyPassword(deps.settings.timingDecoyDN, password);
     throw new InvalidCredentials();
   }
-  const bind = () => deps.directory.verifyPassword(entry.dn, password);
-  const outcome = await (deps.lockoutShield ? deps.lockoutShield.attempt(entry.dn, bind) : bind());
+  let outcome: BindOutcome;
+  try {
+    outcome = await deps.directory.verifyPassword(entry.dn, password);
+  } finally {
+    if (verdict.kind === 'bind') verdict.done();
+  }
   switch (outcome.kind) {
     case 'ok': {
       // The password is proven, so the entry's own state may be named: some servers let a
