@@ -13,7 +13,11 @@ import {
   type Setting,
 } from '../lambdas/contract/settings.ts';
 import { loadConfig } from '../lambdas/core/config/bridge-config.ts';
-import { leastRateLimitPer5Minutes, RATE_LIMIT_WINDOW_SECONDS } from './constructs/bridge-web-acl.ts';
+import {
+  defaultRateLimitPer5Minutes,
+  leastRateLimitPer5Minutes,
+  RATE_LIMIT_WINDOW_SECONDS,
+} from './constructs/bridge-web-acl.ts';
 import { parseSettingText, settingTextFromJson } from '../lambdas/core/config/read-settings.ts';
 
 export interface ExistingVpcConfig {
@@ -158,7 +162,10 @@ export function readDeploymentConfig(environments: unknown, envName: string | un
     // Derived from the stage's throttle when absent; checkDeploymentRules holds a given value to it.
     wafRateLimitPer5Minutes:
       (context.get(D.wafRateLimitPer5Minutes) as number | undefined) ??
-      leastRateLimitPer5Minutes(context.get(D.throttlingRateLimit) as number),
+      defaultRateLimitPer5Minutes(
+        context.get(D.throttlingRateLimit) as number,
+        context.get(D.throttlingBurstLimit) as number,
+      ),
     ...(domainName
       ? { customDomain: { domainName, certificateArn: context.required(D.customDomainCertificateArn) as string } }
       : {}),
@@ -229,11 +236,11 @@ function checkDeploymentRules(config: DeploymentConfig, context: ContextReader):
   // WAF counts every request, those the stage then throttles included: a per-IP limit under what
   // the stage accepts would turn the tenant's busiest minutes into minutes of 403s for all of
   // Auth0's logins from that egress address.
-  const leastWafLimit = leastRateLimitPer5Minutes(config.throttling.rateLimit);
+  const leastWafLimit = leastRateLimitPer5Minutes(config.throttling.rateLimit, config.throttling.burstLimit);
   if (config.wafRateLimitPer5Minutes < leastWafLimit) {
     context.problem(
       D.wafRateLimitPer5Minutes,
-      `${config.wafRateLimitPer5Minutes} is below ${D.throttlingRateLimit.cdk} ${config.throttling.rateLimit} x ${RATE_LIMIT_WINDOW_SECONDS} = ${leastWafLimit}: the WAF would block a source the stage still accepts (leave it out to derive it)`,
+      `${config.wafRateLimitPer5Minutes} is below ${D.throttlingRateLimit.cdk} ${config.throttling.rateLimit} x ${RATE_LIMIT_WINDOW_SECONDS} + ${D.throttlingBurstLimit.cdk} ${config.throttling.burstLimit} = ${leastWafLimit}: the WAF would block a source the stage still accepts (leave it out to derive it)`,
     );
   }
   if (config.alarms?.topicArn && config.alarms.email) {

@@ -118,8 +118,10 @@ export class LdapBridgeStack extends Stack {
    * The AWS managed key alias/aws/sns does not let CloudWatch use it and its policy cannot be
    * changed: with it, the alarm history shows "CloudWatch Alarms does not have authorization to access the SNS
    * topic encryption key" and nothing is delivered (AWS re:Post knowledge center, "configure a
-   * CloudWatch alarm with an encrypted SNS topic"). Both grants are scoped to alarms of this
-   * account and region with aws:SourceAccount and aws:SourceArn.
+   * CloudWatch alarm with an encrypted SNS topic"). The key statement is the one AWS documents,
+   * without conditions (a condition CloudWatch's KMS calls may not carry would silently stop
+   * delivery: the failure this key exists to prevent); publishing to the topic is scoped to alarms
+   * of this account and region with aws:SourceAccount and aws:SourceArn.
    */
   private alarmTopic(alarms: NonNullable<DeploymentConfig['alarms']>): sns.ITopic {
     if (alarms.topicArn) return sns.Topic.fromTopicArn(this, 'AlarmTopic', alarms.topicArn);
@@ -140,7 +142,6 @@ export class LdapBridgeStack extends Stack {
         principals: [cloudWatch],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
-        conditions: fromThisAccountsAlarms,
       }),
     );
     const topic = new sns.Topic(this, 'AlarmTopic', {

@@ -870,8 +870,8 @@ export const DEPLOYMENT_SETTINGS = {
     min: 10,
     max: 2_000_000_000,
     unit: 'requests',
-    defaultText: 'throttling.rateLimit x 300',
-    doc: 'requests one source IP may send in 5 minutes before the WAF blocks it; at least throttling.rateLimit x 300, so the WAF never blocks what the stage accepts',
+    defaultText: 'twice what the stage accepts: 2 x (throttling.rateLimit x 300 + throttling.burstLimit)',
+    doc: 'requests one source IP may send in 5 minutes before the WAF blocks it; at least what the stage accepts in that time (throttling.rateLimit x 300 + throttling.burstLimit), since the WAF also counts the requests the stage throttles',
   },
   customDomainName: {
     cdk: 'customDomain.domainName',

@@ -55,9 +55,15 @@ export interface BridgeWebAclProps {
    */
   readonly stageRateLimit?: number;
   /**
-   * Requests one source IP may send in 5 minutes before the web ACL blocks it; at least
-   * `stageRateLimit` x 300.
-   * @default stageRateLimit x 300
+   * The stage's burst (requests): with the rate, what the stage accepts in the rate limit's window.
+   * @default 100 (the settings table's throttling.burstLimit)
+   */
+  readonly stageBurstLimit?: number;
+  /**
+   * Requests one source IP may send in 5 minutes before the web ACL blocks it; at least what the
+   * stage accepts in that time (`stageRateLimit` x 300 + `stageBurstLimit`).
+   * @default twice what the stage accepts: WAF also counts the requests the stage answers 429, so a
+   * source just above the stage's rate is throttled, not blocked outright
    */
   readonly rateLimitPer5Minutes?: number;
   /**
@@ -151,9 +157,18 @@ export class BridgeWebAcl extends Construct {
   }
 }
 
-/** The least per-IP limit over the rate limit's window that never blocks what a stage throttled at `stageRateLimit` accepts. */
-export function leastRateLimitPer5Minutes(stageRateLimit: number): number {
-  return stageRateLimit * RATE_LIMIT_WINDOW_SECONDS;
+/** The least per-IP limit over the rate limit's window that never blocks what a stage throttled at this rate and burst accepts. */
+export function leastRateLimitPer5Minutes(stageRateLimit: number, stageBurstLimit: number): number {
+  return stageRateLimit * RATE_LIMIT_WINDOW_SECONDS + stageBurstLimit;
+}
+
+/**
+ * The default per-IP limit: twice what the stage accepts. WAF counts every request, those the
+ * stage throttles with 429 included, so Auth0 sending somewhat above the stage's rate for a few
+ * minutes (a Monday-morning peak from one egress address) gets 429s for the excess, not a block.
+ */
+export function defaultRateLimitPer5Minutes(stageRateLimit: number, stageBurstLimit: number): number {
+  return 2 * leastRateLimitPer5Minutes(stageRateLimit, stageBurstLimit);
 }
 
 /** An IPv4 address or CIDR as WAF's IP sets take it (always with a prefix length). */
@@ -168,13 +183,15 @@ export function ipSetAddress(source: string): string | undefined {
 
 function validate(props: BridgeWebAclProps): { limit: number; addresses: string[] } {
   checkInRange('BridgeWebAcl', 'stageRateLimit', props.stageRateLimit, D.throttlingRateLimit);
+  checkInRange('BridgeWebAcl', 'stageBurstLimit', props.stageBurstLimit, D.throttlingBurstLimit);
   const stageRateLimit = props.stageRateLimit ?? D.throttlingRateLimit.default;
-  const least = leastRateLimitPer5Minutes(stageRateLimit);
-  const limit = props.rateLimitPer5Minutes ?? least;
+  const stageBurstLimit = props.stageBurstLimit ?? D.throttlingBurstLimit.default;
+  const least = leastRateLimitPer5Minutes(stageRateLimit, stageBurstLimit);
+  const limit = props.rateLimitPer5Minutes ?? defaultRateLimitPer5Minutes(stageRateLimit, stageBurstLimit);
   checkInRange('BridgeWebAcl', 'rateLimitPer5Minutes', limit, D.wafRateLimitPer5Minutes);
   if (limit < least)
     throw new Error(
-      `BridgeWebAcl: rateLimitPer5Minutes ${limit} is below stageRateLimit ${stageRateLimit} x ${RATE_LIMIT_WINDOW_SECONDS} = ${least}: the web ACL would block a source the stage still accepts`,
+      `BridgeWebAcl: rateLimitPer5Minutes ${limit} is below stageRateLimit ${stageRateLimit} x ${RATE_LIMIT_WINDOW_SECONDS} + stageBurstLimit ${stageBurstLimit} = ${least}: the web ACL would block a source the stage still accepts`,
     );
   const addresses = (props.allowedSourceIps ?? []).map((source) => {
     const address = ipSetAddress(source);

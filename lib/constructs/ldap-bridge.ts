@@ -156,6 +156,7 @@ export class LdapBridge extends Construct {
     new BridgeWebAcl(this, 'WebAcl', {
       stage: bridgeApi.api.deploymentStage,
       stageRateLimit: props.throttlingRateLimit,
+      stageBurstLimit: props.throttlingBurstLimit,
       rateLimitPer5Minutes: props.wafRateLimitPer5Minutes,
       allowedSourceIps: props.allowedSourceIps,
     });

@@ -101,7 +101,7 @@ describe('npm run audit', () => {
     );
     expect(report.waf.at(-1)).toMatchObject({
       name: 'RateLimitPerSourceIp',
-      rule: 'rate limit 30000 requests per 5 minutes per IP',
+      rule: 'rate limit 60400 requests per 5 minutes per IP',
     });
   });
 

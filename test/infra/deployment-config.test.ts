@@ -139,18 +139,18 @@ describe('deployment configuration', () => {
     );
   });
 
-  it("derives the WAF's per-IP limit from the stage's throttle: throttling.rateLimit x 300", () => {
-    expect(readDeploymentConfig(CDK_CONTEXT.environments, 'demo').wafRateLimitPer5Minutes).toBe(50 * 300);
-    expect(readDeploymentConfig(CDK_CONTEXT.environments, 'prod').wafRateLimitPer5Minutes).toBe(100 * 300);
+  it("derives the WAF's per-IP limit from the stage's throttle: 2 x (throttling.rateLimit x 300 + burstLimit)", () => {
+    expect(readDeploymentConfig(CDK_CONTEXT.environments, 'demo').wafRateLimitPer5Minutes).toBe(2 * (50 * 300 + 100));
+    expect(readDeploymentConfig(CDK_CONTEXT.environments, 'prod').wafRateLimitPer5Minutes).toBe(2 * (100 * 300 + 200));
     const faster = environment('demo', { throttling: { rateLimit: 400, burstLimit: 800 } });
-    expect(readDeploymentConfig({ demo: faster }, 'demo').wafRateLimitPer5Minutes).toBe(120_000);
+    expect(readDeploymentConfig({ demo: faster }, 'demo').wafRateLimitPer5Minutes).toBe(241_600);
   });
 
   it('fails if wafRateLimitPer5Minutes would block what the stage accepts, naming both keys', () => {
     expect(problems('prod', environment('prod', { wafRateLimitPer5Minutes: 2000 }))).toBe(
-      'environments.prod.wafRateLimitPer5Minutes: 2000 is below throttling.rateLimit 100 x 300 = 30000: the WAF would block a source the stage still accepts (leave it out to derive it)',
+      'environments.prod.wafRateLimitPer5Minutes: 2000 is below throttling.rateLimit 100 x 300 + throttling.burstLimit 200 = 30200: the WAF would block a source the stage still accepts (leave it out to derive it)',
     );
-    expect(problems('prod', environment('prod', { wafRateLimitPer5Minutes: 30_000 }))).toBe('');
+    expect(problems('prod', environment('prod', { wafRateLimitPer5Minutes: 30_200 }))).toBe('');
     expect(
       readDeploymentConfig({ prod: environment('prod', { wafRateLimitPer5Minutes: 100_000 }) }, 'prod')
         .wafRateLimitPer5Minutes,

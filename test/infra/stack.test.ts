@@ -132,7 +132,7 @@ describe('API Gateway', () => {
         Match.objectLike({ Name: 'AWSManagedRulesKnownBadInputsRuleSet' }),
         Match.objectLike({
           Name: 'RateLimitPerSourceIp',
-          Statement: { RateBasedStatement: Match.objectLike({ Limit: 30_000, AggregateKeyType: 'IP' }) },
+          Statement: { RateBasedStatement: Match.objectLike({ Limit: 60_400, AggregateKeyType: 'IP' }) },
         }),
       ]),
     });

@@ -81,16 +81,17 @@ describe.each(ENVIRONMENTS)('the web ACL of %s', (name) => {
     }
   });
 
-  it("rate-limits a source IP no lower than the stage's own throttle accepts in 5 minutes (throttling.rateLimit x 300)", () => {
+  it("rate-limits a source IP at twice what the stage's own throttle accepts in 5 minutes (rate x 300 + burst)", () => {
     const { template, rules } = webAclOf(name);
     const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0] as { Properties: Json };
-    const stageRate = (stage.Properties.MethodSettings as Array<{ ThrottlingRateLimit: number }>)[0]!
-      .ThrottlingRateLimit;
+    const { ThrottlingRateLimit: stageRate, ThrottlingBurstLimit: stageBurst } = (
+      stage.Properties.MethodSettings as Array<{ ThrottlingRateLimit: number; ThrottlingBurstLimit: number }>
+    )[0]!;
     expect(stageRate).toBe(environment.throttling?.rateLimit ?? 50);
     const rateRules = rules.filter((rule) => rule.Statement.RateBasedStatement !== undefined);
     expect(rateRules).toHaveLength(1);
     expect(rateRules[0]!.Statement.RateBasedStatement).toEqual({
-      Limit: stageRate * 300,
+      Limit: 2 * (stageRate * 300 + stageBurst),
       AggregateKeyType: 'IP',
       EvaluationWindowSec: 300,
     });
@@ -145,16 +146,16 @@ describe('BridgeWebAcl props', () => {
     return acl.Properties.Rules.find((rule) => rule.Name === 'RateLimitPerSourceIp')?.Statement.RateBasedStatement;
   };
 
-  it("derives the per-IP limit from the stage's rate: 50 req/s by default, so 15000 per 5 minutes", () => {
-    expect(rateLimitOf(newWebAcl({})())).toMatchObject({ Limit: 15_000 });
-    expect(rateLimitOf(newWebAcl({ stageRateLimit: 200 })())).toMatchObject({ Limit: 60_000 });
+  it("derives the per-IP limit from the stage's throttle: 50 req/s and a burst of 100 by default, so 2 x 15100", () => {
+    expect(rateLimitOf(newWebAcl({})())).toMatchObject({ Limit: 30_200 });
+    expect(rateLimitOf(newWebAcl({ stageRateLimit: 200, stageBurstLimit: 400 })())).toMatchObject({ Limit: 120_800 });
   });
 
   it('fails if the per-IP limit is below what the stage accepts, naming both', () => {
     expect(newWebAcl({ stageRateLimit: 50, rateLimitPer5Minutes: 2000 })).toThrow(
-      'BridgeWebAcl: rateLimitPer5Minutes 2000 is below stageRateLimit 50 x 300 = 15000',
+      'BridgeWebAcl: rateLimitPer5Minutes 2000 is below stageRateLimit 50 x 300 + stageBurstLimit 100 = 15100',
     );
-    expect(newWebAcl({ stageRateLimit: 50, rateLimitPer5Minutes: 15_000 })).not.toThrow();
+    expect(newWebAcl({ stageRateLimit: 50, rateLimitPer5Minutes: 15_100 })).not.toThrow();
   });
 
   it('fails if the rate limit is under what WAF accepts, naming it', () => {
