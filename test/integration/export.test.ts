@@ -3,7 +3,7 @@
 // every entry not exported listed with its reason.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { writeFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -207,12 +207,15 @@ describe('export', () => {
     );
     const dir = mkdtempSync(path.join(os.tmpdir(), 'bridge-export-private-'));
     try {
-      // A report left world-readable by an earlier run must not stay so.
+      // A folder and a report left world-readable by an earlier run must not stay so.
+      chmodSync(dir, 0o755);
       writeFileSync(path.join(dir, 'report.json'), '{}', { mode: 0o644 });
       await exportDirectory({ env: seeded.bridgeEnv({ LDAP_BIND_DN: exporterDN() }), outDir: dir });
       const { files, report, users: read } = readExport(dir);
       for (const name of [...files, 'report.json'])
         expect(statSync(path.join(dir, name)).mode & 0o777, name).toBe(0o600);
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+      expect(readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
       const exported = files.flatMap(read).find((user) => user.username === mustChange.uid);
       expect(exported).toBeDefined();
       expect(exported?.custom_password_hash).toBeUndefined();

@@ -3,7 +3,7 @@
 // with the same profile as /login and /get-user and the password hash where Auth0 can import it,
 // plus report.json listing every entry not exported and why. Configuration: the LDAP_* variables
 // of the bridge; LDAP_BIND_DN must be allowed to read userPassword to export hashes.
-import { chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadDirectoryConfig } from '../../core/config/bridge-config.ts';
 import { DirectoryDataError } from '../../contract/errors.ts';
@@ -99,6 +99,7 @@ export async function exportDirectory(options: ExportOptions): Promise<ExportSum
 
   // Owner-only: the files hold password hashes and the report names every account.
   mkdirSync(options.outDir, { recursive: true, mode: 0o700 });
+  chmodSync(options.outDir, 0o700); // mode applies only to a folder mkdir creates
   for (const name of readdirSync(options.outDir)) if (isImportFileName(name)) rmSync(path.join(options.outDir, name));
   const names = files.map((_, index) => importFileName(index + 1));
   for (const [index, file] of files.entries()) {
@@ -119,10 +120,15 @@ export async function exportDirectory(options: ExportOptions): Promise<ExportSum
   return summary;
 }
 
-/** Written readable by its owner only, also when a file of that name was already there (mode applies only on creation). */
+/**
+ * Written readable by its owner only: a new file (exclusive create, mode 0600, never following a
+ * link left in its place) renamed over the old one, so what an earlier run left readable never
+ * holds the new content, and an interrupted write leaves the old file whole.
+ */
 function writePrivateFile(file: string, text: string): void {
-  writeFileSync(file, text, { mode: 0o600 });
-  chmodSync(file, 0o600);
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, text, { mode: 0o600, flag: 'wx' });
+  renameSync(temporary, file);
 }
 
 export const exportCommand: Command = {
