@@ -7,9 +7,11 @@ import { Change, Attribute, Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SeedUser, userDN, withAdmin } from '../../dev/directory-data.ts';
 import { type SeededSlapd, startSeededSlapd } from '../../dev/seeded-slapd.ts';
-import { startTestStack, type TestStack } from '../support/stack.ts';
+import { startDevTokenIssuer } from '../../dev/dev-token-issuer.ts';
+import { cleanEnv, startServerProcess } from '../../dev/server-process.ts';
+import { startTestStack, TEST_AUDIENCE, TEST_CLIENT, type TestStack } from '../support/stack.ts';
 
-const users: SeedUser[] = ['sprayed', 'typist', 'parallel', 'unshielded'].map((uid) => ({
+const users: SeedUser[] = ['sprayed', 'typist', 'parallel', 'unshielded', 'workers'].map((uid) => ({
   uid,
   password: `right password of ${uid} ../<script>`,
   cn: uid,
@@ -17,6 +19,7 @@ const users: SeedUser[] = ['sprayed', 'typist', 'parallel', 'unshielded'].map((u
   mail: `${uid}@example.test`,
 }));
 const [sprayed, typist, parallel, unshielded] = users as [SeedUser, SeedUser, SeedUser, SeedUser];
+const burstUsers = users.slice(4);
 
 let seeded: SeededSlapd;
 let stack: TestStack;
@@ -89,6 +92,42 @@ describe('the lockout shield (OpenLDAP ppolicy, lockout after 5)', () => {
     expect(answers.every((answer) => answer.status === 401)).toBe(true);
     expect(await directBind(parallel, parallel.password)).toBe('ok');
   });
+
+  it('serve with two workers: 20 concurrent wrong passwords at one account leave it usable', async () => {
+    const [burst] = burstUsers;
+    const issuer = await startDevTokenIssuer({ audience: TEST_AUDIENCE, clients: [TEST_CLIENT] });
+    const server = await startServerProcess(
+      ['--import', 'tsx', 'lambdas/entry/cli.ts', 'serve'],
+      cleanEnv({
+        ...seeded.bridgeEnv(),
+        AUTH_ISSUER: issuer.issuer,
+        AUTH_AUDIENCE: TEST_AUDIENCE,
+        AUTH_ALLOWED_CLIENT_IDS: TEST_CLIENT.clientId,
+        PORT: '0',
+        SERVER_WORKERS: '2',
+        LOG_LEVEL: 'warn',
+      }),
+    );
+    try {
+      const token = await issuer.mint({ clientId: TEST_CLIENT.clientId });
+      const statuses = await Promise.all(
+        Array.from({ length: 20 }, async (_, index) => {
+          const response = await fetch(`${server.url}/login`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ username: burst?.uid, password: `burst ${index}` }),
+          });
+          await response.arrayBuffer();
+          return response.status;
+        }),
+      );
+      expect(statuses).toEqual(Array(20).fill(401));
+    } finally {
+      await server.stop('SIGTERM');
+      await issuer.stop();
+    }
+    expect(await directBind(burst as SeedUser, (burst as SeedUser).password)).toBe('ok');
+  }, 40_000);
 
   it('without the shield, the same spray locks the account (what the shield prevents)', async () => {
     const unguarded = await startTestStack(seeded.bridgeEnv({ LDAP_LOCKOUT_SHIELD: 'false' }));

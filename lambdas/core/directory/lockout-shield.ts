@@ -194,11 +194,15 @@ export class LockoutShield {
     if (policy === undefined || policy.threshold === 0) return { kind: 'no-policy' };
     // Nothing awaits between here and the count below.
     const counted = rules.failures(entry, policy, new Date(this.now()));
-    const failures = counted + (this.inFlight.get(entry.dn) ?? 0);
     // The bridge never makes the attempt that reaches the threshold: at least one attempt is
     // always left to the user's own devices, whatever LDAP_LOCKOUT_RESERVE says.
     const allowed = policy.threshold - Math.max(1, this.settings.reserve);
-    if (failures >= allowed) return { kind: 'hold', failures: counted, threshold: policy.threshold };
+    // One bind per account at a time in a process: the next attempt waits for nothing and is
+    // held, so it is judged on the directory's count after the first. Across P processes the
+    // directory can then see at most allowed - 1 + P failures: no lock while P <= the reserve.
+    if (counted >= allowed || this.inFlight.has(entry.dn)) {
+      return { kind: 'hold', failures: counted, threshold: policy.threshold };
+    }
     this.inFlight.set(entry.dn, (this.inFlight.get(entry.dn) ?? 0) + 1);
     let finished = false;
     return {

@@ -30,6 +30,14 @@ export const serveCommand: Command = {
   async run(_options, io) {
     const config = loadServeConfig(io.env);
     const workers = config.server.workers ?? os.availableParallelism();
+    const shield = config.directory.lockoutShield;
+    if (cluster.isPrimary && shield.enabled && workers > shield.reserve) {
+      // Each worker lets one bind per account through at a time: with more workers than the
+      // reserve, a burst of concurrent guesses could reach the directory's lockout.
+      io.err(
+        `auth0-ldap-bridge serve: warning: ${S.SERVER_WORKERS.env} ${workers} is above ${S.LDAP_LOCKOUT_RESERVE.env} ${shield.reserve}; concurrent guesses at one account could lock it (raise the reserve or lower the workers)`,
+      );
+    }
     if (cluster.isWorker) {
       try {
         return await runWorker(config);
