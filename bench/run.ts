@@ -498,6 +498,8 @@ try {
     jwksUrl: issuer.jwksUrl,
     allowedClientIds: [client.clientId],
     clockToleranceSeconds: 30,
+    jwksCooldownMs: 30_000,
+    verifiedTokenCacheSize: 1000,
   };
   const uncached = new JwksAccessTokenVerifier({ ...verifierOptions, verifiedTokenCacheSize: 0 });
   const cached = new JwksAccessTokenVerifier(verifierOptions);

@@ -18,9 +18,9 @@ export interface JwksVerifierOptions {
   /** Milliseconds to wait for the JWKS endpoint. Default 3000. */
   jwksTimeoutMs?: number;
   /** Milliseconds between two refetches caused by an unknown kid. Default 30000. */
-  jwksCooldownMs?: number;
+  jwksCooldownMs: number;
   /** Verified tokens remembered until they expire, so one token is not re-verified on every call. Default 1000; 0 turns the cache off. */
-  verifiedTokenCacheSize?: number;
+  verifiedTokenCacheSize: number;
 }
 
 export class JwksAccessTokenVerifier implements AccessTokenVerifier {
@@ -31,13 +31,13 @@ export class JwksAccessTokenVerifier implements AccessTokenVerifier {
   constructor(private readonly options: JwksVerifierOptions) {
     this.keySet = createRemoteJWKSet(new URL(options.jwksUrl), {
       timeoutDuration: options.jwksTimeoutMs ?? 3000,
-      cooldownDuration: options.jwksCooldownMs ?? 30_000,
+      cooldownDuration: options.jwksCooldownMs,
       cacheMaxAge: 10 * 60_000,
     });
   }
 
   async verify(token: string): Promise<VerifiedClient> {
-    const cacheSize = this.options.verifiedTokenCacheSize ?? 1000;
+    const cacheSize = this.options.verifiedTokenCacheSize;
     const key = cacheSize > 0 ? createHash('sha256').update(token).digest('base64url') : '';
     const remembered = cacheSize > 0 ? this.verified.get(key) : undefined;
     if (remembered) {

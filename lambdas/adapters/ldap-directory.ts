@@ -40,7 +40,7 @@ export interface LdapDirectoryOptions extends Omit<LdapEndpoints, 'stats'> {
   bindPoolSize: number;
   bindQueueLimit: number;
   /** Milliseconds a server that did not answer is tried only after the others. Default 30000. */
-  failoverCooldownMs?: number;
+  failoverCooldownMs: number;
   /** Page group searches (Active Directory caps a plain search at 1000 entries). Default false. */
   pageGroupSearches?: boolean;
 }
@@ -115,7 +115,7 @@ export class LdapDirectory implements UserDirectory {
     const endpoints = {
       ...options,
       stats: this.stats,
-      health: options.health ?? new ServerHealth(options.failoverCooldownMs ?? 30_000),
+      health: options.health ?? new ServerHealth(options.failoverCooldownMs),
     };
     this.endpoints = endpoints;
     this.search = new LdapConnection(

@@ -142,6 +142,8 @@ describe('TOKEN authorizer', () => {
       jwksUrl: issuer.jwksUrl,
       allowedClientIds: [TEST_CLIENT.clientId, READ_ONLY_CLIENT.clientId],
       clockToleranceSeconds: 30,
+      jwksCooldownMs: 30_000,
+      verifiedTokenCacheSize: 1000,
     }),
     scopes: { login: 'users:login', 'get-user': 'users:read' },
     logger: {

@@ -96,6 +96,7 @@ describe('a rotated bind secret', () => {
       attributes: ['uid'],
       bindPoolSize: 1,
       bindQueueLimit: 1,
+      failoverCooldownMs: 30_000,
     });
     try {
       expect(await directory.findUsers(buildUserFilter('(uid={username})', 'load1'), 2)).toHaveLength(1);
@@ -136,6 +137,7 @@ describe('a rotated bind secret', () => {
       attributes: ['uid'],
       bindPoolSize: 1,
       bindQueueLimit: 1,
+      failoverCooldownMs: 30_000,
     });
     try {
       await expect(directory.findUsers('(uid=load1)', 2)).rejects.toBeInstanceOf(DirectoryUnavailable);

@@ -125,6 +125,8 @@ describe('verified-token cache', () => {
       jwksUrl: 'https://t.test/jwks',
       allowedClientIds: ['c'],
       clockToleranceSeconds: 0,
+      jwksCooldownMs: 30_000,
+      verifiedTokenCacheSize: 1000,
     });
     let calls = 0;
     const now = Math.floor(Date.now() / 1000);
@@ -152,6 +154,7 @@ describe('verified-token cache', () => {
       jwksUrl: 'https://t.test/jwks',
       allowedClientIds: ['c'],
       clockToleranceSeconds: 0,
+      jwksCooldownMs: 30_000,
       verifiedTokenCacheSize: 2,
     });
     let calls = 0;
