@@ -10,7 +10,12 @@ import type { UserProfileSettings } from '../core/profile/build-profile.ts';
 import { accountStateAttributes } from '../core/directory/account-states.ts';
 import { groupAttributes, GroupParentsCache, type GroupSettings } from '../core/directory/groups.ts';
 import { attributesForProfile } from '../core/profile/map-entry.ts';
-import { lockoutAttributes, LockoutShield } from '../core/directory/lockout-shield.ts';
+import {
+  type AccountLeases,
+  LocalAccountLeases,
+  lockoutAttributes,
+  LockoutShield,
+} from '../core/directory/lockout-shield.ts';
 import { domainPartOf } from '../core/config/bridge-config.ts';
 import { LdapDirectory, type LdapDirectoryOptions, type ServiceCredentialsSource } from '../adapters/ldap-directory.ts';
 import {
@@ -49,7 +54,13 @@ export function userProfileSettings(directory: DirectoryConfig): UserProfileSett
  * verifies bearer tokens itself, the Lambda trusts API Gateway's authorizer; so jose stays out
  * of the Lambda bundle.
  */
-export function createBridge(config: BridgeConfig, logger: Logger, authorizer: CallerAuthorizer): Bridge {
+export function createBridge(
+  config: BridgeConfig,
+  logger: Logger,
+  authorizer: CallerAuthorizer,
+  /** Shared with the other processes of one server (`serve`'s workers); default this process's own. */
+  accountLeases?: AccountLeases,
+): Bridge {
   const directory = createLdapDirectory(config.directory, logger);
   return {
     deps: {
@@ -58,7 +69,7 @@ export function createBridge(config: BridgeConfig, logger: Logger, authorizer: C
       authorizer,
       logger,
       groupParents: groupParentsCache(config.directory.groups),
-      lockoutShield: lockoutShield(config.directory, directory, logger),
+      lockoutShield: lockoutShield(config.directory, directory, logger, accountLeases),
     },
     directory,
     close: () => directory.close(),
@@ -70,6 +81,7 @@ export function lockoutShield(
   ldap: DirectoryConfig,
   directory: LdapDirectory,
   logger: Logger,
+  accountLeases: AccountLeases = new LocalAccountLeases(),
 ): LockoutShield | undefined {
   if (lockoutAttributes(ldap.lockoutShield).length === 0) {
     if (ldap.lockoutShield.enabled)
@@ -88,6 +100,9 @@ export function lockoutShield(
         reason: where,
         fix: `set ${S.LDAP_LOCKOUT_POLICY_DN.env} or ${S.LDAP_LOCKOUT_THRESHOLD.env}`,
       }),
+    undefined,
+    undefined,
+    accountLeases,
   );
 }
 

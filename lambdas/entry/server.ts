@@ -15,6 +15,7 @@ import { RUNTIME_SETTINGS as S } from '../contract/settings.ts';
 import { createTokenVerifier } from '../adapters/jwks-token-verifier.ts';
 import { BearerTokenAuthorizer } from '../core/caller/bearer-token-authorizer.ts';
 import type { BridgeConfig, ServerConfig } from '../core/config/bridge-config.ts';
+import type { AccountLeases } from '../core/directory/lockout-shield.ts';
 import { type Bridge, createBridge } from './compose.ts';
 import { type BridgeError, InvalidRequest, Overloaded, PayloadTooLarge, RequestTimeout } from '../contract/errors.ts';
 import { handle, type BridgeRequest, type HandlerDeps } from '../core/http/handle.ts';
@@ -310,6 +311,8 @@ export interface RunningServer {
 export interface StartServerOptions {
   /** Where log lines go; default stdout. */
   writeLog?: (line: string) => void;
+  /** The lockout shield's per-account leases, shared by `serve`'s workers; default this process's own. */
+  accountLeases?: AccountLeases;
 }
 
 /** Builds the bridge from validated configuration and listens on HOST:PORT. */
@@ -318,7 +321,12 @@ export async function startBridgeServer(
   options: StartServerOptions = {},
 ): Promise<RunningServer> {
   const logger = new JsonLogger(config.logLevel, options.writeLog);
-  const bridge = createBridge(config, logger, new BearerTokenAuthorizer(createTokenVerifier(config.auth)));
+  const bridge = createBridge(
+    config,
+    logger,
+    new BearerTokenAuthorizer(createTokenVerifier(config.auth)),
+    options.accountLeases,
+  );
   const { server, load } = createBridgeServer(bridge.deps, config.server);
   try {
     await listen(server, config.server.port, config.server.host);

@@ -3,6 +3,7 @@
 // test/integration/lockout-shield.test.ts and the directory contract).
 import { describe, expect, it } from 'vitest';
 import {
+  LocalAccountLeases,
   LockoutShield,
   type LockoutShieldSettings,
   type ShieldVerdict,
@@ -24,7 +25,7 @@ const entry = (dn: string, attributes: Record<string, string[]>): DirectoryEntry
 /** The verdict's kind, with a bind finished at once (as the handler does after binding). */
 async function kindOf(pending: Promise<ShieldVerdict>): Promise<ShieldVerdict['kind']> {
   const verdict = await pending;
-  if (verdict.kind === 'bind') verdict.done();
+  if (verdict.kind === 'bind') verdict.done(false);
   return verdict.kind;
 }
 
@@ -135,8 +136,32 @@ describe('the lockout shield', () => {
     const verdicts = await Promise.all([instance.verdict(user), instance.verdict(user), instance.verdict(user)]);
     // One bind per account at a time: the others are held until it has answered.
     expect(verdicts.map((verdict) => verdict.kind)).toEqual(['bind', 'hold', 'hold']);
-    for (const verdict of verdicts) if (verdict.kind === 'bind') verdict.done();
+    for (const verdict of verdicts) if (verdict.kind === 'bind') verdict.done(false);
     expect(await kindOf(instance.verdict(user))).toBe('bind');
+  });
+
+  it("counts the wrong passwords it bound itself, when the directory's count it read predates them", async () => {
+    const { instance } = shield('openldap', {}, { threshold: 5 });
+    // Every login read the entry before any of the earlier binds failed: the directory shows 0.
+    const stale = entry('uid=a,dc=x', {});
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const verdict = await instance.verdict(stale);
+      expect(verdict.kind).toBe('bind');
+      if (verdict.kind === 'bind') verdict.done(true);
+    }
+    expect(await instance.verdict(stale)).toEqual({ kind: 'hold', failures: 3, threshold: 5 });
+  });
+
+  it('forgets its own failures once they leave the policy window', () => {
+    let now = NOW;
+    const leases = new LocalAccountLeases(() => now);
+    expect(leases.acquire('uid=a', 60_000)).toEqual({ recentFailures: 0 });
+    expect(leases.acquire('uid=a', 60_000)).toBeUndefined();
+    leases.release('uid=a', true);
+    expect(leases.acquire('uid=a', 60_000)).toEqual({ recentFailures: 1 });
+    leases.release('uid=a', false);
+    now += 61_000;
+    expect(leases.acquire('uid=a', 60_000)).toEqual({ recentFailures: 0 });
   });
 
   it('never makes the attempt that reaches the threshold, even with no reserve or a threshold of 1', async () => {

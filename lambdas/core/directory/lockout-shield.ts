@@ -157,18 +157,69 @@ export type EntryReader = (dn: string, attributes: string[]) => Promise<Director
 /** The DNs of at most `limit` entries matching `filter` under `baseDN`. */
 export type EntryFinder = (baseDN: string, filter: string, limit: number) => Promise<string[]>;
 
+/**
+ * Who may bind as an account right now: at most one bind per account among the processes that
+ * share the leases (one process: LocalAccountLeases; `serve`'s workers: their primary).
+ */
+export interface AccountLeases {
+  /**
+   * The account's lease, with the wrong passwords the bridge itself bound as it in the last
+   * `windowMs` (a count the directory's, read before an earlier bind finished, may not show yet);
+   * undefined when another bind as the account holds the lease.
+   */
+  acquire(
+    account: string,
+    windowMs: number,
+  ): { recentFailures: number } | undefined | Promise<{ recentFailures: number } | undefined>;
+  /** Gives the lease back, saying whether the bind was a wrong password. */
+  release(account: string, failed: boolean): void;
+}
+
+/** The most failures remembered per account: far above any lockout threshold. */
+const REMEMBERED_FAILURES = 1000;
+
+/** Leases inside one process; also what `serve`'s primary keeps for its workers. */
+export class LocalAccountLeases implements AccountLeases {
+  private readonly held = new Set<string>();
+  private readonly failures = new Map<string, number[]>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  acquire(account: string, windowMs: number): { recentFailures: number } | undefined {
+    if (this.held.has(account)) return undefined;
+    this.held.add(account);
+    const since = this.now() - windowMs;
+    const recent = (this.failures.get(account) ?? []).filter((at) => at > since);
+    if (recent.length > 0) this.failures.set(account, recent);
+    else this.failures.delete(account);
+    return { recentFailures: recent.length };
+  }
+
+  release(account: string, failed: boolean): void {
+    this.held.delete(account);
+    if (!failed) return;
+    const list = this.failures.get(account) ?? [];
+    list.push(this.now());
+    this.failures.set(account, list.slice(-REMEMBERED_FAILURES));
+  }
+}
+
+/** How long the bridge remembers its own wrong passwords when the policy has no window. */
+const FAILURE_MEMORY_WITHOUT_WINDOW_MS = 3_600_000;
+
 export type ShieldVerdict =
-  /** Bind; call `done` when the bind has answered (the attempt counts as in flight until then). */
-  { kind: 'bind'; done: () => void } | { kind: 'hold'; failures: number; threshold: number } | { kind: 'no-policy' };
+  /** Bind; call `done` when the bind has answered, saying whether it was a wrong password. */
+  | { kind: 'bind'; done: (failed: boolean) => void }
+  | { kind: 'hold'; failures: number; threshold: number }
+  | { kind: 'no-policy' };
 
 /**
  * Decides, per login, whether the bridge may bind as the user. One per process: it remembers
- * policies for `policyTtlMs` (a warm login costs no extra round trip) and counts the binds it has
- * in flight per account, so concurrent attempts cannot all slip under the threshold at once.
+ * policies for `policyTtlMs` (a warm login costs no extra round trip) and lets one bind per
+ * account run at a time, so concurrent attempts cannot all slip under the threshold at once.
  */
 export class LockoutShield {
   private readonly policies = new Map<string, { expiresAt: number; policy: Promise<LockoutPolicy | undefined> }>();
-  private readonly inFlight = new Map<string, number>();
 
   constructor(
     private readonly settings: LockoutShieldSettings,
@@ -180,12 +231,12 @@ export class LockoutShield {
     /** A policy lowered by an administrator is followed within this time. */
     private readonly policyTtlMs = 60_000,
     private readonly now: () => number = Date.now,
+    private readonly leases: AccountLeases = new LocalAccountLeases(),
   ) {}
 
   /**
-   * Whether a bind as this entry's account may be attempted now. A `bind` verdict counts the
-   * attempt as in flight at once (the check and the count happen in one step, so concurrent
-   * logins in this process cannot all pass on the same count) until its `done` is called.
+   * Whether a bind as this entry's account may be attempted now. A `bind` verdict holds the
+   * account's lease (no other bind as it runs meanwhile) until its `done` is called.
    */
   async verdict(entry: DirectoryEntry): Promise<ShieldVerdict> {
     const rules = RULES[this.settings.kind];
@@ -197,22 +248,28 @@ export class LockoutShield {
     // The bridge never makes the attempt that reaches the threshold: at least one attempt is
     // always left to the user's own devices, whatever LDAP_LOCKOUT_RESERVE says.
     const allowed = policy.threshold - Math.max(1, this.settings.reserve);
-    // One bind per account at a time in a process: the next attempt waits for nothing and is
-    // held, so it is judged on the directory's count after the first. Across P processes the
-    // directory can then see at most allowed - 1 + P failures: no lock while P <= the reserve.
-    if (counted >= allowed || this.inFlight.has(entry.dn)) {
-      return { kind: 'hold', failures: counted, threshold: policy.threshold };
+    const hold: ShieldVerdict = { kind: 'hold', failures: counted, threshold: policy.threshold };
+    if (counted >= allowed) return hold;
+    // One bind per account at a time among the processes sharing the leases: the next attempt is
+    // held (answered like a wrong password), so each bind is judged on the directory's count after
+    // the one before. Across P lease holders (hosts, Lambda containers) the directory can see at
+    // most allowed - 1 + P failures: no lock while P <= the reserve.
+    const account = entry.dn.toLowerCase();
+    const lease = await this.leases.acquire(account, policy.windowMs ?? FAILURE_MEMORY_WITHOUT_WINDOW_MS);
+    if (lease === undefined) return hold;
+    // The directory's count may predate binds that finished since this login's search: the
+    // bridge's own recent failures are a floor for it.
+    if (lease.recentFailures >= allowed) {
+      this.leases.release(account, false);
+      return { ...hold, failures: Math.max(counted, lease.recentFailures) };
     }
-    this.inFlight.set(entry.dn, (this.inFlight.get(entry.dn) ?? 0) + 1);
     let finished = false;
     return {
       kind: 'bind',
-      done: () => {
+      done: (failed) => {
         if (finished) return;
         finished = true;
-        const left = (this.inFlight.get(entry.dn) ?? 1) - 1;
-        if (left <= 0) this.inFlight.delete(entry.dn);
-        else this.inFlight.set(entry.dn, left);
+        this.leases.release(account, failed);
       },
     };
   }

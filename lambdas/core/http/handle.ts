@@ -136,11 +136,11 @@ async function login(body: Record<string, string>, deps: HandlerDeps, trace: Req
     await deps.directory.verifyPassword(deps.settings.timingDecoyDN, password);
     throw new InvalidCredentials();
   }
-  let outcome: BindOutcome;
+  let outcome: BindOutcome | undefined;
   try {
     outcome = await deps.directory.verifyPassword(entry.dn, password);
   } finally {
-    if (verdict.kind === 'bind') verdict.done();
+    if (verdict.kind === 'bind') verdict.done(outcome?.kind === 'invalid_credentials');
   }
   switch (outcome.kind) {
     case 'ok': {

@@ -9,6 +9,7 @@ import os from 'node:os';
 import { RUNTIME_SETTINGS as S } from '../../contract/settings.ts';
 import { type BridgeConfig, loadConfig } from '../../core/config/bridge-config.ts';
 import { ROUTES } from '../../contract/routes.ts';
+import { AccountLeaseHolder, PrimaryAccountLeases } from '../account-leases.ts';
 import { startBridgeServer, WORKER_STOP_GRACE_MS } from '../server.ts';
 import { type Command, type CommandIO, EXIT, UsageError } from './command.ts';
 
@@ -30,14 +31,6 @@ export const serveCommand: Command = {
   async run(_options, io) {
     const config = loadServeConfig(io.env);
     const workers = config.server.workers ?? os.availableParallelism();
-    const shield = config.directory.lockoutShield;
-    if (cluster.isPrimary && shield.enabled && workers > shield.reserve) {
-      // Each worker lets one bind per account through at a time: with more workers than the
-      // reserve, a burst of concurrent guesses could reach the directory's lockout.
-      io.err(
-        `auth0-ldap-bridge serve: warning: ${S.SERVER_WORKERS.env} ${workers} is above ${S.LDAP_LOCKOUT_RESERVE.env} ${shield.reserve}; concurrent guesses at one account could lock it (raise the reserve or lower the workers)`,
-      );
-    }
     if (cluster.isWorker) {
       try {
         return await runWorker(config);
@@ -84,7 +77,8 @@ async function runWorker(config: BridgeConfig): Promise<number> {
   // Listening for the stop request before starting: a shutdown sent while this worker is still
   // starting must not be lost (the primary would wait for it forever).
   const stopRequested = stopRequest();
-  const running = await startBridgeServer(config);
+  // The lockout shield's one-bind-per-account holds across all workers: the primary keeps the leases.
+  const running = await startBridgeServer(config, { accountLeases: new PrimaryAccountLeases() });
   process.send?.({ type: 'listening', url: running.url });
   await stopRequested;
   await running.stop();
@@ -112,6 +106,7 @@ function runPrimary(config: BridgeConfig, workers: number, io: CommandIO): Promi
     const running = new Map<number, Worker>();
     const listening = new Set<number>();
     const restarts: number[] = [];
+    const leases = new AccountLeaseHolder();
     let finish: (() => void) | undefined;
 
     const killAll = () => {
@@ -144,6 +139,7 @@ function runPrimary(config: BridgeConfig, workers: number, io: CommandIO): Promi
     const fork = () => {
       const worker = cluster.fork();
       running.set(worker.id, worker);
+      leases.serve(worker);
       worker.on('message', (message: { type?: string; url?: string }) => {
         if (message.type !== 'listening' || typeof message.url !== 'string') return;
         listening.add(worker.id);
