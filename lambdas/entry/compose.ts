@@ -100,8 +100,6 @@ export function lockoutShield(
         reason: where,
         fix: `set ${S.LDAP_LOCKOUT_POLICY_DN.env} or ${S.LDAP_LOCKOUT_THRESHOLD.env}`,
       }),
-    undefined,
-    undefined,
     accountLeases,
   );
 }

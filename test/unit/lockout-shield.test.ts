@@ -46,6 +46,7 @@ function shield(
     },
     async () => found,
     (where) => warnings.push(where),
+    new LocalAccountLeases(() => NOW),
     300_000,
     () => NOW,
   );

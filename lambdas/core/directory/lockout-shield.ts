@@ -226,12 +226,12 @@ export class LockoutShield {
     private readonly domainDN: string,
     private readonly readEntry: EntryReader,
     private readonly findEntries: EntryFinder,
-    /** Told once per policy that cannot be found or read (the shield then lets binds through). */
+    /** Told each time a policy cannot be found or read (the shield then lets binds through). */
     private readonly onUnreadablePolicy: (where: string) => void,
-    /** A policy lowered by an administrator is followed within this time. */
+    private readonly leases: AccountLeases = new LocalAccountLeases(),
+    /** A policy lowered by an administrator is followed within this time; so is an unreadable one retried. */
     private readonly policyTtlMs = 60_000,
     private readonly now: () => number = Date.now,
-    private readonly leases: AccountLeases = new LocalAccountLeases(),
   ) {}
 
   /**
