@@ -6,7 +6,10 @@ import { peopleDN, sshaHash, withAdmin, type SeedUser } from '../../dev/director
 import { startSeededSlapd, type SeededSlapd } from '../../dev/seeded-slapd.ts';
 import { randomSecret, type ThrowawaySlapd } from '../../dev/throwaway-slapd.ts';
 import { LdapDirectory } from '../../lambdas/adapters/ldap-directory.ts';
-import { SecretsManagerServiceCredentials } from '../../lambdas/adapters/service-credentials.ts';
+import {
+  type SecretValueReader,
+  SecretsManagerServiceCredentials,
+} from '../../lambdas/adapters/service-credentials.ts';
 import { DirectoryUnavailable } from '../../lambdas/contract/errors.ts';
 import { buildUserFilter } from '../../lambdas/core/directory/ldap-filter.ts';
 import { startTestStack } from '../support/stack.ts';
@@ -74,6 +77,25 @@ describe('the directory killed mid-load', () => {
   });
 });
 
+/** A directory whose service account comes from a Secrets Manager secret read through `reader`. */
+function directoryReadingSecret(reader: SecretValueReader): LdapDirectory {
+  return new LdapDirectory({
+    urls: [slapd.ldapUrl],
+    caPem: undefined,
+    startTls: false,
+    connectTimeoutMs: 500,
+    operationTimeoutMs: 2000,
+    maxIdleMs: 60_000,
+    logger: silent,
+    baseDN: peopleDN(slapd.suffix),
+    credentials: new SecretsManagerServiceCredentials('arn:x', reader, 0),
+    attributes: ['uid'],
+    bindPoolSize: 1,
+    bindQueueLimit: 1,
+    failoverCooldownMs: 30_000,
+  });
+}
+
 describe('a rotated bind secret', () => {
   it('refetches the secret once when the directory refuses the cached password, then binds', async () => {
     const secret = { value: JSON.stringify({ bindDN: slapd.serviceDN, password: servicePassword }), reads: 0 };
@@ -83,21 +105,7 @@ describe('a rotated bind secret', () => {
         return secret.value;
       },
     };
-    const directory = new LdapDirectory({
-      urls: [slapd.ldapUrl],
-      caPem: undefined,
-      startTls: false,
-      connectTimeoutMs: 500,
-      operationTimeoutMs: 2000,
-      maxIdleMs: 60_000,
-      logger: silent,
-      baseDN: peopleDN(slapd.suffix),
-      credentials: new SecretsManagerServiceCredentials('arn:x', reader, 0),
-      attributes: ['uid'],
-      bindPoolSize: 1,
-      bindQueueLimit: 1,
-      failoverCooldownMs: 30_000,
-    });
+    const directory = directoryReadingSecret(reader);
     try {
       expect(await directory.findUsers(buildUserFilter('(uid={username})', 'load1'), 2)).toHaveLength(1);
       const rotated = randomSecret();
@@ -124,21 +132,7 @@ describe('a rotated bind secret', () => {
     const reader = {
       getSecretString: async () => JSON.stringify({ bindDN: slapd.serviceDN, password: 'never-the-password' }),
     };
-    const directory = new LdapDirectory({
-      urls: [slapd.ldapUrl],
-      caPem: undefined,
-      startTls: false,
-      connectTimeoutMs: 500,
-      operationTimeoutMs: 2000,
-      maxIdleMs: 60_000,
-      logger: silent,
-      baseDN: peopleDN(slapd.suffix),
-      credentials: new SecretsManagerServiceCredentials('arn:x', reader, 0),
-      attributes: ['uid'],
-      bindPoolSize: 1,
-      bindQueueLimit: 1,
-      failoverCooldownMs: 30_000,
-    });
+    const directory = directoryReadingSecret(reader);
     try {
       await expect(directory.findUsers('(uid=load1)', 2)).rejects.toBeInstanceOf(DirectoryUnavailable);
     } finally {

@@ -116,18 +116,23 @@ describe('Secrets Manager bind credentials', () => {
   });
 });
 
+/** A verifier for a made-up issuer that remembers up to `cacheSize` verified tokens. */
+async function verifierCaching(cacheSize: number) {
+  const { JwksAccessTokenVerifier } = await import('../../lambdas/adapters/jwks-token-verifier.ts');
+  return new JwksAccessTokenVerifier({
+    issuer: 'https://t.test/',
+    audience: 'a',
+    jwksUrl: 'https://t.test/jwks',
+    allowedClientIds: ['c'],
+    clockToleranceSeconds: 0,
+    jwksCooldownMs: 30_000,
+    verifiedTokenCacheSize: cacheSize,
+  });
+}
+
 describe('verified-token cache', () => {
   it('verifies a token once while it is valid, and again after it expired', async () => {
-    const { JwksAccessTokenVerifier } = await import('../../lambdas/adapters/jwks-token-verifier.ts');
-    const verifier = new JwksAccessTokenVerifier({
-      issuer: 'https://t.test/',
-      audience: 'a',
-      jwksUrl: 'https://t.test/jwks',
-      allowedClientIds: ['c'],
-      clockToleranceSeconds: 0,
-      jwksCooldownMs: 30_000,
-      verifiedTokenCacheSize: 1000,
-    });
+    const verifier = await verifierCaching(1000);
     let calls = 0;
     const now = Math.floor(Date.now() / 1000);
     let expiresAt = now + 60;
@@ -147,16 +152,7 @@ describe('verified-token cache', () => {
   });
 
   it('holds at most the configured number of tokens', async () => {
-    const { JwksAccessTokenVerifier } = await import('../../lambdas/adapters/jwks-token-verifier.ts');
-    const verifier = new JwksAccessTokenVerifier({
-      issuer: 'https://t.test/',
-      audience: 'a',
-      jwksUrl: 'https://t.test/jwks',
-      allowedClientIds: ['c'],
-      clockToleranceSeconds: 0,
-      jwksCooldownMs: 30_000,
-      verifiedTokenCacheSize: 2,
-    });
+    const verifier = await verifierCaching(2);
     let calls = 0;
     (verifier as unknown as { verifyUncached: () => Promise<unknown> }).verifyUncached = async () => {
       calls += 1;
