@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify, errors as joseErrors } from 'jose';
 import { InvalidToken, JwksUnavailable } from '../contract/errors.ts';
-import type { AccessTokenVerifier } from '../core/ports.ts';
+import { type AccessTokenVerifier, type BridgeMetrics, NO_METRICS } from '../core/ports.ts';
 import { checkClientCredentialsClaims, type VerifiedClient } from '../core/caller/token-claims.ts';
 import type { AuthConfig } from '../core/config/bridge-config.ts';
 
@@ -21,6 +21,8 @@ export interface JwksVerifierOptions {
   jwksCooldownMs: number;
   /** Verified tokens remembered until they expire, so one token is not re-verified on every call. Default 1000; 0 turns the cache off. */
   verifiedTokenCacheSize: number;
+  /** Counts checks by result (cache hits among them); default not counted. */
+  metrics?: BridgeMetrics;
 }
 
 export class JwksAccessTokenVerifier implements AccessTokenVerifier {
@@ -40,11 +42,22 @@ export class JwksAccessTokenVerifier implements AccessTokenVerifier {
     const cacheSize = this.options.verifiedTokenCacheSize;
     const key = cacheSize > 0 ? createHash('sha256').update(token).digest('base64url') : '';
     const remembered = cacheSize > 0 ? this.verified.get(key) : undefined;
+    const metrics = this.options.metrics ?? NO_METRICS;
     if (remembered) {
-      if (remembered.expiresAt + this.options.clockToleranceSeconds > Date.now() / 1000) return remembered;
+      if (remembered.expiresAt + this.options.clockToleranceSeconds > Date.now() / 1000) {
+        metrics.tokenChecked('cache_hit');
+        return remembered;
+      }
       this.verified.delete(key);
     }
-    const client = await this.verifyUncached(token);
+    let client: VerifiedClient;
+    try {
+      client = await this.verifyUncached(token);
+    } catch (error) {
+      metrics.tokenChecked(error instanceof JwksUnavailable ? 'keys_unavailable' : 'rejected');
+      throw error;
+    }
+    metrics.tokenChecked('verified');
     if (cacheSize > 0) {
       if (this.verified.size >= cacheSize) this.verified.delete(this.verified.keys().next().value as string);
       this.verified.set(key, client);
@@ -73,8 +86,9 @@ export class JwksAccessTokenVerifier implements AccessTokenVerifier {
 }
 
 /** The token verifier for the local server and the API Gateway authorizer alike. */
-export function createTokenVerifier(auth: AuthConfig): JwksAccessTokenVerifier {
+export function createTokenVerifier(auth: AuthConfig, metrics?: BridgeMetrics): JwksAccessTokenVerifier {
   return new JwksAccessTokenVerifier({
+    metrics,
     issuer: auth.issuer,
     audience: auth.audience,
     jwksUrl: auth.jwksUrl,

@@ -6,7 +6,13 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { Client, ResultCodeError } from 'ldapts';
 import { BridgeError, DirectoryUnavailable } from '../contract/errors.ts';
-import type { Logger } from '../core/ports.ts';
+import {
+  type BridgeMetrics,
+  type DirectoryOperation,
+  type DirectoryResult,
+  type Logger,
+  NO_METRICS,
+} from '../core/ports.ts';
 
 export interface LdapEndpoints {
   urls: readonly string[];
@@ -22,6 +28,8 @@ export interface LdapEndpoints {
   stats?: ConnectionStats;
   /** Shared by every connection to the same directory: which servers recently failed. */
   health?: ServerHealth;
+  /** Directory operations, failovers and open connections by server; default not counted. */
+  metrics?: BridgeMetrics;
 }
 
 /**
@@ -70,8 +78,8 @@ export class LdapConnection {
 
   constructor(
     private readonly endpoints: LdapEndpoints,
-    /** Runs once on every new connection before it is used (the service-account bind). */
-    private readonly prepare: (client: Client) => Promise<void>,
+    /** Runs once on every new connection to `server` before it is used (the service-account bind). */
+    private readonly prepare: (client: Client, server: string) => Promise<void>,
     /** Whether a kept connection can serve as it is (connected; bound, for the search connection). */
     private readonly isReady: (client: Client) => boolean,
     private readonly role: string,
@@ -82,12 +90,12 @@ export class LdapConnection {
    * long, or it turns out to be dead (then once more on a fresh connection). A timeout is not
    * retried: the caller must get its answer within the configured time.
    */
-  async run<T>(operation: (client: Client) => Promise<T>): Promise<T> {
+  async run<T>(operation: (client: Client) => Promise<T>, kind: DirectoryOperation): Promise<T> {
     const kept = this.client;
     const idleFor = Date.now() - this.lastUsedAt;
     if (kept && this.isReady(kept) && idleFor <= this.endpoints.maxIdleMs && !this.shouldReturnToPreferred()) {
       try {
-        return await this.track(operation(kept));
+        return await this.track(kept, kind, operation);
       } catch (error) {
         if (!isDeadConnection(error)) throw error;
         this.endpoints.logger.info('ldap connection lost; reconnecting', {
@@ -99,7 +107,7 @@ export class LdapConnection {
     } else if (kept) {
       this.discard(kept);
     }
-    return this.runOnNewConnection(operation, true);
+    return this.runOnNewConnection(operation, kind, true);
   }
 
   /**
@@ -107,10 +115,14 @@ export class LdapConnection {
    * killed server's listening socket can still accept for a moment): that server is marked as
    * not answering, so the one further try goes to the next server in LDAP_URLS.
    */
-  private async runOnNewConnection<T>(operation: (client: Client) => Promise<T>, mayTryAnother: boolean): Promise<T> {
+  private async runOnNewConnection<T>(
+    operation: (client: Client) => Promise<T>,
+    kind: DirectoryOperation,
+    mayTryAnother: boolean,
+  ): Promise<T> {
     const fresh = await this.open();
     try {
-      return await this.track(operation(fresh));
+      return await this.track(fresh, kind, operation);
     } catch (error) {
       if (!mayTryAnother || !isDeadConnection(error)) throw error;
       const url = this.urlOf.get(fresh);
@@ -119,9 +131,12 @@ export class LdapConnection {
         url,
         reason: describeError(error),
       });
-      if (url !== undefined) this.endpoints.health?.markFailed(url);
+      if (url !== undefined) {
+        this.endpoints.health?.markFailed(url);
+        this.metrics.directoryFailover(url);
+      }
       this.discard(fresh);
-      return this.runOnNewConnection(operation, false);
+      return this.runOnNewConnection(operation, kind, false);
     }
   }
 
@@ -131,12 +146,28 @@ export class LdapConnection {
     if (client?.isConnected) await client.unbind().catch(() => undefined);
   }
 
-  private async track<T>(result: Promise<T>): Promise<T> {
+  /** Runs one operation on `client`, counted by the server it is connected to. */
+  private async track<T>(
+    client: Client,
+    kind: DirectoryOperation,
+    operation: (client: Client) => Promise<T>,
+  ): Promise<T> {
+    const started = performance.now();
+    const server = this.urlOf.get(client) ?? 'unknown';
     try {
-      return await result;
+      const result = await operation(client);
+      this.metrics.directoryOperation(server, kind, 'ok', performance.now() - started);
+      return result;
+    } catch (error) {
+      this.metrics.directoryOperation(server, kind, directoryResultOf(error), performance.now() - started);
+      throw error;
     } finally {
       this.lastUsedAt = Date.now();
     }
+  }
+
+  private get metrics(): BridgeMetrics {
+    return this.endpoints.metrics ?? NO_METRICS;
   }
 
   /** On a fallback server while a server earlier in LDAP_URLS has finished cooling down: go back to it. */
@@ -169,15 +200,22 @@ export class LdapConnection {
   private async connectFirstAnswering(): Promise<Client> {
     let lastProblem = 'no LDAP URL configured';
     const urls = this.endpoints.health ? this.endpoints.health.order(this.endpoints.urls) : this.endpoints.urls;
-    for (const url of urls) {
+    for (const [index, url] of urls.entries()) {
       let client: Client | undefined;
       try {
-        client = await this.connect(url);
+        const connecting = performance.now();
+        try {
+          client = await this.connect(url);
+        } catch (error) {
+          this.metrics.directoryOperation(url, 'connect', directoryResultOf(error), performance.now() - connecting);
+          throw error;
+        }
+        this.metrics.directoryOperation(url, 'connect', 'ok', performance.now() - connecting);
         this.endpoints.health?.markAnswered(url);
-        await this.prepare(client);
+        this.urlOf.set(client, url);
+        await this.prepare(client, url);
         this.client = client;
         this.clientUrl = url;
-        this.urlOf.set(client, url);
         this.lastUsedAt = Date.now();
         return client;
       } catch (error) {
@@ -186,6 +224,7 @@ export class LdapConnection {
         // would only hide a configuration problem.
         if (error instanceof BridgeError || error instanceof ResultCodeError) throw error;
         this.endpoints.health?.markFailed(url);
+        if (index < urls.length - 1) this.metrics.directoryFailover(url);
         lastProblem = `${url}: ${describeError(error)}`;
         this.endpoints.logger.warn('directory server did not answer', {
           role: this.role,
@@ -209,6 +248,8 @@ export class LdapConnection {
       this.endpoints.connectTimeoutMs,
     );
     if (this.endpoints.stats) this.endpoints.stats.socketsOpened += 1;
+    this.metrics.directoryConnectionOpened(url);
+    socket.once('close', () => this.metrics.directoryConnectionClosed(url));
     socket.setKeepAlive(true, 30_000);
     let handedOver = false;
     // ldapts asks for a socket on its first operation; it gets ours, once. Asked again (its
@@ -275,6 +316,24 @@ export function isDeadConnection(error: unknown): boolean {
   if (error instanceof BridgeError || error instanceof ResultCodeError) return false;
   if (!(error instanceof Error)) return false;
   return !isTimeout(error);
+}
+
+/** LDAP result codes by which a server says it cannot serve now, rather than answering the question. */
+const SERVER_TROUBLE_CODES = new Set([
+  1, // operationsError
+  51, // busy
+  52, // unavailable
+  80, // other
+]);
+
+/** How an operation that threw ended, for the directory metrics. */
+export function directoryResultOf(error: unknown): DirectoryResult {
+  if (error instanceof ResultCodeError) {
+    if (error.code === 3) return 'timeout'; // timeLimitExceeded
+    return SERVER_TROUBLE_CODES.has(error.code) ? 'error' : 'answered';
+  }
+  if (error instanceof BridgeError) return 'error';
+  return isTimeout(error) ? 'timeout' : 'connection_error';
 }
 
 export function isTimeout(error: unknown): boolean {

@@ -6,12 +6,13 @@ import type { Client, Entry } from 'ldapts';
 import { ResultCodeError } from 'ldapts';
 import { BridgeError, DirectoryUnavailable } from '../contract/errors.ts';
 import type { GroupSearchResult } from '../core/directory/groups.ts';
-import type { BindOutcome, Logger, UserDirectory } from '../core/ports.ts';
+import { type BindOutcome, type Logger, NO_METRICS, type UserDirectory } from '../core/ports.ts';
 import { formatWindowsGuid } from '../core/directory/guid.ts';
 import type { DirectoryEntry } from '../core/profile/map-entry.ts';
 import { BoundedPool } from './bounded-pool.ts';
 import {
   describeError,
+  directoryResultOf,
   LdapConnection,
   ServerHealth,
   type ConnectionStats,
@@ -120,7 +121,7 @@ export class LdapDirectory implements UserDirectory {
     this.endpoints = endpoints;
     this.search = new LdapConnection(
       endpoints,
-      (client) => this.bindServiceAccount(client),
+      (client, server) => this.bindServiceAccount(client, server),
       (client) => client.isBound,
       'search',
     );
@@ -140,16 +141,18 @@ export class LdapDirectory implements UserDirectory {
   async findUsers(filter: string, limit: number): Promise<DirectoryEntry[]> {
     this.stats.userSearches += 1;
     try {
-      const result = await this.search.run((client) =>
-        client.search(this.options.baseDN, {
-          scope: 'sub',
-          filter,
-          sizeLimit: limit,
-          timeLimit: Math.max(1, Math.ceil(this.options.operationTimeoutMs / 1000)),
-          derefAliases: 'never',
-          attributes: this.options.attributes,
-          explicitBufferAttributes: this.guidAttributes,
-        }),
+      const result = await this.search.run(
+        (client) =>
+          client.search(this.options.baseDN, {
+            scope: 'sub',
+            filter,
+            sizeLimit: limit,
+            timeLimit: Math.max(1, Math.ceil(this.options.operationTimeoutMs / 1000)),
+            derefAliases: 'never',
+            attributes: this.options.attributes,
+            explicitBufferAttributes: this.guidAttributes,
+          }),
+        'user_search',
       );
       // Search references (referrals, e.g. AD's other partitions) are ignored: never followed.
       return result.searchEntries.map((entry) => normaliseEntry(entry, this.guidAttributes));
@@ -161,14 +164,16 @@ export class LdapDirectory implements UserDirectory {
   async readEntry(dn: string, attributes: string[]): Promise<DirectoryEntry | undefined> {
     this.stats.entryReads += 1;
     try {
-      const result = await this.search.run((client) =>
-        client.search(dn, {
-          scope: 'base',
-          filter: '(objectClass=*)',
-          attributes,
-          timeLimit: Math.max(1, Math.ceil(this.options.operationTimeoutMs / 1000)),
-          derefAliases: 'never',
-        }),
+      const result = await this.search.run(
+        (client) =>
+          client.search(dn, {
+            scope: 'base',
+            filter: '(objectClass=*)',
+            attributes,
+            timeLimit: Math.max(1, Math.ceil(this.options.operationTimeoutMs / 1000)),
+            derefAliases: 'never',
+          }),
+        'entry_read',
       );
       const [entry] = result.searchEntries;
       return entry === undefined ? undefined : normaliseEntry(entry, []);
@@ -209,7 +214,7 @@ export class LdapDirectory implements UserDirectory {
           if (dns.length > limit) break;
         }
         return { dns: dns.slice(0, limit), complete: dns.length <= limit };
-      });
+      }, 'group_search');
     } catch (error) {
       if (error instanceof ResultCodeError && error.code === 4) return { dns: [], complete: false }; // sizeLimitExceeded
       throw asUnavailable(error, 'group search');
@@ -230,21 +235,23 @@ export class LdapDirectory implements UserDirectory {
     // runs group searches on the search connection between pages.
     const listing = new LdapConnection(
       this.endpoints,
-      (client) => this.bindServiceAccount(client),
+      (client, server) => this.bindServiceAccount(client, server),
       (client) => client.isBound,
       'export',
     );
     let pages: AsyncGenerator<{ searchEntries: Entry[] }> | undefined;
     try {
-      pages = await listing.run(async (client) =>
-        client.searchPaginated(this.options.baseDN, {
-          scope: 'sub',
-          filter,
-          attributes,
-          derefAliases: 'never',
-          explicitBufferAttributes: this.guidAttributes,
-          paged: { pageSize },
-        }),
+      pages = await listing.run(
+        async (client) =>
+          client.searchPaginated(this.options.baseDN, {
+            scope: 'sub',
+            filter,
+            attributes,
+            derefAliases: 'never',
+            explicitBufferAttributes: this.guidAttributes,
+            paged: { pageSize },
+          }),
+        'user_search',
       );
       for await (const page of pages)
         yield page.searchEntries.map((entry) => normaliseEntry(entry, this.guidAttributes));
@@ -259,7 +266,7 @@ export class LdapDirectory implements UserDirectory {
     const connection = await this.binds.acquire();
     this.stats.binds += 1;
     try {
-      await connection.run((client) => client.bind(dn, password));
+      await connection.run((client) => client.bind(dn, password), 'user_bind');
       return { kind: 'ok' };
     } catch (error) {
       if (error instanceof ResultCodeError) {
@@ -281,7 +288,22 @@ export class LdapDirectory implements UserDirectory {
    * more (rotation), then fails. Socket-level failures (a frozen or vanished server) are rethrown
    * as they are, so the connection tries the next server in LDAP_URLS.
    */
-  private async bindServiceAccount(client: Client): Promise<void> {
+  private async bindServiceAccount(client: Client, server: string): Promise<void> {
+    const started = performance.now();
+    try {
+      await this.bindServiceAccountOnce(client);
+      this.metrics.directoryOperation(server, 'service_bind', 'ok', performance.now() - started);
+    } catch (error) {
+      this.metrics.directoryOperation(server, 'service_bind', directoryResultOf(error), performance.now() - started);
+      throw error;
+    }
+  }
+
+  private get metrics() {
+    return this.options.metrics ?? NO_METRICS;
+  }
+
+  private async bindServiceAccountOnce(client: Client): Promise<void> {
     const credentials = await this.options.credentials.current().catch((error: unknown) => {
       throw new DirectoryUnavailable(`service account credentials unavailable: ${describeError(error)}`);
     });

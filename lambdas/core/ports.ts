@@ -46,3 +46,55 @@ export interface Logger {
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
 }
+
+/** What a request ended as, for metrics: `ok`, an error code of lambdas/contract/errors.ts, or `lockout_shield` (held, answered as a wrong password). */
+export type RequestOutcome = string;
+
+/** The directory operations the bridge counts, by what they are for. */
+export type DirectoryOperation =
+  | 'connect'
+  | 'service_bind'
+  | 'user_search'
+  | 'group_search'
+  | 'entry_read'
+  | 'user_bind';
+
+/**
+ * How a directory operation ended. `ok`: success. `answered`: the server answered with a result
+ * code that is part of normal work (a wrong password, no such entry, a size limit). `error`: the
+ * server answered that it cannot serve (busy, unavailable, other). `timeout`: no answer in time.
+ * `connection_error`: the connection failed or was lost (refused, reset, TLS).
+ */
+export type DirectoryResult = 'ok' | 'answered' | 'error' | 'timeout' | 'connection_error';
+
+/** How a bearer token check ended: remembered from an earlier check, verified now, or refused. */
+export type TokenCheckResult = 'cache_hit' | 'verified' | 'rejected' | 'keys_unavailable';
+
+/**
+ * What the bridge counts for operators: Prometheus text on the on-prem server, CloudWatch
+ * embedded metrics in the Lambdas. Labels are fixed words, route names and the configured
+ * LDAP_URLS (which carry no credentials); never a username, DN, token or address of a caller.
+ */
+export interface BridgeMetrics {
+  /** One request answered; `route` is undefined when no route matched. */
+  requestHandled(route: string | undefined, outcome: RequestOutcome, durationMs: number): void;
+  /** One directory operation on `server` (an entry of LDAP_URLS). */
+  directoryOperation(server: string, operation: DirectoryOperation, result: DirectoryResult, durationMs: number): void;
+  /** The bridge gave up on `server` and went on to the next one in LDAP_URLS. */
+  directoryFailover(server: string): void;
+  /** A connection to `server` opened, or one closed (for the number open). */
+  directoryConnectionOpened(server: string): void;
+  directoryConnectionClosed(server: string): void;
+  /** One bearer token check. */
+  tokenChecked(result: TokenCheckResult): void;
+}
+
+/** Counting off: where an entry point has nowhere to send metrics (tests, the exporter). */
+export const NO_METRICS: BridgeMetrics = {
+  requestHandled: () => undefined,
+  directoryOperation: () => undefined,
+  directoryFailover: () => undefined,
+  directoryConnectionOpened: () => undefined,
+  directoryConnectionClosed: () => undefined,
+  tokenChecked: () => undefined,
+};

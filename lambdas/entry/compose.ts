@@ -5,7 +5,7 @@ import { RUNTIME_SETTINGS as S } from '../contract/settings.ts';
 import { ConfigError } from '../core/config/read-settings.ts';
 import type { BindCredentialsSource, BridgeConfig, DirectoryConfig } from '../core/config/bridge-config.ts';
 import type { CallerAuthorizer, HandlerDeps, HandlerSettings } from '../core/http/handle.ts';
-import type { Logger } from '../core/ports.ts';
+import type { BridgeMetrics, Logger } from '../core/ports.ts';
 import type { UserProfileSettings } from '../core/profile/build-profile.ts';
 import { accountStateAttributes } from '../core/directory/account-states.ts';
 import { groupAttributes, GroupParentsCache, type GroupSettings } from '../core/directory/groups.ts';
@@ -58,10 +58,14 @@ export function createBridge(
   config: BridgeConfig,
   logger: Logger,
   authorizer: CallerAuthorizer,
-  /** Shared with the other processes of one server (`serve`'s workers); default this process's own. */
-  accountLeases?: AccountLeases,
+  options: {
+    /** Shared with the other processes of one server (`serve`'s workers); default this process's own. */
+    accountLeases?: AccountLeases | undefined;
+    /** Where requests and directory operations are counted; default nowhere. */
+    metrics?: BridgeMetrics | undefined;
+  } = {},
 ): Bridge {
-  const directory = createLdapDirectory(config.directory, logger);
+  const directory = createLdapDirectory(config.directory, logger, { metrics: options.metrics });
   return {
     deps: {
       settings: handlerSettings(config),
@@ -69,7 +73,8 @@ export function createBridge(
       authorizer,
       logger,
       groupParents: groupParentsCache(config.directory.groups),
-      lockoutShield: lockoutShield(config.directory, directory, logger, accountLeases),
+      lockoutShield: lockoutShield(config.directory, directory, logger, options.accountLeases),
+      metrics: options.metrics,
     },
     directory,
     close: () => directory.close(),

@@ -321,12 +321,9 @@ export async function startBridgeServer(
   options: StartServerOptions = {},
 ): Promise<RunningServer> {
   const logger = new JsonLogger(config.logLevel, options.writeLog);
-  const bridge = createBridge(
-    config,
-    logger,
-    new BearerTokenAuthorizer(createTokenVerifier(config.auth)),
-    options.accountLeases,
-  );
+  const bridge = createBridge(config, logger, new BearerTokenAuthorizer(createTokenVerifier(config.auth)), {
+    accountLeases: options.accountLeases,
+  });
   const { server, load } = createBridgeServer(bridge.deps, config.server);
   try {
     await listen(server, config.server.port, config.server.host);

@@ -4,7 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { handle, type BridgeRequest, type CallerAuthorizer, type HandlerDeps } from '../../lambdas/core/http/handle.ts';
 import type { BridgeResponse } from '../../lambdas/core/http/responses.ts';
 import { DirectoryUnavailable, InvalidToken, JwksUnavailable } from '../../lambdas/contract/errors.ts';
-import type { BindOutcome, Logger, UserDirectory } from '../../lambdas/core/ports.ts';
+import {
+  type BindOutcome,
+  type BridgeMetrics,
+  type Logger,
+  NO_METRICS,
+  type UserDirectory,
+} from '../../lambdas/core/ports.ts';
+import type { LockoutShield } from '../../lambdas/core/directory/lockout-shield.ts';
 import type { GroupSearchResult } from '../../lambdas/core/directory/groups.ts';
 import type { DirectoryEntry } from '../../lambdas/core/profile/map-entry.ts';
 import { PRESETS } from '../../lambdas/core/directory/presets.ts';
@@ -223,5 +230,57 @@ describe('handle', () => {
       deps(new RecordingDirectory([ALICE])),
     );
     expect(response.status).toBe(415);
+  });
+});
+
+/** Every requestHandled call, as "route outcome". */
+function recordingMetrics(): BridgeMetrics & { requests: string[] } {
+  const requests: string[] = [];
+  return {
+    ...NO_METRICS,
+    requests,
+    requestHandled(route, outcome, durationMs) {
+      expect(durationMs).toBeGreaterThanOrEqual(0);
+      requests.push(`${route ?? '-'} ${outcome}`);
+    },
+  };
+}
+
+describe('handle counts every request by route and outcome', () => {
+  it('counts ok, the error code of a refusal, and a request no route matched', async () => {
+    const metrics = recordingMetrics();
+    const withMetrics = { ...deps(new RecordingDirectory([ALICE])), metrics };
+    await handle(post('/login', { username: 'alice', password: 'right' }), withMetrics);
+    await handle(post('/login', { username: 'alice', password: 'wrong' }), withMetrics);
+    await handle(post('/get-user', { username: 'alice', extra: 1 }), withMetrics);
+    await handle(post('/nowhere', {}), withMetrics);
+    await handle(post('/login', {}, {}, 'GET'), withMetrics);
+    expect(metrics.requests).toEqual([
+      'login ok',
+      'login invalid_credentials',
+      'get-user invalid_request',
+      '- not_found',
+      'login method_not_allowed',
+    ]);
+  });
+
+  it('counts a login the lockout shield answered as lockout_shield, although the caller sees a wrong password', async () => {
+    const metrics = recordingMetrics();
+    const directory = new RecordingDirectory([ALICE]);
+    const holding = { verdict: async () => ({ kind: 'hold', failures: 3, threshold: 5 }) } as unknown as LockoutShield;
+    const response = await handle(post('/login', { username: 'alice', password: 'right' }), {
+      ...deps(directory),
+      lockoutShield: holding,
+      metrics,
+    });
+    expect(json(response)).toEqual({ error: 'invalid_credentials' });
+    expect(metrics.requests).toEqual(['login lockout_shield']);
+  });
+
+  it('counts a failure that is not a BridgeError as internal_error', async () => {
+    const metrics = recordingMetrics();
+    const directory = new RecordingDirectory([ALICE], {}, new TypeError('boom'));
+    await handle(post('/get-user', { username: 'alice' }), { ...deps(directory), metrics });
+    expect(metrics.requests).toEqual(['get-user internal_error']);
   });
 });

@@ -21,7 +21,7 @@ import { accountStateOf } from '../directory/account-states.ts';
 import type { GroupParentsCache } from '../directory/groups.ts';
 import type { LockoutShield } from '../directory/lockout-shield.ts';
 import { buildUserFilter } from '../directory/ldap-filter.ts';
-import type { BindOutcome, Logger, UserDirectory } from '../ports.ts';
+import { type BindOutcome, type BridgeMetrics, type Logger, NO_METRICS, type UserDirectory } from '../ports.ts';
 import type { Auth0Profile, DirectoryEntry } from '../profile/map-entry.ts';
 import { hiddenStateOf, profileOf, type UserProfileSettings } from '../profile/build-profile.ts';
 import type { VerifiedClient } from '../caller/token-claims.ts';
@@ -74,6 +74,8 @@ export interface HandlerDeps {
   groupParents?: GroupParentsCache | undefined;
   /** Stops short of the directory's account lockout; none: every login binds. */
   lockoutShield?: LockoutShield | undefined;
+  /** Counts requests by route and outcome; default nothing. */
+  metrics?: BridgeMetrics | undefined;
 }
 
 /** What one request did, for its log line. Never holds user input or secrets. */
@@ -107,7 +109,10 @@ export async function handle(request: BridgeRequest, deps: HandlerDeps): Promise
     failure = error;
     response = errorResponse(error, request.id);
   }
-  logOutcome(deps.logger, request.id, trace, response.status, failure, performance.now() - started);
+  const durationMs = performance.now() - started;
+  const known = failure === undefined || failure instanceof BridgeError ? failure : new InternalError(failure);
+  logOutcome(deps.logger, request.id, trace, response.status, known, durationMs);
+  (deps.metrics ?? NO_METRICS).requestHandled(trace.route, outcomeOf(trace, known), durationMs);
   return response;
 }
 
@@ -181,12 +186,18 @@ async function findOneUser(username: string, deps: HandlerDeps): Promise<Directo
   return entries[0];
 }
 
+/** The request's outcome label: ok, the error code, or lockout_shield when the shield answered instead of a bind. */
+function outcomeOf(trace: RequestTrace, failure: BridgeError | undefined): string {
+  if (failure === undefined) return 'ok';
+  return trace.lockoutShield ? 'lockout_shield' : failure.code;
+}
+
 function logOutcome(
   logger: Logger,
   requestId: string,
   trace: RequestTrace,
   status: number,
-  failure: unknown,
+  failure: BridgeError | undefined,
   durationMs: number,
 ): void {
   const fields = {
@@ -204,11 +215,10 @@ function logOutcome(
     logger.info('request handled', fields);
     return;
   }
-  const known = failure instanceof BridgeError ? failure : new InternalError(failure);
-  const reason = reasonForLog(known);
-  if (known.status >= 500)
-    logger[known.status === 500 ? 'error' : 'warn']('request failed', { ...fields, error: known.code, reason });
-  else logger.info('request refused', { ...fields, error: known.code, reason });
+  const reason = reasonForLog(failure);
+  if (failure.status >= 500)
+    logger[failure.status === 500 ? 'error' : 'warn']('request failed', { ...fields, error: failure.code, reason });
+  else logger.info('request refused', { ...fields, error: failure.code, reason });
 }
 
 /** A reason an operator can act on. Built only from our own messages and error class names, never from input. */
