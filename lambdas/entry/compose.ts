@@ -30,7 +30,8 @@ export interface Bridge {
   close(): Promise<void>;
 }
 
-export function handlerSettings(config: BridgeConfig): HandlerSettings {
+/** What handle() is told: the directory's settings and the routes' scopes (no server settings: the doctor has none). */
+export function handlerSettings(config: Pick<BridgeConfig, 'directory' | 'auth'>): HandlerSettings {
   return {
     ...userProfileSettings(config.directory),
     userFilter: config.directory.userFilter,
@@ -55,7 +56,7 @@ export function userProfileSettings(directory: DirectoryConfig): UserProfileSett
  * of the Lambda bundle.
  */
 export function createBridge(
-  config: BridgeConfig,
+  config: Pick<BridgeConfig, 'directory' | 'auth'>,
   logger: Logger,
   authorizer: CallerAuthorizer,
   options: {
