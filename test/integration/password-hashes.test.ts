@@ -65,6 +65,13 @@ describe('userPassword -> custom_password_hash', () => {
         `{CRYPT}${execFileSync('python3', ['-W', 'ignore', '-c', `import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1024)))`, PLAINTEXT], { encoding: 'utf8' }).trim()}`,
       'bcrypt',
     ],
+    [
+      // libxcrypt makes $2y$ hashes as PHP does; the exporter carries them as $2b$.
+      '{CRYPT} bcrypt $2y$ (PHP)',
+      () =>
+        `{CRYPT}${execFileSync('python3', ['-W', 'ignore', '-c', `import crypt,sys; print(crypt.crypt(sys.argv[1], '$2y$' + crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1024)[4:]))`, PLAINTEXT], { encoding: 'utf8' }).trim()}`,
+      'bcrypt',
+    ],
   ];
 
   it.each(generated)(

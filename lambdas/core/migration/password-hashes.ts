@@ -2,9 +2,12 @@
 // Auth0's user import accepts, or says why it cannot. Auth0's documented rules:
 // - algorithm "ldap": the whole RFC 2307 value, encoding utf8, no salt object; schemes MD5, SMD5,
 //   SHA, SSHA and the SHA-2 variants (SHA256/384/512 and their salted forms);
-// - algorithm "bcrypt": `$2a$` or `$2b$` only (here from `{CRYPT}$2a$...` / `{CRYPT}$2b$...`);
+// - algorithm "bcrypt": `$2a$` or `$2b$` only (here from `{CRYPT}$2a$...` / `{CRYPT}$2b$...`). PHP's
+//   `$2y$` is the same algorithm as OpenBSD's `$2b$` (both the corrected bcrypt; only the label
+//   differs), so it is carried with the `$2b$` label and an identical body. `$2x$` (PHP's label for
+//   hashes made by the old buggy implementation) is a different computation and is not carried;
 // - algorithm "argon2": a PHC string (here from OpenLDAP's `{ARGON2}$argon2...`);
-// - `{CRYPT}` otherwise (DES, MD5-crypt, SHA-crypt, `$2y$`) is not supported by Auth0.
+// - `{CRYPT}` otherwise (DES, MD5-crypt, SHA-crypt, `$2x$`) is not supported by Auth0.
 // An unsupported hash is not an error: the user is exported without a password and migrates
 // on first login (automatic migration) or by a password reset.
 
@@ -76,21 +79,29 @@ export function mapOneUserPassword(value: string): PasswordHashMapping {
     };
   }
   if (scheme === 'CRYPT') {
-    if (/^\$2[ab]\$\d{2}\$[./A-Za-z0-9]{53}$/.test(rest)) {
+    const bcrypt = /^\$2([aby])\$(\d{2}\$[./A-Za-z0-9]{53})$/.exec(rest);
+    if (bcrypt) {
+      // Auth0 accepts only the $2a$ and $2b$ labels; $2y$ computes exactly what $2b$ does.
+      const value = bcrypt[1] === 'y' ? `$2b$${bcrypt[2]}` : rest;
       return {
         kind: 'mapped',
         scheme: 'CRYPT-BCRYPT',
-        customPasswordHash: { algorithm: 'bcrypt', hash: { value: rest, encoding: 'utf8' } },
+        customPasswordHash: { algorithm: 'bcrypt', hash: { value, encoding: 'utf8' } },
       };
     }
-    const variant = /^\$(1|2y|2x|5|6|y|7)\$/.exec(rest)?.[1];
+    if (/^\$2[aby]\$/.test(rest))
+      return {
+        kind: 'unsupported',
+        scheme: 'CRYPT',
+        reason: 'malformed {CRYPT} bcrypt value (expected $2a$, $2b$ or $2y$, a two-digit cost and 53 characters)',
+      };
+    const variant = /^\$(1|2x|5|6|y|7)\$/.exec(rest)?.[1];
     const name =
       variant === undefined
         ? 'DES crypt'
         : (
             {
               '1': 'MD5-crypt',
-              '2y': 'bcrypt $2y$',
               '2x': 'bcrypt $2x$',
               '5': 'SHA-256-crypt',
               '6': 'SHA-512-crypt',
