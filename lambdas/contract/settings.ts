@@ -609,6 +609,23 @@ export const RUNTIME_SETTINGS = {
     unit: 'milliseconds',
     doc: 'time a kept-open connection may idle between requests before the server closes it (a proxy keeping connections open must close them sooner)',
   },
+  METRICS_PORT: {
+    env: 'METRICS_PORT',
+    group: 'server',
+    type: 'integer',
+    min: 0,
+    max: 65_535,
+    unit: 'a TCP port',
+    defaultText: 'unset: /metrics on PORT',
+    doc: 'port of its own for GET /metrics (with /healthz and /readyz), so PORT stays API-only: PORT then answers 404 for /metrics; 0 picks a free one (the start-up line names it)',
+  },
+  METRICS_HOST: {
+    env: 'METRICS_HOST',
+    group: 'server',
+    type: 'string',
+    default: '127.0.0.1',
+    doc: 'address METRICS_PORT listens on: loopback serves a Prometheus on the same host or behind your own proxy; another address is a deliberate choice',
+  },
   LOG_LEVEL: {
     env: 'LOG_LEVEL',
     cdk: 'logLevel',

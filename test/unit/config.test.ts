@@ -39,6 +39,7 @@ describe('loadConfig', () => {
       headersTimeoutMs: 5000,
       bodyTimeoutMs: 5000,
       keepAliveTimeoutMs: 5000,
+      metricsHost: '127.0.0.1',
     });
     expect(config.logLevel).toBe('info');
     expect(config.directory.mapping.userIdAttribute).toBe('entryUUID');

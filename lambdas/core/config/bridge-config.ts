@@ -84,6 +84,10 @@ export interface ServerConfig {
   bodyTimeoutMs: number;
   /** Milliseconds a kept-open connection may idle between requests. */
   keepAliveTimeoutMs: number;
+  /** A port of its own for /metrics (0: any free one); undefined: /metrics on `port`. */
+  metricsPort: number | undefined;
+  /** The address `metricsPort` listens on. */
+  metricsHost: string;
 }
 
 export interface BridgeConfig {
@@ -152,16 +156,29 @@ function throwIfProblems(reader: SettingsReader): void {
 }
 
 function readServerConfig(reader: SettingsReader): ServerConfig {
+  const port = reader.integer(S.PORT);
   return {
     host: reader.string(S.HOST),
-    port: reader.integer(S.PORT),
+    port,
     workers: reader.integer(S.SERVER_WORKERS),
     maxInFlight: reader.integer(S.MAX_IN_FLIGHT),
     maxConnections: reader.integer(S.MAX_CONNECTIONS),
     headersTimeoutMs: reader.integer(S.HEADERS_TIMEOUT_MS),
     bodyTimeoutMs: reader.integer(S.BODY_TIMEOUT_MS),
     keepAliveTimeoutMs: reader.integer(S.KEEP_ALIVE_TIMEOUT_MS),
+    metricsPort: readMetricsPort(reader, port),
+    metricsHost: reader.string(S.METRICS_HOST),
   };
+}
+
+/** METRICS_PORT, which must not be the API's own PORT (one of the two would fail to listen). */
+function readMetricsPort(reader: SettingsReader, port: number): number | undefined {
+  const metricsPort = reader.integer(S.METRICS_PORT);
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port)
+    reader.problem(
+      `${reader.name(S.METRICS_PORT)}: "${metricsPort}" expected a port other than ${reader.name(S.PORT)} (unset ${reader.name(S.METRICS_PORT)} to serve /metrics on ${reader.name(S.PORT)})`,
+    );
+  return metricsPort;
 }
 
 function readDirectoryConfig(reader: SettingsReader): DirectoryConfig {
