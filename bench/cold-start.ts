@@ -1,11 +1,15 @@
 // `npm run bench:cold-start`: the bundled Lambda handlers' cold start, each in fresh Node
 // processes (module load, then the first request against a throwaway slapd and a local issuer),
-// against an empty handler bundled the same way as the baseline, and the bundle sizes.
+// against an empty handler bundled the same way as the baseline, and the bundle sizes (minified,
+// and gzipped as in the deployment package). `login-powertools` is the login handler with its
+// CloudWatch metrics written by Powertools' Metrics instead of the hand-written EMF writer
+// (bench/powertools-emf-metrics.ts): the measurement behind that choice.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 import { BUNDLING } from '../lib/constructs/ldap-bridge.ts';
 import { DEMO_USERS } from '../dev/directory-data.ts';
@@ -16,9 +20,10 @@ import { randomSecret } from '../dev/throwaway-slapd.ts';
 const runs = Number(process.argv[2] ?? 15);
 const work = mkdtempSync(path.join(os.tmpdir(), 'bridge-cold-start-'));
 
-async function bundle(name: string, entry: string): Promise<string> {
+async function bundle(name: string, entry: string, plugins: esbuild.Plugin[] = []): Promise<string> {
   const outfile = path.join(work, name, 'index.mjs');
   await esbuild.build({
+    plugins,
     entryPoints: [entry],
     bundle: true,
     platform: 'node',
@@ -50,6 +55,22 @@ process.exit(0);
 `,
 );
 
+/** The handlers' EMF writer swapped for the Powertools one, under the same export names. */
+const powertoolsMetrics: esbuild.Plugin = {
+  name: 'powertools-metrics',
+  setup(build) {
+    const shim = path.join(work, 'powertools-shim.ts');
+    writeFileSync(
+      shim,
+      `export { PowertoolsMetrics as CloudWatchMetrics } from ${JSON.stringify(path.resolve('bench/powertools-emf-metrics.ts'))};\n` +
+        `export { metricsServiceFrom } from ${JSON.stringify(path.resolve('lambdas/adapters/cloudwatch-metrics.ts'))};\n`,
+    );
+    build.onResolve({ filter: /cloudwatch-metrics\.ts$/ }, (args) =>
+      args.importer.includes(`${path.sep}entry${path.sep}`) ? { path: shim } : undefined,
+    );
+  },
+};
+
 const seeded = await startSeededSlapd({ users: DEMO_USERS });
 const client = { clientId: 'cold-start-client', clientSecret: randomSecret(), scopes: ['users:login', 'users:read'] };
 const issuer = await startDevTokenIssuer({ audience: 'https://cold.local/', clients: [client] });
@@ -59,6 +80,7 @@ try {
   const bundles = {
     empty: await bundle('empty', path.join(work, 'empty.ts')),
     login: await bundle('login', 'lambdas/entry/lambda.ts'),
+    'login-powertools': await bundle('login-powertools', 'lambdas/entry/lambda.ts', [powertoolsMetrics]),
     authorizer: await bundle('authorizer', 'lambdas/entry/authorizer.ts'),
   };
   const env = {
@@ -89,7 +111,7 @@ try {
     authorizationToken: `Bearer ${await issuer.mint({ clientId: client.clientId })}`,
     methodArn: 'arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/v1/POST/login',
   };
-  const events = { empty: {}, login: loginEvent, authorizer: authorizerEvent };
+  const events = { empty: {}, login: loginEvent, 'login-powertools': loginEvent, authorizer: authorizerEvent };
 
   // Asynchronous: the token issuer lives in this process and must keep answering the JWKS.
   const run = promisify(execFile);
@@ -100,7 +122,8 @@ try {
         env,
         encoding: 'utf8',
       });
-      samples.push(JSON.parse(stdout));
+      // The handlers write their metrics to stdout too: the driver's line is the last one.
+      samples.push(JSON.parse(stdout.trimEnd().split('\n').at(-1) ?? '{}'));
     }
     const bad = samples.find((sample) => sample.status !== 200 && sample.status !== 'policy');
     if (bad) throw new Error(`${name}: first request answered ${String(bad.status)}`);
@@ -109,20 +132,22 @@ try {
       load: median(samples.map((sample) => sample.loadMs)),
       first: median(samples.map((sample) => sample.firstRequestMs)),
       size: statSync(bundles[name]).size,
+      gzipped: gzipSync(readFileSync(bundles[name])).byteLength,
     };
   };
   const results = {
     empty: await measure('empty'),
     login: await measure('login'),
+    'login-powertools': await measure('login-powertools'),
     authorizer: await measure('authorizer'),
   };
   console.log(`cold start, median of ${runs} fresh Node ${process.version} processes (ms; ratio to the empty handler)`);
-  console.log('handler       bundle     module load        first request (total)');
+  console.log('handler            bundle (gzipped)     module load        first request (total)');
   for (const [name, result] of Object.entries(results)) {
     const total = result.load + result.first;
     const emptyTotal = results.empty.load + results.empty.first;
     console.log(
-      `${name.padEnd(12)} ${(result.size / 1024).toFixed(1).padStart(6)} kB  ${result.load.toFixed(1).padStart(7)} (x${(result.load / results.empty.load).toFixed(1)})  ${result.first.toFixed(1).padStart(8)} (${total.toFixed(1)}, x${(total / emptyTotal).toFixed(1)})`,
+      `${name.padEnd(17)} ${(result.size / 1024).toFixed(1).padStart(6)} kB (${(result.gzipped / 1024).toFixed(1).padStart(5)} kB)  ${result.load.toFixed(1).padStart(7)} (x${(result.load / results.empty.load).toFixed(1)})  ${result.first.toFixed(1).padStart(8)} (${total.toFixed(1)}, x${(total / emptyTotal).toFixed(1)})`,
     );
   }
   console.log(

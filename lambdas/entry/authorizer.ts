@@ -2,6 +2,8 @@
 // verifies the token with the same checks as the local server, and allows exactly the routes
 // whose scope the token carries: the policy is cached per token, so it must not allow a
 // users:read token to call /login on a later request. Denials are logged without the token.
+// Token checks are counted by result and written as CloudWatch embedded metrics when each
+// invocation ends, however it ends.
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import { authorizerContextFor } from '../core/caller/authorizer-context-authorizer.ts';
 import { loadAuthorizerConfig } from '../core/config/bridge-config.ts';
@@ -9,6 +11,7 @@ import { BridgeError, InsufficientScope, InvalidToken } from '../contract/errors
 import { ROUTES, type RouteScopes } from '../contract/routes.ts';
 import type { AccessTokenVerifier, Logger } from '../core/ports.ts';
 import { bearerTokenFrom, type VerifiedClient } from '../core/caller/token-claims.ts';
+import { CloudWatchMetrics, metricsServiceFrom } from '../adapters/cloudwatch-metrics.ts';
 import { JsonLogger } from '../adapters/json-logger.ts';
 import { createTokenVerifier } from '../adapters/jwks-token-verifier.ts';
 
@@ -19,18 +22,33 @@ export interface AuthorizerDeps {
 }
 
 let deps: AuthorizerDeps | undefined;
+let metrics: CloudWatchMetrics | undefined;
+
+/** Made apart from the verifier, so an invocation whose configuration fails still flushes what it counted. */
+function metricsForThisContainer(): CloudWatchMetrics {
+  metrics ??= new CloudWatchMetrics({ service: metricsServiceFrom(process.env) });
+  return metrics;
+}
 
 /** The composition root of the authorizer: built on the first invocation, reused by the container. */
 function depsForThisContainer(): AuthorizerDeps {
   if (deps === undefined) {
     const { auth, logLevel } = loadAuthorizerConfig(process.env);
-    deps = { verifier: createTokenVerifier(auth), scopes: auth.scopes, logger: new JsonLogger(logLevel) };
+    deps = {
+      verifier: createTokenVerifier(auth, metricsForThisContainer()),
+      scopes: auth.scopes,
+      logger: new JsonLogger(logLevel),
+    };
   }
   return deps;
 }
 
-export function handler(event: APIGatewayTokenAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
-  return authorize(event, depsForThisContainer());
+export async function handler(event: APIGatewayTokenAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
+  try {
+    return await authorize(event, depsForThisContainer());
+  } finally {
+    metricsForThisContainer().flush();
+  }
 }
 
 /**

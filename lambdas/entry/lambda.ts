@@ -1,15 +1,24 @@
 // The login / get-user Lambda handler: API Gateway (REST, proxy integration) event in, the same
 // handle() as the local server, proxy result out. The bridge, with its kept-open directory
 // connections, is built on the first invocation and reused by every later one in the container.
+// What an invocation counted is written as CloudWatch embedded metrics when it ends, however it ends.
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { AuthorizerContextAuthorizer } from '../core/caller/authorizer-context-authorizer.ts';
 import { loadConfig } from '../core/config/bridge-config.ts';
 import { handle, type BridgeRequest } from '../core/http/handle.ts';
 import type { BridgeResponse } from '../core/http/responses.ts';
+import { CloudWatchMetrics, metricsServiceFrom } from '../adapters/cloudwatch-metrics.ts';
 import { JsonLogger } from '../adapters/json-logger.ts';
 import { createBridge, type Bridge } from './compose.ts';
 
 let bridge: Bridge | undefined;
+let metrics: CloudWatchMetrics | undefined;
+
+/** Made apart from the bridge, so an invocation whose configuration fails still flushes what it counted. */
+function metricsForThisContainer(): CloudWatchMetrics {
+  metrics ??= new CloudWatchMetrics({ service: metricsServiceFrom(process.env) });
+  return metrics;
+}
 
 /**
  * The composition root of the login / get-user functions: the bridge is built on the first
@@ -23,15 +32,20 @@ function bridgeForThisContainer(): Bridge {
       config,
       new JsonLogger(config.logLevel),
       new AuthorizerContextAuthorizer(config.auth.clockToleranceSeconds),
+      { metrics: metricsForThisContainer() },
     );
   }
   return bridge;
 }
 
 export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
-  const { deps } = bridgeForThisContainer();
-  const response = await handle(toBridgeRequest(event), deps);
-  return toProxyResult(response);
+  try {
+    const { deps } = bridgeForThisContainer();
+    const response = await handle(toBridgeRequest(event), deps);
+    return toProxyResult(response);
+  } finally {
+    metricsForThisContainer().flush();
+  }
 }
 
 export function toBridgeRequest(event: APIGatewayProxyEvent): BridgeRequest {
