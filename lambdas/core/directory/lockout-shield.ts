@@ -275,6 +275,20 @@ export class LockoutShield {
   }
 
   /**
+   * What this entry's logins are judged by and where it is read, for `auth0-ldap-bridge doctor`;
+   * undefined when the shield is off or the directory kind has no lockout rules. `policy` is
+   * undefined when LDAP_LOCKOUT_THRESHOLD is 0 or the policy cannot be found or read (then
+   * onUnreadablePolicy was told why, as on a login).
+   */
+  async policyOf(entry: DirectoryEntry): Promise<{ source: string; policy: LockoutPolicy | undefined } | undefined> {
+    const rules = RULES[this.settings.kind];
+    if (!this.settings.enabled || rules === undefined) return undefined;
+    const where = rules.policyDN(entry, this.settings.policyDN, this.domainDN);
+    const source = typeof where === 'string' ? where : `the only ${where.discover} entry under ${this.domainDN}`;
+    return { source, policy: await this.policyFor(entry, rules) };
+  }
+
+  /**
    * The policy that governs the entry. LDAP_LOCKOUT_THRESHOLD replaces only its threshold: the
    * observation window and lock duration are still read where the policy is readable, so old
    * failures and ended locks stop counting.

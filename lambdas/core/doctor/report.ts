@@ -41,6 +41,11 @@ export interface DoctorCheck {
   durationMs?: number;
   /** Which server of LDAP_URLS the check is about, when it is about one. */
   server?: string;
+  /**
+   * Set on the issuer links (jwks, clock) of a deployed report that `doctor --stack` walked from
+   * the machine it runs on rather than from the deployed doctor function.
+   */
+  checkedLocally?: boolean;
 }
 
 export interface DoctorReport {
