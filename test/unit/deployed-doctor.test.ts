@@ -4,6 +4,7 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import {
   InvokeCommand,
+  type InvokeCommandOutput,
   LambdaClient,
   ResourceNotFoundException,
   TooManyRequestsException,
@@ -37,7 +38,7 @@ const REPORT: DoctorReport = {
     { link: 'jwks', status: 'skipped', summary: 'checked from the command' },
   ],
   issuer: 'https://corp.eu.auth0.com/',
-  profile: { user_id: 'u1', username: 'alice' },
+  profile: { user_id: 'u1', username: 'alice', app_metadata: { dn: 'uid=alice,ou=people,dc=corp', groups: ['staff'] } },
 };
 
 const cloudFormation = mockClient(CloudFormationClient);
@@ -46,7 +47,9 @@ const clients = () => ({
   cloudFormation: new CloudFormationClient({ region: 'eu-west-1' }),
   lambda: new LambdaClient({ region: 'eu-west-1' }),
 });
-const encode = (value: unknown) => new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value));
+/** A payload as the Lambda client returns it (its blob adapter is a Uint8Array with helpers the adapter does not use). */
+const encode = (value: unknown) =>
+  new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value)) as InvokeCommandOutput['Payload'];
 const awsError = (name: string, message: string) => Object.assign(new Error(message), { name });
 
 function stackWithOutputs(outputs: Array<{ OutputKey: string; OutputValue: string }>) {
