@@ -65,6 +65,23 @@ export class JwksAccessTokenVerifier implements AccessTokenVerifier {
     return client;
   }
 
+  /**
+   * Fetches the signing keys unless a copy younger than the cache age is held (the readiness
+   * probe; a token arriving after it is verified without a fetch). Throws JwksUnavailable saying
+   * why: no answer, not a key set, or a key set without keys. Concurrent calls share one fetch.
+   */
+  async loadKeys(): Promise<void> {
+    if (!this.keySet.fresh) {
+      try {
+        await this.keySet.reload();
+      } catch (error) {
+        const problem = classifyVerificationError(error);
+        throw problem instanceof JwksUnavailable ? problem : new JwksUnavailable('the JWKS response was not usable');
+      }
+    }
+    if ((this.keySet.jwks()?.keys.length ?? 0) === 0) throw new JwksUnavailable('the JWKS holds no keys');
+  }
+
   private async verifyUncached(token: string): Promise<VerifiedClient> {
     let payload: Record<string, unknown>;
     try {
@@ -110,7 +127,10 @@ function classifyVerificationError(error: unknown): InvalidToken | JwksUnavailab
     return new InvalidToken(error.code);
   }
   // fetch itself failed (DNS, refused, TLS): the keys are unreachable.
-  if (error instanceof TypeError && /fetch/i.test(error.message))
-    return new JwksUnavailable(`JWKS fetch failed: ${error.message}`);
+  if (error instanceof TypeError && /fetch/i.test(error.message)) {
+    // undici's "fetch failed" says why only in its cause (ECONNREFUSED, ENOTFOUND, a TLS code).
+    const cause = (error.cause as { code?: unknown } | undefined)?.code;
+    return new JwksUnavailable(`JWKS fetch failed: ${error.message}${typeof cause === 'string' ? ` (${cause})` : ''}`);
+  }
   return new InvalidToken('unverifiable');
 }

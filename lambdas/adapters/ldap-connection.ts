@@ -92,8 +92,7 @@ export class LdapConnection {
    */
   async run<T>(operation: (client: Client) => Promise<T>, kind: DirectoryOperation): Promise<T> {
     const kept = this.client;
-    const idleFor = Date.now() - this.lastUsedAt;
-    if (kept && this.isReady(kept) && idleFor <= this.endpoints.maxIdleMs && !this.shouldReturnToPreferred()) {
+    if (kept && this.canServe(kept)) {
       try {
         return await this.track(kept, kind, operation);
       } catch (error) {
@@ -140,6 +139,18 @@ export class LdapConnection {
     }
   }
 
+  /**
+   * Opens and prepares a connection (for the search connection: bound as the service account)
+   * unless the kept one can serve as it is; no operation is sent on a kept one. For readiness
+   * probes: concurrent calls share one opening, as requests do.
+   */
+  async ensureOpen(): Promise<void> {
+    const kept = this.client;
+    if (kept && this.canServe(kept)) return;
+    if (kept) this.discard(kept);
+    await this.open();
+  }
+
   async close(): Promise<void> {
     const client = this.client;
     this.client = undefined;
@@ -168,6 +179,12 @@ export class LdapConnection {
 
   private get metrics(): BridgeMetrics {
     return this.endpoints.metrics ?? NO_METRICS;
+  }
+
+  /** Whether the kept connection serves the next operation as it is: ready, not idle too long, on the preferred server. */
+  private canServe(kept: Client): boolean {
+    const idleFor = Date.now() - this.lastUsedAt;
+    return this.isReady(kept) && idleFor <= this.endpoints.maxIdleMs && !this.shouldReturnToPreferred();
   }
 
   /** On a fallback server while a server earlier in LDAP_URLS has finished cooling down: go back to it. */

@@ -279,6 +279,19 @@ export class LdapDirectory implements UserDirectory {
     }
   }
 
+  /**
+   * Binds the search connection as the service account unless it is bound already, within the
+   * connect and operation timeouts (the readiness probe). Throws DirectoryUnavailable saying why
+   * not: no server answered (each URL with its reason), or the service bind was refused.
+   */
+  async checkReady(): Promise<void> {
+    try {
+      await this.search.ensureOpen();
+    } catch (error) {
+      throw asUnavailable(error, 'search connection');
+    }
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.search.close(), ...this.allBindConnections.map((connection) => connection.close())]);
   }
