@@ -5,22 +5,34 @@
 // for its body), a body has a cap and a deadline, a request holds one of MAX_IN_FLIGHT slots only
 // from its received body until it is answered or its client is gone, and connections are bounded
 // (a newcomer displaces the oldest connection that has not shown a valid token). Every request
-// gives back what it held however it ends. startBridgeServer is the composition root of one
-// server process (`serve` runs one per worker).
+// gives back what it held however it ends. Besides the contract's routes it answers the
+// operator's GET /healthz, /readyz and /metrics (OPERATOR_PATHS): no token, no body, not counted
+// as requests, under the same connection bound; they exist only here, never behind API Gateway.
+// startBridgeServer is the composition root of one server process (`serve` runs one per worker).
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { JsonLogger } from '../adapters/json-logger.ts';
 import { RUNTIME_SETTINGS as S } from '../contract/settings.ts';
 import { createTokenVerifier } from '../adapters/jwks-token-verifier.ts';
+import { type MetricsText, PrometheusMetrics } from '../adapters/prometheus-metrics.ts';
+import type { Logger } from '../core/ports.ts';
 import { BearerTokenAuthorizer } from '../core/caller/bearer-token-authorizer.ts';
 import type { BridgeConfig, ServerConfig } from '../core/config/bridge-config.ts';
 import type { AccountLeases } from '../core/directory/lockout-shield.ts';
 import { type Bridge, createBridge } from './compose.ts';
-import { type BridgeError, InvalidRequest, Overloaded, PayloadTooLarge, RequestTimeout } from '../contract/errors.ts';
+import {
+  type BridgeError,
+  InvalidRequest,
+  MethodNotAllowed,
+  Overloaded,
+  PayloadTooLarge,
+  RequestTimeout,
+  RouteNotFound,
+} from '../contract/errors.ts';
 import { handle, type BridgeRequest, type HandlerDeps } from '../core/http/handle.ts';
 import { MAX_BODY_BYTES } from '../contract/request-schemas.ts';
-import { errorResponse, type BridgeResponse } from '../core/http/responses.ts';
+import { errorResponse, type BridgeResponse, jsonResponse } from '../core/http/responses.ts';
 
 /** What createBridgeServer reads of the server settings (see ServerConfig). */
 export type ServerOptions = Pick<
@@ -56,7 +68,42 @@ const BACKSTOP_MS = 1_000;
 
 const EMPTY_BODY = new Uint8Array(0);
 
-export function createBridgeServer(deps: HandlerDeps, options: ServerOptions): BridgeServer {
+/** One check's state in a readiness report: `reason` says what failed, `fix` what to look at (never a secret). */
+export type ReadinessCheck = { status: 'ok' } | { status: 'not_ready'; reason: string; fix: string };
+
+/** What /readyz answers: 200 when every check is ok, else 503. */
+export interface ReadinessReport {
+  ready: boolean;
+  checks: Record<string, ReadinessCheck>;
+}
+
+/** The operator's routes of a server: liveness, readiness and (where this port serves it) metrics. */
+export interface OperatorRoutes {
+  /** Must not throw: a check that fails is a report that says so. */
+  readiness(): Promise<ReadinessReport>;
+  /** Prometheus text for GET /metrics; undefined where this port does not serve /metrics (METRICS_PORT is set). */
+  metrics: (() => Promise<MetricsText>) | undefined;
+}
+
+/** Paths of the operator's routes, each GET only. */
+export const OPERATOR_PATHS = { liveness: '/healthz', readiness: '/readyz', metrics: '/metrics' } as const;
+
+/** The contract's routes, and the operator's routes when given. */
+export function createBridgeServer(deps: HandlerDeps, options: ServerOptions, operator?: OperatorRoutes): BridgeServer {
+  return createServer(options, deps.logger, operator, (request) => handle(request, deps));
+}
+
+/** The operator's routes alone (METRICS_PORT), with the same connection bound and deadlines; any other path is 404. */
+export function createOperatorServer(operator: OperatorRoutes, options: ServerOptions, logger: Logger): BridgeServer {
+  return createServer(options, logger, operator, async (request) => errorResponse(new RouteNotFound(), request.id));
+}
+
+function createServer(
+  options: ServerOptions,
+  logger: Logger,
+  operator: OperatorRoutes | undefined,
+  answer: (request: BridgeRequest) => Promise<BridgeResponse>,
+): BridgeServer {
   const connections = new ConnectionBudget(options.maxConnections);
   /** Sockets whose response is being written: node:http's refusals must not write into it. */
   const answering = new WeakSet<Duplex>();
@@ -87,11 +134,14 @@ export function createBridgeServer(deps: HandlerDeps, options: ServerOptions): B
     };
     const request: BridgeRequest = { ...toBridgeRequest(incoming), readBody };
     try {
-      const response = await handle(request, deps);
-      // A body the bridge did not read (refused before it, or cut short) is never waited for.
-      await send(outgoing, bodyReceived ? response : lastOnConnection(response), answering);
+      const operatorAnswer = operator && answerOperatorRoute(request, operator);
+      const response = await (operatorAnswer ?? answer(request));
+      // A body the bridge did not read (refused before it, or cut short) is never waited for; an
+      // operator's GET without one keeps its connection, as a probe or scraper expects.
+      const complete = bodyReceived || (operatorAnswer !== undefined && !declaresBody(incoming));
+      await send(outgoing, complete ? response : lastOnConnection(response), answering);
     } catch (error) {
-      deps.logger.error('response failed', {
+      logger.error('response failed', {
         request_id: request.id,
         reason: error instanceof Error ? error.name : 'unknown',
       });
@@ -123,7 +173,7 @@ export function createBridgeServer(deps: HandlerDeps, options: ServerOptions): B
       return;
     }
     const response = errorResponse(refusal, crypto.randomUUID());
-    deps.logger.info('request refused', {
+    logger.info('request refused', {
       request_id: response.headers['x-request-id'],
       status: refusal.status,
       error: refusal.code,
@@ -254,6 +304,63 @@ function toBridgeRequest(incoming: http.IncomingMessage): BridgeRequest {
   return { id: crypto.randomUUID(), method: incoming.method ?? 'GET', path, headers, body: EMPTY_BODY };
 }
 
+/** Whether a request announced a body (a probe's GET has none). */
+function declaresBody(incoming: http.IncomingMessage): boolean {
+  return incoming.headers['transfer-encoding'] !== undefined || Number(incoming.headers['content-length'] ?? '0') > 0;
+}
+
+/** The answer to an operator's route, or undefined when the path is not one this server serves. */
+function answerOperatorRoute(request: BridgeRequest, operator: OperatorRoutes): Promise<BridgeResponse> | undefined {
+  const metrics = operator.metrics;
+  let answer: () => Promise<BridgeResponse>;
+  switch (request.path) {
+    case OPERATOR_PATHS.liveness:
+      // Alive is all it says: no directory, no keys (a directory outage must not restart the server).
+      answer = async () => jsonResponse(200, { status: 'ok' }, request.id);
+      break;
+    case OPERATOR_PATHS.readiness:
+      answer = async () => {
+        const report = await operator.readiness();
+        return jsonResponse(
+          report.ready ? 200 : 503,
+          { status: report.ready ? 'ready' : 'not_ready', checks: report.checks },
+          request.id,
+        );
+      };
+      break;
+    case OPERATOR_PATHS.metrics:
+      if (metrics === undefined) return undefined;
+      answer = async () => {
+        let rendered: MetricsText;
+        try {
+          rendered = await metrics();
+        } catch (error) {
+          // Our own messages (a worker that did not answer the primary in time), never a request's data.
+          const reason = error instanceof Error ? error.message : 'the metrics could not be collected';
+          return jsonResponse(503, { status: 'unavailable', reason }, request.id, { 'retry-after': '5' });
+        }
+        return {
+          status: 200,
+          headers: {
+            'content-type': rendered.contentType,
+            'cache-control': 'no-store',
+            'x-content-type-options': 'nosniff',
+            'x-request-id': request.id,
+          },
+          body: rendered.text,
+        };
+      };
+      break;
+    default:
+      return undefined;
+  }
+  if (request.method !== 'GET') {
+    const refusal = errorResponse(new MethodNotAllowed(), request.id);
+    return Promise.resolve({ ...refusal, headers: { ...refusal.headers, allow: 'GET' } });
+  }
+  return answer();
+}
+
 /** The response with `Connection: close`: node:http closes the connection once it is sent. */
 function lastOnConnection(response: BridgeResponse): BridgeResponse {
   return { ...response, headers: { ...response.headers, connection: 'close' } };
@@ -296,12 +403,94 @@ function rawResponse(response: BridgeResponse): string {
 /** How long a stopping server lets requests in flight finish before it closes their connections. */
 export const WORKER_STOP_GRACE_MS = 10_000;
 
+/**
+ * What /readyz checks in one server process: the search connection is bound as the service
+ * account (opened and bound now if it is not, within the directory timeouts) and the token
+ * issuer's signing keys are loaded (fetched now if not). One check runs at a time: probes that
+ * arrive meanwhile share it, so a burst of probes opens at most one directory connection and
+ * fetches the keys at most once. A change between ready and not ready is logged once.
+ */
+export class ServerReadiness {
+  private lastReady: boolean | undefined;
+  readonly check = sharedInFlight(() => this.run());
+
+  constructor(
+    private readonly directory: { checkReady(): Promise<void> },
+    private readonly keys: { loadKeys(): Promise<void> },
+    /** Where the keys come from, for the report: AUTH_JWKS_URL or the issuer's own. */
+    private readonly jwksUrl: string,
+    private readonly logger: Logger,
+  ) {}
+
+  private async run(): Promise<ReadinessReport> {
+    const [directory, keys] = await Promise.all([
+      checkOf(this.directory.checkReady(), (why) => ({
+        reason: `the search connection could not be bound as the service account: ${why}`,
+        fix: `check that a server of ${S.LDAP_URLS.env} answers from this host and that the service account (${S.LDAP_BIND_DN.env} and its password) may bind`,
+      })),
+      checkOf(this.keys.loadKeys(), (why) => ({
+        reason: `the signing keys at ${withoutSecrets(this.jwksUrl)} could not be loaded: ${why}`,
+        fix: `check that ${S.AUTH_ISSUER.env} (or ${S.AUTH_JWKS_URL.env}) is right and its key set answers from this host`,
+      })),
+    ]);
+    const report: ReadinessReport = {
+      ready: directory.status === 'ok' && keys.status === 'ok',
+      checks: { directory, signing_keys: keys },
+    };
+    if (report.ready !== this.lastReady) {
+      if (!report.ready)
+        this.logger.warn('not ready', {
+          directory: directory.status === 'ok' ? 'ok' : directory.reason,
+          signing_keys: keys.status === 'ok' ? 'ok' : keys.reason,
+        });
+      else if (this.lastReady === false) this.logger.info('ready again');
+      this.lastReady = report.ready;
+    }
+    return report;
+  }
+}
+
+/** A check's outcome; the failure's reason is the error's own `why` (our words), never its input. */
+async function checkOf(
+  work: Promise<void>,
+  describe: (why: string) => { reason: string; fix: string },
+): Promise<ReadinessCheck> {
+  try {
+    await work;
+    return { status: 'ok' };
+  } catch (error) {
+    const why =
+      error instanceof Error && 'why' in error && typeof error.why === 'string'
+        ? error.why
+        : error instanceof Error
+          ? error.name
+          : 'unknown error';
+    return { status: 'not_ready', ...describe(why) };
+  }
+}
+
+/** A URL as a report may show it: no user, password or query. */
+function withoutSecrets(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return '(not a URL)';
+  }
+}
+
 export interface RunningServer {
   /** http://host:port, with the port the server really got (PORT=0 picks one). */
   url: string;
+  /** http://host:port of METRICS_PORT when this process listens on it; undefined: /metrics is on `url`. */
+  metricsUrl: string | undefined;
   config: BridgeConfig;
   bridge: Bridge;
   server: http.Server;
+  /** What this process counts (GET /metrics renders it, or serve's primary collects it). */
+  metrics: PrometheusMetrics;
+  /** What /readyz reports for this process. */
+  readiness(): Promise<ReadinessReport>;
   /** Connections, requests and slots the server holds now. */
   load(): ServerLoad;
   /** Stops accepting, lets requests in flight finish (at most `graceMs`), closes the directory connections. */
@@ -313,46 +502,105 @@ export interface StartServerOptions {
   writeLog?: (line: string) => void;
   /** The lockout shield's per-account leases, shared by `serve`'s workers; default this process's own. */
   accountLeases?: AccountLeases;
+  /**
+   * What GET /metrics answers; default this process's own metrics. `serve`'s workers answer the
+   * sum over all workers, which the primary collects.
+   */
+  metricsText?: () => Promise<MetricsText>;
+  /**
+   * Whether this process listens on METRICS_PORT when it is set; default true. `serve`'s workers
+   * do not: their primary listens on it for all of them.
+   */
+  listenOnMetricsPort?: boolean;
 }
 
-/** Builds the bridge from validated configuration and listens on HOST:PORT. */
+/** Builds the bridge from validated configuration and listens on HOST:PORT (and METRICS_HOST:METRICS_PORT when set). */
 export async function startBridgeServer(
   config: BridgeConfig,
   options: StartServerOptions = {},
 ): Promise<RunningServer> {
   const logger = new JsonLogger(config.logLevel, options.writeLog);
-  const bridge = createBridge(config, logger, new BearerTokenAuthorizer(createTokenVerifier(config.auth)), {
+  const metrics = new PrometheusMetrics({ servers: config.directory.urls });
+  const verifier = createTokenVerifier(config.auth, metrics);
+  const bridge = createBridge(config, logger, new BearerTokenAuthorizer(verifier), {
     accountLeases: options.accountLeases,
+    metrics,
   });
-  const { server, load } = createBridgeServer(bridge.deps, config.server);
+  const readiness = new ServerReadiness(bridge.directory, verifier, config.auth.jwksUrl, logger);
+  const metricsText = sharedInFlight(options.metricsText ?? (() => metrics.render()));
+  const separateMetricsPort = config.server.metricsPort !== undefined;
+  const { server, load } = createBridgeServer(bridge.deps, config.server, {
+    readiness: readiness.check,
+    metrics: separateMetricsPort ? undefined : metricsText,
+  });
+  const metricsServer =
+    separateMetricsPort && options.listenOnMetricsPort !== false
+      ? createOperatorServer({ readiness: readiness.check, metrics: metricsText }, config.server, logger)
+      : undefined;
+  let metricsUrl: string | undefined;
   try {
-    await listen(server, config.server.port, config.server.host);
+    await listen(server, config.server.port, config.server.host, S.PORT.env);
+    if (metricsServer) {
+      metricsUrl = await listenForMetrics(metricsServer.server, config.server);
+    }
   } catch (error) {
+    if (server.listening) await closeServer(server, 0);
     await bridge.close();
     throw error;
   }
-  const { port } = server.address() as AddressInfo;
-  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   return {
-    url: `http://${host}:${port}`,
+    url: urlOf(server, config.server.host),
+    metricsUrl,
     config,
     bridge,
     server,
+    metrics,
+    readiness: readiness.check,
     load,
     async stop(graceMs = WORKER_STOP_GRACE_MS) {
-      await closeServer(server, graceMs);
+      await Promise.all([closeServer(server, graceMs), metricsServer && closeServer(metricsServer.server, graceMs)]);
       await bridge.close();
     },
   };
 }
 
-function listen(server: http.Server, port: number, host: string): Promise<void> {
+/** Listens on METRICS_HOST:METRICS_PORT (which must be set) and says where: METRICS_PORT=0 picks a free port. */
+export async function listenForMetrics(
+  server: http.Server,
+  options: Pick<ServerConfig, 'metricsPort' | 'metricsHost'>,
+): Promise<string> {
+  await listen(server, options.metricsPort ?? 0, options.metricsHost, S.METRICS_PORT.env);
+  return urlOf(server, options.metricsHost);
+}
+
+/** http://host:port with the port the server really got. */
+function urlOf(server: http.Server, host: string): string {
+  const { port } = server.address() as AddressInfo;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * One run of `work` at a time, shared by every caller that arrives while it runs (a burst of
+ * scrapes renders the metrics once).
+ */
+export function sharedInFlight<T>(work: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | undefined;
+  return () => {
+    running ??= work().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+}
+
+/** Listens; a port in use is named by its setting (`setting`), with what to do. */
+function listen(server: http.Server, port: number, host: string, setting: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(
         error.code === 'EADDRINUSE'
           ? new Error(
-              `${S.PORT.env} ${port} on ${host} is already in use; set ${S.PORT.env} to another port (${S.PORT.env}=0 picks a free one)`,
+              `${setting} ${port} on ${host} is already in use; set ${setting} to another port (${setting}=0 picks a free one)`,
             )
           : error,
       );
@@ -362,7 +610,7 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
 }
 
 /** No new connections; idle keep-alive connections close now, busy ones when their response is sent or the grace ends. */
-function closeServer(server: http.Server, graceMs: number): Promise<void> {
+export function closeServer(server: http.Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
     const forced = setTimeout(() => server.closeAllConnections(), graceMs);
     server.close(() => {
