@@ -5,13 +5,14 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { auditCommand } from './commands/audit.ts';
 import { type Command, type CommandIO, EXIT, EXIT_CODES_HELP, runCommand } from './commands/command.ts';
+import { doctorCommand } from './commands/doctor.ts';
 import { exportCommand } from './commands/export.ts';
 import { importCommand } from './commands/import.ts';
 import { serveCommand } from './commands/serve.ts';
 
 const PROGRAM = 'auth0-ldap-bridge';
 
-export const COMMANDS: readonly Command[] = [serveCommand, exportCommand, importCommand, auditCommand];
+export const COMMANDS: readonly Command[] = [serveCommand, exportCommand, importCommand, auditCommand, doctorCommand];
 
 export function programHelp(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length)) + 2;
