@@ -61,6 +61,18 @@ describe('auth0-ldap-bridge doctor', () => {
     expect(out).not.toContain('never-shown-bind-password');
   });
 
+  it('fails the configuration link naming LDAP_USER_FILTER for a filter that does not parse', async () => {
+    const { code, out } = await doctor([], {
+      LDAP_URLS: 'ldaps://dc1.corp.example',
+      LDAP_BASE_DN: 'ou=people,dc=corp,dc=example',
+      LDAP_BIND_DN: 'cn=reader,dc=corp,dc=example',
+      LDAP_BIND_PASSWORD: 'never-shown-bind-password',
+      LDAP_USER_FILTER: '(&(objectClass=person)(uid={username})',
+    });
+    expect(code).toBe(2);
+    expect(out).toMatch(/^\[FAIL\] configuration .*LDAP_USER_FILTER: "\(&\(objectClass=person\)\(uid=\{username\}\)"/);
+  });
+
   it('with --json prints exactly one JSON document, the report', async () => {
     const { code, out } = await doctor(['--json'], { LDAP_BIND_PASSWORD: 'never-shown-bind-password' });
     expect(code).toBe(2);
