@@ -442,6 +442,9 @@ describe('serve with two workers', () => {
           LOG_LEVEL: 'warn',
           ...(separatePort ? { METRICS_PORT: '0' } : {}),
         }),
+        undefined,
+        // Two workers starting under tsx on a busy 2-core machine can take longer than the default.
+        45_000,
       );
       try {
         const metricsBase = /metrics on (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(server.stderr())?.[1];
@@ -491,6 +494,6 @@ describe('serve with two workers', () => {
         await server.stop('SIGKILL');
         await issuer.stop();
       }
-    }, 60_000);
+    }, 90_000);
   }
 });
