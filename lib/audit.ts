@@ -67,7 +67,18 @@ export interface AuditReport {
   securityGroups: Array<{ name: string; description: string; ingress: string[]; egress: string[] }>;
   vpcEndpoints: Array<{ name: string; service: string; privateDns: boolean }>;
   logs: Array<{ name: string; retentionDays: number | 'never expires' }>;
-  alarms: Array<{ name: string; description: string; threshold: number; notifies: string[] }>;
+  alarms: Array<{
+    name: string;
+    description: string;
+    /** The metric (or metric math and its inputs) the alarm compares, with its statistic and period. */
+    watches: string;
+    comparison: string;
+    threshold: number;
+    missingData: string;
+    notifies: string[];
+  }>;
+  /** The dashboards operators read, with what each widget shows. */
+  dashboards: Array<{ name: string; widgets: string[] }>;
   /** Where the alarms go, per topic they notify, and why a notification would not arrive. */
   alarmTopics: Array<{
     topic: string;
@@ -334,8 +345,16 @@ export function auditApp(built: BuiltApp): AuditReport {
     alarms: ofType('AWS::CloudWatch::Alarm').map(([id, alarm]) => ({
       name: nameOf(id),
       description: String(props(alarm).AlarmDescription ?? ''),
+      watches: describeAlarmMetric(props(alarm), show),
+      comparison: COMPARISONS[String(props(alarm).ComparisonOperator)] ?? String(props(alarm).ComparisonOperator),
       threshold: Number(props(alarm).Threshold),
+      // CloudWatch's own default when an alarm does not say.
+      missingData: String(props(alarm).TreatMissingData ?? 'missing'),
       notifies: ((props(alarm).AlarmActions as unknown[] | undefined) ?? []).map((action) => show(action)),
+    })),
+    dashboards: ofType('AWS::CloudWatch::Dashboard').map(([id, dashboard]) => ({
+      name: show(props(dashboard).DashboardName ?? nameOf(id)),
+      widgets: dashboardWidgets(props(dashboard).DashboardBody, show),
     })),
     alarmTopics: alarmTargets,
     secrets: ofType('AWS::SecretsManager::Secret').map(([id, secret]) => ({
@@ -360,6 +379,47 @@ export function auditApp(built: BuiltApp): AuditReport {
       acknowledged,
     },
   };
+}
+
+const COMPARISONS: Record<string, string> = {
+  GreaterThanOrEqualToThreshold: '>=',
+  GreaterThanThreshold: '>',
+  LessThanThreshold: '<',
+  LessThanOrEqualToThreshold: '<=',
+};
+
+/** What an alarm compares: `Namespace Metric {Dimension=value} Statistic per N s`, or its math with each input. */
+function describeAlarmMetric(alarm: Json, show: (value: unknown) => string): string {
+  const metricStat = (metric: Json, statistic: unknown, period: unknown) => {
+    const dimensions = ((metric.Dimensions as Json[] | undefined) ?? [])
+      .map((dimension) => `${String(dimension.Name)}=${show(dimension.Value)}`)
+      .join(', ');
+    return `${String(metric.Namespace)} ${String(metric.MetricName)}${dimensions ? ` {${dimensions}}` : ''} ${String(statistic)} per ${String(period)} s`;
+  };
+  const metrics = alarm.Metrics as Json[] | undefined;
+  if (!metrics) return metricStat(alarm, alarm.Statistic ?? alarm.ExtendedStatistic, alarm.Period);
+  const result = metrics.find((metric) => metric.ReturnData !== false);
+  const inputs = metrics
+    .filter((metric) => metric !== result)
+    .map((metric) => {
+      const stat = metric.MetricStat as Json;
+      return `${String(metric.Id)} = ${metricStat(stat.Metric as Json, stat.Stat, stat.Period)}`;
+    });
+  return `${String(result?.Expression)} where ${inputs.join('; ')}`;
+}
+
+/** A dashboard's widgets as a reviewer reads them: each graph's title, the alarms it shows the state of. */
+function dashboardWidgets(body: unknown, show: (value: unknown) => string): string[] {
+  const join = (body as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  const text = join ? join[1].map((part) => (typeof part === 'string' ? part : show(part))).join(join[0]) : show(body);
+  const widgets = (JSON.parse(text) as { widgets?: Array<{ type: string; properties: Json }> }).widgets ?? [];
+  return widgets.flatMap((widget) => {
+    if (widget.type === 'alarm')
+      return [
+        `${String(widget.properties.title ?? 'alarms')}: the state of ${(widget.properties.alarms as unknown[]).length} alarms`,
+      ];
+    return widget.properties.title === undefined ? [] : [String(widget.properties.title)];
+  });
 }
 
 function describeRule(rule: Json, direction: 'to' | 'from', show: (value: unknown) => string): string {
@@ -687,14 +747,20 @@ export function renderMarkdown(report: AuditReport): string {
     );
   }
   table(
-    ['alarm', 'fires when', 'threshold', 'notifies'],
+    ['alarm', 'fires when', 'watches', 'threshold', 'missing data', 'notifies'],
     report.alarms.map((alarm) => [
       alarm.name,
       alarm.description,
-      String(alarm.threshold),
+      `\`${alarm.watches}\``,
+      `${alarm.comparison} ${alarm.threshold}`,
+      alarm.missingData,
       alarm.notifies.join(', ') || 'nobody',
     ]),
   );
+  lines.push('## Dashboards', '');
+  if (report.dashboards.length === 0) lines.push('None.', '');
+  for (const dashboard of report.dashboards)
+    lines.push(`- \`${dashboard.name}\`: ${dashboard.widgets.join('; ')}.`, '');
   lines.push('## cdk-nag (AwsSolutions)', '');
   lines.push(
     report.cdkNag.unacknowledged.length === 0

@@ -13,6 +13,7 @@ import {
   type Setting,
 } from '../lambdas/contract/settings.ts';
 import { loadConfig } from '../lambdas/core/config/bridge-config.ts';
+import { METRICS_SERVICE_ENV } from '../lambdas/adapters/cloudwatch-metrics.ts';
 import {
   defaultRateLimitPer5Minutes,
   leastRateLimitPer5Minutes,
@@ -71,6 +72,19 @@ export interface DeploymentConfig {
   customDomain?: { domainName: string; certificateArn: string };
   logRetentionDays: number;
   alarms?: { topicArn?: string; email?: string };
+  /** When the alarms on outcomes fire (the `alarms.*` thresholds). */
+  alarmThresholds: AlarmThresholds;
+}
+
+export interface AlarmThresholds {
+  /** Percent of logins in 5 minutes answered invalid_credentials. */
+  invalidCredentialsPercent: number;
+  /** Logins in 5 minutes below which that share does not alarm. */
+  invalidCredentialsMinLogins: number;
+  /** Logins the lockout shield answered in 5 minutes. */
+  lockoutShieldPer5Minutes: number;
+  /** directory_unavailable answers of one route in 5 minutes. */
+  directoryUnavailablePer5Minutes: number;
 }
 
 export class DeploymentConfigError extends Error {
@@ -171,6 +185,12 @@ export function readDeploymentConfig(environments: unknown, envName: string | un
       : {}),
     logRetentionDays: context.get(D.logRetentionDays) as number,
     ...(Object.keys(alarms).length > 0 ? { alarms } : {}),
+    alarmThresholds: {
+      invalidCredentialsPercent: context.get(D.alarmInvalidCredentialsPercent) as number,
+      invalidCredentialsMinLogins: context.get(D.alarmInvalidCredentialsMinLogins) as number,
+      lockoutShieldPer5Minutes: context.get(D.alarmLockoutShieldPer5Minutes) as number,
+      directoryUnavailablePer5Minutes: context.get(D.alarmDirectoryUnavailablePer5Minutes) as number,
+    },
   };
   checkDeploymentRules(config, context);
   if (context.problems.length > 0) throw new DeploymentConfigError(context.problems);
@@ -250,11 +270,13 @@ function checkDeploymentRules(config: DeploymentConfig, context: ContextReader):
 
 /** The environment of the login / get-user functions. No secrets: the bind password stays in Secrets Manager. */
 export function lambdaEnvironment(
-  config: Pick<DeploymentConfig, 'functionSettings' | 'directory'>,
+  config: Pick<DeploymentConfig, 'functionSettings' | 'directory' | 'stackName'>,
   bindSecretArn: string,
 ): Record<string, string> {
   return {
     ...config.functionSettings,
+    // The `service` dimension of the functions' CloudWatch metrics, which the dashboard and alarms read.
+    [METRICS_SERVICE_ENV]: config.stackName,
     [S.LDAP_BIND_SECRET_ARN.env]: bindSecretArn,
     ...(config.directory.caCertificateFile ? { [S.LDAP_CA_CERT.env]: BUNDLED_CA_PATH } : {}),
     // One request at a time per Lambda container: one bind connection is enough.
@@ -264,12 +286,18 @@ export function lambdaEnvironment(
 }
 
 /** The environment of the token authorizer: the token and logging settings only. */
-export function authorizerEnvironment(config: Pick<DeploymentConfig, 'functionSettings'>): Record<string, string> {
+export function authorizerEnvironment(
+  config: Pick<DeploymentConfig, 'functionSettings' | 'stackName'>,
+): Record<string, string> {
   const tokenSettings = Object.entries(config.functionSettings).filter(([name]) => {
     const group = RUNTIME_SETTINGS[name as RuntimeSettingName]?.group;
     return group === 'tokens' || group === 'logging';
   });
-  return { ...Object.fromEntries(tokenSettings), NODE_OPTIONS: '--enable-source-maps' };
+  return {
+    ...Object.fromEntries(tokenSettings),
+    [METRICS_SERVICE_ENV]: config.stackName,
+    NODE_OPTIONS: '--enable-source-maps',
+  };
 }
 
 function readNetwork(context: ContextReader): DeploymentConfig['network'] {

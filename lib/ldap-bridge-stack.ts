@@ -57,6 +57,10 @@ export class LdapBridgeStack extends Stack {
         : undefined,
       logRetention: config.logRetentionDays as logs.RetentionDays,
       alarmTopic: config.alarms ? this.alarmTopic(config.alarms) : undefined,
+      alarmInvalidCredentialsPercent: config.alarmThresholds.invalidCredentialsPercent,
+      alarmInvalidCredentialsMinLogins: config.alarmThresholds.invalidCredentialsMinLogins,
+      alarmLockoutShieldPer5Minutes: config.alarmThresholds.lockoutShieldPer5Minutes,
+      alarmDirectoryUnavailablePer5Minutes: config.alarmThresholds.directoryUnavailablePer5Minutes,
     });
   }
 

@@ -13,9 +13,14 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { METRICS_SERVICE_ENV, metricsServiceFrom } from '../../lambdas/adapters/cloudwatch-metrics.ts';
+import { RUNTIME_SETTINGS as S } from '../../lambdas/contract/settings.ts';
+import { splitList } from '../../lambdas/core/config/read-settings.ts';
 import { BridgeAlarms } from './bridge-alarms.ts';
 import { BridgeApi } from './bridge-api.ts';
+import { BridgeDashboard } from './bridge-dashboard.ts';
 import { BridgeWebAcl } from './bridge-web-acl.ts';
 import { HIDDEN_ID } from './construct-ids.ts';
 import { DirectoryFunctions } from './directory-functions.ts';
@@ -102,6 +107,14 @@ export interface LdapBridgeProps {
   readonly logRetention?: logs.RetentionDays;
   /** Where alarms notify. @default alarms without actions */
   readonly alarmTopic?: ITopic;
+  /** Percent of logins in 5 minutes answered invalid_credentials that alarms. @default 50 */
+  readonly alarmInvalidCredentialsPercent?: number;
+  /** Logins in 5 minutes below which that share does not alarm. @default 20 */
+  readonly alarmInvalidCredentialsMinLogins?: number;
+  /** Logins the lockout shield answered in 5 minutes that alarm. @default 10 */
+  readonly alarmLockoutShieldPer5Minutes?: number;
+  /** directory_unavailable answers of one route in 5 minutes that alarm. @default 5 */
+  readonly alarmDirectoryUnavailablePer5Minutes?: number;
 }
 
 export class LdapBridge extends Construct {
@@ -111,6 +124,8 @@ export class LdapBridge extends Construct {
   readonly authorizerFunction: NodejsFunction;
   readonly securityGroup: ec2.SecurityGroup;
   readonly alarms: cloudwatch.Alarm[];
+  /** The functions' metrics beside AWS's, and every alarm's state. */
+  readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: LdapBridgeProps) {
     super(scope, id);
@@ -153,19 +168,41 @@ export class LdapBridge extends Construct {
       customDomainCertificate: props.customDomainCertificate,
       logRetention: props.logRetention,
     });
-    new BridgeWebAcl(this, 'WebAcl', {
+    const webAcl = new BridgeWebAcl(this, 'WebAcl', {
       stage: bridgeApi.api.deploymentStage,
       stageRateLimit: props.throttlingRateLimit,
       stageBurstLimit: props.throttlingBurstLimit,
       rateLimitPer5Minutes: props.wafRateLimitPer5Minutes,
       allowedSourceIps: props.allowedSourceIps,
     });
+    // The functions write their metrics under this service; the alarms and dashboard read it.
+    const metricsService = metricsServiceFrom(props.functionEnvironment);
+    if (metricsServiceFrom(props.authorizerEnvironment) !== metricsService)
+      throw new Error(
+        `LdapBridge: authorizerEnvironment ${METRICS_SERVICE_ENV} ${JSON.stringify(props.authorizerEnvironment[METRICS_SERVICE_ENV] ?? null)} is not functionEnvironment's ${JSON.stringify(metricsService)}; the dashboard and alarms read one service`,
+      );
     const alarms = new BridgeAlarms(this, 'Alarms', {
       api: bridgeApi.api,
       routeFunctions: directoryFunctions.functions,
       authorizerFunction,
       alarmTopic: props.alarmTopic,
+      metricsService,
+      invalidCredentialsPercent: props.alarmInvalidCredentialsPercent,
+      invalidCredentialsMinLogins: props.alarmInvalidCredentialsMinLogins,
+      lockoutShieldPer5Minutes: props.alarmLockoutShieldPer5Minutes,
+      directoryUnavailablePer5Minutes: props.alarmDirectoryUnavailablePer5Minutes,
     });
+    const dashboard = new BridgeDashboard(this, 'Dashboard', {
+      service: metricsService,
+      directoryServers: splitList(props.functionEnvironment[S.LDAP_URLS.env] ?? ''),
+      api: bridgeApi.api,
+      routeFunctions: directoryFunctions.functions,
+      authorizerFunction,
+      webAclMetricName: (webAcl.webAcl.visibilityConfig as wafv2.CfnWebACL.VisibilityConfigProperty).metricName,
+      alarms: alarms.alarms,
+      directoryUnavailableLogCounts: alarms.directoryUnavailableLogCounts,
+      authorizerDeniesLogCount: alarms.authorizerDeniesLogCount,
+    }).dashboard;
 
     this.api = bridgeApi.api;
     this.loginFunction = directoryFunctions.functions.login;
@@ -173,6 +210,7 @@ export class LdapBridge extends Construct {
     this.authorizerFunction = authorizerFunction;
     this.securityGroup = network.securityGroup;
     this.alarms = alarms.alarms;
+    this.dashboard = dashboard;
 
     new CfnOutput(this, 'ApiUrl', { value: bridgeApi.url, description: 'BRIDGE_URL for the Auth0 scripts' });
     new CfnOutput(this, 'Audience', {

@@ -155,6 +155,42 @@ describe('npm run audit', () => {
     expect(renderMarkdown(widened)).toContain('tcp 3269 to 172.16.0.0/12');
   });
 
+  it('lists the dashboard with its widgets, and what each alarm watches, its threshold and missing-data rule', () => {
+    const report = audit('demo');
+    expect(report.dashboards).toEqual([
+      {
+        name: 'LdapBridge-demo-eu-west-1',
+        widgets: expect.arrayContaining([
+          '/login by outcome (requests per 5 minutes)',
+          'Latency per route (ms)',
+          'Directory errors by server (error, timeout, connection_error; per 5 minutes)',
+          'Lockout shield refusals (logins per 5 minutes)',
+          'Authorizer denials (tokens per 5 minutes)',
+          'Throttled or blocked before the bridge (per 5 minutes)',
+          `Alarms: the state of ${report.alarms.length} alarms`,
+        ]),
+      },
+    ]);
+    expect(report.alarms.find((alarm) => alarm.name === 'LdapBridge/LockoutShieldAlarm')).toEqual({
+      name: 'LdapBridge/LockoutShieldAlarm',
+      description:
+        'The lockout shield answered 10 logins in 5 minutes instead of binding: accounts are being guessed at close to their lockout threshold',
+      watches: 'Auth0LdapBridge Requests {Outcome=lockout_shield, Route=login, service=LdapBridge-demo} Sum per 300 s',
+      comparison: '>=',
+      threshold: 10,
+      missingData: 'notBreaching',
+      notifies: ['<AlarmTopic>'],
+    });
+    expect(report.alarms.find((alarm) => alarm.name === 'LdapBridge/InvalidCredentialsShareAlarm')?.watches).toBe(
+      'IF(logins >= 20, 100 * FILL(invalid, 0) / logins, 0) where logins = Auth0LdapBridge RequestDuration {Route=login, service=LdapBridge-demo} SampleCount per 300 s; invalid = Auth0LdapBridge Requests {Outcome=invalid_credentials, Route=login, service=LdapBridge-demo} Sum per 300 s',
+    );
+    const markdown = renderMarkdown(report);
+    expect(markdown).toContain(
+      '| LdapBridge/LockoutShieldAlarm | The lockout shield answered 10 logins in 5 minutes instead of binding: accounts are being guessed at close to their lockout threshold | `Auth0LdapBridge Requests {Outcome=lockout_shield, Route=login, service=LdapBridge-demo} Sum per 300 s` | >= 10 | notBreaching | <AlarmTopic> |',
+    );
+    expect(markdown).toContain('## Dashboards\n\n- `LdapBridge-demo-eu-west-1`: /login by outcome');
+  });
+
   it('shows an added route, and that it has no authorizer', () => {
     const report = audit('prod', environment('prod'), ({ stack }) => {
       stack.bridge.api.root.addResource('debug').addMethod('GET', new apigateway.MockIntegration());

@@ -292,9 +292,9 @@ describe('IAM', () => {
 });
 
 describe('alarms and outputs', () => {
-  it('alarms on 5xx rate, directory_unavailable, authorizer denies, errors, throttles and duration, notifying the topic', () => {
+  it('alarms on 5xx rate, directory_unavailable, authorizer denies, errors, throttles and duration, the invalid_credentials share and the lockout shield, notifying the topic', () => {
     const alarms = Object.values(resourcesOf(prod.template, 'AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(13);
+    expect(alarms).toHaveLength(15);
     for (const alarm of alarms)
       expect(alarm.Properties.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:security-alerts']);
     prod.template.hasResourceProperties('AWS::Logs::MetricFilter', {

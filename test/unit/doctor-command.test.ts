@@ -4,6 +4,13 @@
 import { describe, expect, it } from 'vitest';
 import { main } from '../../lambdas/entry/cli.ts';
 
+const DIRECTORY = {
+  LDAP_URLS: 'ldaps://dc1.corp.example',
+  LDAP_BASE_DN: 'ou=people,dc=corp,dc=example',
+  LDAP_BIND_DN: 'cn=reader,dc=corp,dc=example',
+  LDAP_BIND_PASSWORD: 'never-shown-bind-password',
+};
+
 async function doctor(argv: string[], env: Record<string, string> = {}) {
   const out: string[] = [];
   const err: string[] = [];
@@ -45,10 +52,8 @@ describe('auth0-ldap-bridge doctor', () => {
 
   it('exits 2 when the settings are invalid, listing each, and never shows the bind password', async () => {
     const { code, out } = await doctor([], {
+      ...DIRECTORY,
       LDAP_URLS: 'ldap://dc1.corp.example',
-      LDAP_BASE_DN: 'ou=people,dc=corp,dc=example',
-      LDAP_BIND_DN: 'cn=reader,dc=corp,dc=example',
-      LDAP_BIND_PASSWORD: 'never-shown-bind-password',
       AUTH_ISSUER: 'https://tenant.eu.auth0.com',
     });
     expect(code).toBe(2);
@@ -63,10 +68,7 @@ describe('auth0-ldap-bridge doctor', () => {
 
   it('fails the configuration link naming LDAP_USER_FILTER for a filter that does not parse', async () => {
     const { code, out } = await doctor([], {
-      LDAP_URLS: 'ldaps://dc1.corp.example',
-      LDAP_BASE_DN: 'ou=people,dc=corp,dc=example',
-      LDAP_BIND_DN: 'cn=reader,dc=corp,dc=example',
-      LDAP_BIND_PASSWORD: 'never-shown-bind-password',
+      ...DIRECTORY,
       LDAP_USER_FILTER: '(&(objectClass=person)(uid={username})',
     });
     expect(code).toBe(2);
