@@ -60,6 +60,44 @@ const ALARM_TOPIC_KEY = {
   AlarmTopicKey57B0D3A7: ['AWS::KMS::Key', "the alarm topic's customer key, rotation on, usable by CloudWatch"],
 };
 
+/**
+ * The functions' CloudWatch metrics (issue 14): every function is told the deployment's name, the
+ * `service` dimension of its embedded metrics; the directory_unavailable alarms read the embedded
+ * count of each route instead of its log filter's (the filters stay, as the dashboard's
+ * cross-check), so an outage notifies once per route, with the threshold alarms.directoryUnavailablePer5Minutes.
+ */
+function embeddedMetricsFixes(stackName: string): string[] {
+  const serviceName = `Properties/Environment/Variables/POWERTOOLS_SERVICE_NAME: undefined -> "${stackName}"`;
+  const unavailableAlarm = (logicalId: string, route: string, filterMetric: string) => [
+    `/Resources/${logicalId}/Properties/AlarmDescription: "/${route} answered directory_unavailable 5 times in 5 minutes" -> "/${route} answered directory_unavailable (503) 5 times in 5 minutes: the directory is down, unreachable, slow or refuses the service account"`,
+    `/Resources/${logicalId}/Properties/Dimensions: undefined -> [{"Name":"Outcome","Value":"directory_unavailable"},{"Name":"Route","Value":"${route}"},{"Name":"service","Value":"${stackName}"}]`,
+    `/Resources/${logicalId}/Properties/MetricName: "${filterMetric}" -> "Requests"`,
+  ];
+  return [
+    `/Resources/LdapBridgeAuthorizerFunction0CBCAFA7/${serviceName}`,
+    ...unavailableAlarm(
+      'LdapBridgeDirectoryUnavailableGetUserAlarm46A7FC11',
+      'get-user',
+      'DirectoryUnavailableGetUser',
+    ),
+    ...unavailableAlarm('LdapBridgeDirectoryUnavailableLoginAlarm15451A67', 'login', 'DirectoryUnavailableLogin'),
+    `/Resources/LdapBridgeGetUserFunction15F48167/${serviceName}`,
+    `/Resources/LdapBridgeLoginFunction2D209CD9/${serviceName}`,
+  ];
+}
+/** The dashboard and the alarms on login outcomes (issue 14). */
+const DASHBOARD_AND_OUTCOME_ALARMS = {
+  LdapBridgeDashboardA3AC50F0: [
+    'AWS::CloudWatch::Dashboard',
+    "the deployment's dashboard: the functions' metrics beside AWS's, every alarm's state",
+  ],
+  LdapBridgeInvalidCredentialsShareAlarm560EE0BC: [
+    'AWS::CloudWatch::Alarm',
+    'a jump in the share of logins answered invalid_credentials',
+  ],
+  LdapBridgeLockoutShieldAlarm66BF3A70: ['AWS::CloudWatch::Alarm', "the lockout shield's refusals"],
+};
+
 interface Expected {
   /** The exact property differences allowed outside `altered`. */
   fixes: string[];
@@ -69,19 +107,31 @@ interface Expected {
 
 const EXPECTED: Record<string, Expected> = {
   demo: {
-    fixes: [AUTHORIZER_DENIES_BY_ERROR_CODE, AUTHORIZATION_HEADER_AS_THE_RUNTIME_READS_IT],
+    fixes: [
+      AUTHORIZER_DENIES_BY_ERROR_CODE,
+      AUTHORIZATION_HEADER_AS_THE_RUNTIME_READS_IT,
+      ...embeddedMetricsFixes('LdapBridge-demo'),
+    ],
     altered: { ...WEB_ACL, ...ALARM_TOPIC },
-    added: { ...ALARM_TOPIC_KEY },
+    added: { ...ALARM_TOPIC_KEY, ...DASHBOARD_AND_OUTCOME_ALARMS },
   },
   prod: {
-    fixes: [AUTHORIZER_DENIES_BY_ERROR_CODE, AUTHORIZATION_HEADER_AS_THE_RUNTIME_READS_IT],
+    fixes: [
+      AUTHORIZER_DENIES_BY_ERROR_CODE,
+      AUTHORIZATION_HEADER_AS_THE_RUNTIME_READS_IT,
+      ...embeddedMetricsFixes('LdapBridge-prod'),
+    ],
     altered: { ...WEB_ACL },
-    added: { ...ALLOWED_SOURCES_IP_SET },
+    added: { ...ALLOWED_SOURCES_IP_SET, ...DASHBOARD_AND_OUTCOME_ALARMS },
   },
   'prod-everything-on': {
-    fixes: [AUTHORIZER_DENIES_BY_ERROR_CODE, AUTHORIZATION_HEADER_AS_THE_RUNTIME_READS_IT],
+    fixes: [
+      AUTHORIZER_DENIES_BY_ERROR_CODE,
+      AUTHORIZATION_HEADER_AS_THE_RUNTIME_READS_IT,
+      ...embeddedMetricsFixes('LdapBridge-prod'),
+    ],
     altered: { ...WEB_ACL, ...ALARM_TOPIC },
-    added: { ...ALLOWED_SOURCES_IP_SET, ...ALARM_TOPIC_KEY },
+    added: { ...ALLOWED_SOURCES_IP_SET, ...ALARM_TOPIC_KEY, ...DASHBOARD_AND_OUTCOME_ALARMS },
   },
 };
 
@@ -128,7 +178,7 @@ describe('the synthesized templates after the construct split', () => {
         );
         return { ...template, Resources: resources } as unknown as Json;
       };
-      expect(differences(without(was), without(is))).toEqual(expected.fixes);
+      expect(differences(without(was), without(is)).sort()).toEqual([...expected.fixes].sort());
     });
   }
 });
