@@ -11,7 +11,9 @@
 // and 7 of them failed; a tenant busy for 4 s failed every call. Here the SDK's retries are off
 // (maxRetries 0) and its `fetch` is ours: 429s are retried for any call (Auth0 did nothing),
 // 5xx and network failures only for reads and the token request; a write that got no answer is
-// reported as such (outcomeUnknown), never resent.
+// reported as such (outcomeUnknown), never resent. A request that ends without an answer reaches
+// the SDK as a stand-in answer, not a rejection: the SDK clears its per-request timer only when
+// fetch resolves, and a timer left behind kept the command from exiting after Ctrl-C.
 import type { ManagementClient } from 'auth0';
 import { gunzipSync } from 'node:zlib';
 
@@ -387,9 +389,12 @@ export class ManagementApi {
     const page = await this.call(call, (client) => client.connections.list({ name }));
     const match = page.data.find((connection) => connection.name === name);
     if (match) return toConnection(match);
-    const names: string[] = [];
-    const all = await this.call(call, (client) => client.connections.list({ fields: 'name', include_fields: true }));
-    for await (const connection of all) if (connection.name) names.push(connection.name);
+    const names = await this.call(call, async (client) => {
+      const found: string[] = [];
+      for await (const connection of await client.connections.list({ fields: 'name', include_fields: true }))
+        if (connection.name) found.push(connection.name);
+      return found;
+    });
     throw new ManagementApiError(
       `no connection named "${name}" in ${this.options.domain}${names.length > 0 ? ` (its connections: ${names.sort().join(', ')})` : ' (it has no connections this application may read)'}`,
       'unknown_connection',

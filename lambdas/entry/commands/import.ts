@@ -154,6 +154,12 @@ export async function importFiles(options: ImportOptions): Promise<ImportSummary
       return;
     }
     const summary = job.summary ?? entry.summary;
+    if (job.status === 'completed' && !summary) {
+      state.files[name] = { ...entry, note: `Auth0 answered that job ${entry.jobId} completed, without its summary` };
+      save();
+      log(`${name}: job ${entry.jobId} completed without a summary; a rerun reads it again`);
+      return;
+    }
     let errors: Awaited<ReturnType<ManagementApi['getJobErrors']>>;
     try {
       errors = await api.getJobErrors(entry.jobId, signal);
@@ -246,7 +252,11 @@ export async function importFiles(options: ImportOptions): Promise<ImportSummary
   // Jobs already submitted first: they may still be running in Auth0 and count toward its limit.
   const queue = [...toFollow.map((name) => () => follow(name)), ...toSubmit.map((name) => () => submit(name))];
   const worker = async () => {
-    for (let task = queue.shift(); task !== undefined && !stopped(); task = queue.shift()) await task();
+    while (!stopped()) {
+      const task = queue.shift();
+      if (task === undefined) return;
+      await task();
+    }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(options.maxConcurrentJobs ?? 2, 2)) }, worker));
   if (fatal)
