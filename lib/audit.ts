@@ -61,6 +61,12 @@ export interface AuditReport {
     reservedConcurrency: number | 'unreserved';
     network: string;
     egress: string[];
+    /**
+     * Who else may invoke it: API routes integrated with it, its resource policy (service
+     * principals and their source) and function URLs; empty when only IAM principals allowed
+     * lambda:InvokeFunction on it may.
+     */
+    invokedBy: string[];
     environment: Record<string, string>;
     permissions: Array<{ effect: string; actions: string[]; resources: string[]; conditions?: unknown }>;
   }>;
@@ -204,6 +210,29 @@ export function auditApp(built: BuiltApp): AuditReport {
   });
 
   const policies = ofType('AWS::IAM::Policy');
+  const refersTo = (value: unknown, id: string) => JSON.stringify(value ?? null).includes(`"${id}"`);
+  const invokersOf = (id: string) =>
+    [
+      ...routes
+        .filter((route) => route.integration === nameOf(id))
+        .map((route) => `API route ${route.method} ${route.path}`),
+      ...ofType('AWS::Lambda::Permission')
+        .filter(([, permission]) => refersTo(props(permission).FunctionName, id))
+        .map(([, permission]) => {
+          const { Principal, Action, SourceArn, SourceAccount, FunctionUrlAuthType, InvokedViaFunctionUrl } =
+            props(permission);
+          const source = SourceArn ?? SourceAccount;
+          const how = [
+            show(Action),
+            ...(FunctionUrlAuthType === undefined ? [] : [`function URL auth ${show(FunctionUrlAuthType)}`]),
+            ...(InvokedViaFunctionUrl === true ? ['through its function URL'] : []),
+          ];
+          return `${show(Principal)} (${how.join(', ')}) from ${source === undefined ? 'any source' : show(source)}`;
+        }),
+      ...ofType('AWS::Lambda::Url')
+        .filter(([, url]) => refersTo(props(url).TargetFunctionArn, id))
+        .map(([, url]) => `its function URL (auth ${String(props(url).AuthType)})`),
+    ].sort();
   const functions = ofType('AWS::Lambda::Function').map(([id, fn]) => {
     const properties = props(fn);
     const roleId = (properties.Role as { 'Fn::GetAtt'?: string[] })?.['Fn::GetAtt']?.[0];
@@ -241,6 +270,7 @@ export function auditApp(built: BuiltApp): AuditReport {
             .filter((group) => groupNames.some((name) => name.startsWith(`<${group.name}.`)))
             .flatMap((group) => group.egress)
         : ['any (not in a VPC)'],
+      invokedBy: invokersOf(id),
       environment,
       permissions,
     };
@@ -686,6 +716,11 @@ export function renderMarkdown(report: AuditReport): string {
     );
     lines.push(`- Network: ${fn.network}.`);
     lines.push(`- May connect to: ${fn.egress.length ? fn.egress.join('; ') : 'nothing'}.`);
+    lines.push(
+      fn.invokedBy.length
+        ? `- Invoked by: ${fn.invokedBy.join('; ')}; and IAM principals allowed lambda:InvokeFunction on it.`
+        : '- Invoked by: IAM principals allowed lambda:InvokeFunction on it only (no resource policy, no function URL, no API route).',
+    );
     lines.push(
       `- Environment: ${Object.entries(fn.environment)
         .map(([key, value]) => `\`${key}=${value}\``)

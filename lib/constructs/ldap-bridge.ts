@@ -1,9 +1,9 @@
 // The LdapBridge construct: everything Auth0 reaches and everything that reaches the directory,
 // composed of focused constructs: the directory network, the directory functions (one per
-// route), the token authorizer's function, the API, its web ACL and the alarms; plus the outputs
-// the Auth0 scripts are configured with. Construct ids are a contract: changing one replaces the
-// resource. The focused constructs keep the logical ids their resources had when this was one
-// construct (see construct-ids.ts).
+// route), the token authorizer's function, the deployed doctor's function, the API, its web ACL
+// and the alarms; plus the outputs the Auth0 scripts are configured with and the doctor's ARN.
+// Construct ids are a contract: changing one replaces the resource. The focused constructs keep
+// the logical ids their resources had when this was one construct (see construct-ids.ts).
 import { CfnOutput, type Duration, Stack } from 'aws-cdk-lib';
 import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type { ICertificate } from 'aws-cdk-lib/aws-certificatemanager';
@@ -25,6 +25,7 @@ import { BridgeWebAcl } from './bridge-web-acl.ts';
 import { HIDDEN_ID } from './construct-ids.ts';
 import { DirectoryFunctions } from './directory-functions.ts';
 import { DirectoryNetwork } from './directory-network.ts';
+import { DOCTOR_FUNCTION_OUTPUT_KEY, DoctorFunction } from './doctor-function.ts';
 import { TokenAuthorizerFunction } from './token-authorizer-function.ts';
 
 export { BUNDLING } from './bridge-function.ts';
@@ -122,6 +123,8 @@ export class LdapBridge extends Construct {
   readonly loginFunction: NodejsFunction;
   readonly getUserFunction: NodejsFunction;
   readonly authorizerFunction: NodejsFunction;
+  /** The deployed doctor: the login function's configuration and network, invocable through IAM only. */
+  readonly doctorFunction: NodejsFunction;
   readonly securityGroup: ec2.SecurityGroup;
   readonly alarms: cloudwatch.Alarm[];
   /** The functions' metrics beside AWS's, and every alarm's state. */
@@ -152,6 +155,15 @@ export class LdapBridge extends Construct {
       reservedConcurrency: props.reservedConcurrency,
       logRetention: props.logRetention,
     });
+    const doctorFunction = new DoctorFunction(this, 'Doctor', {
+      vpc: props.vpc,
+      vpcSubnets: network.subnets,
+      securityGroup: network.securityGroup,
+      bindSecret: props.bindSecret,
+      environment: props.functionEnvironment,
+      caCertificateFile: props.caCertificateFile,
+      logRetention: props.logRetention,
+    }).function;
     const authorizerFunction = new TokenAuthorizerFunction(this, 'TokenAuthorizerFunction', {
       environment: props.authorizerEnvironment,
       logRetention: props.logRetention,
@@ -208,11 +220,18 @@ export class LdapBridge extends Construct {
     this.loginFunction = directoryFunctions.functions.login;
     this.getUserFunction = directoryFunctions.functions['get-user'];
     this.authorizerFunction = authorizerFunction;
+    this.doctorFunction = doctorFunction;
     this.securityGroup = network.securityGroup;
     this.alarms = alarms.alarms;
     this.dashboard = dashboard;
 
     new CfnOutput(this, 'ApiUrl', { value: bridgeApi.url, description: 'BRIDGE_URL for the Auth0 scripts' });
+    new CfnOutput(this, DOCTOR_FUNCTION_OUTPUT_KEY, {
+      key: DOCTOR_FUNCTION_OUTPUT_KEY,
+      value: doctorFunction.functionArn,
+      description:
+        'The deployed doctor, for auth0-ldap-bridge doctor --stack (callers need lambda:InvokeFunction on it)',
+    });
     new CfnOutput(this, 'Audience', {
       value: props.auth0Audience,
       description: 'BRIDGE_AUDIENCE: the API identifier in Auth0',

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../lib/app.ts';
@@ -69,6 +70,47 @@ describe('npm run audit', () => {
     expect(report.api.resourcePolicy).not.toBeNull();
     expect(report.cdkNag.unacknowledged).toEqual([]);
     expect(report.cdkNag.acknowledged.map((entry) => entry.rule)).toContain('AwsSolutions-COG4');
+  });
+
+  it("says the deployed doctor is invoked through IAM only, from the login function's network, reading only the bind secret", () => {
+    const report = audit('prod');
+    const doctor = report.functions.find((fn) => fn.name === 'LdapBridge/DoctorFunction')!;
+    const login = report.functions.find((fn) => fn.name === 'LdapBridge/LoginFunction')!;
+    expect(doctor.invokedBy).toEqual([]);
+    expect(login.invokedBy).toContain('API route POST /login');
+    expect(doctor.network).toBe(login.network);
+    expect(doctor.egress).toEqual(login.egress);
+    expect(doctor.environment).toEqual(login.environment);
+    expect(
+      doctor.permissions.filter((permission) =>
+        permission.actions.some((action) => action.startsWith('secretsmanager:')),
+      ),
+    ).toEqual([
+      {
+        effect: 'Allow',
+        actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+        resources: ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:ldap-bridge/bind-AbCdEf'],
+      },
+    ]);
+    expect(renderMarkdown(report)).toContain('### LdapBridge/DoctorFunction');
+    expect(renderMarkdown(report)).toContain(
+      '- Invoked by: IAM principals allowed lambda:InvokeFunction on it only (no resource policy, no function URL, no API route).',
+    );
+  });
+
+  it('shows a function URL added to the doctor, and who its resource policy lets in', () => {
+    const report = audit('prod', environment('prod'), ({ stack }) => {
+      stack.bridge.doctorFunction.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+    });
+    const doctor = report.functions.find((fn) => fn.name === 'LdapBridge/DoctorFunction')!;
+    expect(doctor.invokedBy).toEqual([
+      '* (lambda:InvokeFunction, through its function URL) from any source',
+      '* (lambda:InvokeFunctionUrl, function URL auth NONE) from any source',
+      'its function URL (auth NONE)',
+    ]);
+    expect(renderMarkdown(report)).toContain(
+      '- Invoked by: * (lambda:InvokeFunction, through its function URL) from any source; * (lambda:InvokeFunctionUrl, function URL auth NONE) from any source; its function URL (auth NONE); and IAM principals allowed lambda:InvokeFunction on it.',
+    );
   });
 
   it('shows allowedSourceIps and the WAF rule that enforces them before any other', () => {

@@ -67,7 +67,12 @@ describe('function bundles', () => {
       metafile: true,
     });
     const inputs = Object.keys(result.metafile.inputs);
-    return { bytes: result.outputFiles[0]!.contents.byteLength, inputs };
+    // The AWS SDK is external (the runtime's): which of its packages the bundle would load.
+    const sdkImports = Object.values(result.metafile.outputs)
+      .flatMap((output) => output.imports)
+      .filter((imported) => imported.external && imported.path.startsWith('@aws-sdk/'))
+      .map((imported) => imported.path);
+    return { bytes: result.outputFiles[0]!.contents.byteLength, inputs, sdkImports: [...new Set(sdkImports)] };
   };
 
   it('keeps login / get-user under 150 kB minified, without the AWS SDK or jose', async () => {
@@ -77,6 +82,16 @@ describe('function bundles', () => {
     expect(inputs.some((input) => input.includes('node_modules/ldapts'))).toBe(true);
     // API Gateway's authorizer checks tokens; the directory functions never load jose.
     expect(inputs.some((input) => input.includes('node_modules/jose'))).toBe(false);
+  });
+
+  it("keeps the deployed doctor to the login function's libraries: ldapts, and of the AWS SDK only the Secrets Manager client", async () => {
+    const login = await sizeOf('lambdas/entry/lambda.ts');
+    const { bytes, inputs, sdkImports } = await sizeOf('lambdas/entry/doctor-function.ts');
+    expect(bytes).toBeLessThan(200 * 1024);
+    expect(inputs.some((input) => input.includes('node_modules/ldapts'))).toBe(true);
+    expect(inputs.some((input) => input.includes('node_modules/jose'))).toBe(false);
+    expect(login.sdkImports).toEqual(['@aws-sdk/client-secrets-manager']);
+    expect(sdkImports).toEqual(login.sdkImports);
   });
 
   it('keeps the authorizer small and free of the LDAP client', async () => {

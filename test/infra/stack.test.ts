@@ -250,7 +250,8 @@ describe('IAM', () => {
     const secretReads = statements.filter((statement) =>
       [statement.Action].flat().includes('secretsmanager:GetSecretValue'),
     );
-    expect(secretReads).toHaveLength(2);
+    // login, get-user and the deployed doctor
+    expect(secretReads).toHaveLength(3);
     for (const statement of secretReads)
       expect(statement.Resource).toBe('arn:aws:secretsmanager:eu-west-1:123456789012:secret:ldap-bridge/bind-AbCdEf');
   });

@@ -39,6 +39,10 @@ const AUTHORIZER_DENIES_BY_ERROR_CODE =
 const AUTHORIZATION_HEADER_AS_THE_RUNTIME_READS_IT =
   '/Resources/LdapBridgeTokenAuthorizerCA572818/Properties/IdentityValidationExpression: "^Bearer [A-Za-z0-9_.~+/-]+=*$" -> "^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9_.~+/-]+=*) *$"';
 
+/** The deployed doctor's stack output, which `doctor --stack` finds by its key. */
+const DOCTOR_FUNCTION_OUTPUT =
+  '/Outputs/DoctorFunctionArn: undefined -> {"Description":"The deployed doctor, for auth0-ldap-bridge doctor --stack (callers need lambda:InvokeFunction on it)","Value":{"Fn::GetAtt":["LdapBridgeDoctorFunctionC939CB0B","Arn"]}}';
+
 /**
  * Resources whose properties production safety changes on purpose, by logical id: they keep their
  * logical id and type (checked), their properties are not compared, and each must really differ.
@@ -58,6 +62,19 @@ const ALLOWED_SOURCES_IP_SET = {
 };
 const ALARM_TOPIC_KEY = {
   AlarmTopicKey57B0D3A7: ['AWS::KMS::Key', "the alarm topic's customer key, rotation on, usable by CloudWatch"],
+};
+/** The deployed doctor (issue 14): a function beside the login function, invoked through IAM only. */
+const DEPLOYED_DOCTOR = {
+  LdapBridgeDoctorFunctionC939CB0B: [
+    'AWS::Lambda::Function',
+    "the deployed doctor: the login function's environment, subnets and security group; no route, URL or resource policy",
+  ],
+  LdapBridgeDoctorFunctionLogs9D02733D: ['AWS::Logs::LogGroup', "the deployed doctor's log group"],
+  LdapBridgeDoctorFunctionRoleE8046827: ['AWS::IAM::Role', "the deployed doctor's execution role"],
+  LdapBridgeDoctorFunctionRoleDefaultPolicy9FF76531: [
+    'AWS::IAM::Policy',
+    "the deployed doctor's log group, VPC attachment and the bind secret (and its key), as the login function's",
+  ],
 };
 
 /**
@@ -108,30 +125,33 @@ interface Expected {
 const EXPECTED: Record<string, Expected> = {
   demo: {
     fixes: [
+      DOCTOR_FUNCTION_OUTPUT,
       AUTHORIZER_DENIES_BY_ERROR_CODE,
       AUTHORIZATION_HEADER_AS_THE_RUNTIME_READS_IT,
       ...embeddedMetricsFixes('LdapBridge-demo'),
     ],
     altered: { ...WEB_ACL, ...ALARM_TOPIC },
-    added: { ...ALARM_TOPIC_KEY, ...DASHBOARD_AND_OUTCOME_ALARMS },
+    added: { ...ALARM_TOPIC_KEY, ...DEPLOYED_DOCTOR, ...DASHBOARD_AND_OUTCOME_ALARMS },
   },
   prod: {
     fixes: [
+      DOCTOR_FUNCTION_OUTPUT,
       AUTHORIZER_DENIES_BY_ERROR_CODE,
       AUTHORIZATION_HEADER_AS_THE_RUNTIME_READS_IT,
       ...embeddedMetricsFixes('LdapBridge-prod'),
     ],
     altered: { ...WEB_ACL },
-    added: { ...ALLOWED_SOURCES_IP_SET, ...DASHBOARD_AND_OUTCOME_ALARMS },
+    added: { ...ALLOWED_SOURCES_IP_SET, ...DEPLOYED_DOCTOR, ...DASHBOARD_AND_OUTCOME_ALARMS },
   },
   'prod-everything-on': {
     fixes: [
+      DOCTOR_FUNCTION_OUTPUT,
       AUTHORIZER_DENIES_BY_ERROR_CODE,
       AUTHORIZATION_HEADER_AS_THE_RUNTIME_READS_IT,
       ...embeddedMetricsFixes('LdapBridge-prod'),
     ],
     altered: { ...WEB_ACL, ...ALARM_TOPIC },
-    added: { ...ALLOWED_SOURCES_IP_SET, ...ALARM_TOPIC_KEY, ...DASHBOARD_AND_OUTCOME_ALARMS },
+    added: { ...ALLOWED_SOURCES_IP_SET, ...ALARM_TOPIC_KEY, ...DEPLOYED_DOCTOR, ...DASHBOARD_AND_OUTCOME_ALARMS },
   },
 };
 
