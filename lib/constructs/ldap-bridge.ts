@@ -1,7 +1,8 @@
 // The LdapBridge construct: everything Auth0 reaches and everything that reaches the directory,
 // composed of focused constructs: the directory network, the directory functions (one per
-// route), the token authorizer's function, the deployed doctor's function, the API, its web ACL
-// and the alarms; plus the outputs the Auth0 scripts are configured with and the doctor's ARN.
+// route), the token authorizer's function, the deployed doctor's function, the API, its web ACL,
+// the alarms and the dashboard; plus the outputs the Auth0 scripts are configured with and the
+// doctor's ARN.
 // Construct ids are a contract: changing one replaces the resource. The focused constructs keep
 // the logical ids their resources had when this was one construct (see construct-ids.ts).
 import { CfnOutput, type Duration, Stack } from 'aws-cdk-lib';
