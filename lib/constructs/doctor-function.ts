@@ -5,20 +5,20 @@
 // principals allowed lambda:InvokeFunction on it: no API route, no function URL, no resource
 // policy. The issuer's links are not its to walk: the VPC need not reach the internet.
 import { Duration, Stack } from 'aws-cdk-lib';
-import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DEPLOYMENT_SETTINGS as D, RUNTIME_SETTINGS as S } from '../../lambdas/contract/settings.ts';
 import { BUNDLED_CA_PATH } from '../config.ts';
 import { createBridgeFunction } from './bridge-function.ts';
 import { hideFromLogicalIds } from './construct-ids.ts';
+import type { DirectoryFunctionsProps } from './directory-functions.ts';
 
 /**
- * The doctor function's timeout: a walk of every server of LDAP_URLS (DNS, TCP, TLS) and five
- * directory operations, each bounded by the directory timeouts the deployment holds under 15 s.
+ * The doctor function's timeout. A walk is DNS, TCP and TLS to every server of LDAP_URLS at once,
+ * then the service session and a handful of directory operations, each bounded by the directory
+ * timeouts (connect + 2 x operation stays under the directory functions' 15 s at most).
  * `invokeDeployedDoctor` waits longer than this (lambdas/adapters/deployed-doctor.ts).
  */
 export const DOCTOR_FUNCTION_TIMEOUT = Duration.seconds(60);
@@ -29,29 +29,11 @@ export const DOCTOR_FUNCTION_TIMEOUT = Duration.seconds(60);
  */
 export const DOCTOR_FUNCTION_OUTPUT_KEY = 'DoctorFunctionArn';
 
-export interface DoctorFunctionProps {
-  /** The VPC the login function runs in. */
-  readonly vpc: ec2.IVpc;
-  /** The login function's subnets (DirectoryNetwork's `subnets`). */
-  readonly vpcSubnets: ec2.SubnetSelection;
-  /** The login function's security group (DirectoryNetwork's `securityGroup`): the same egress, nothing more. */
-  readonly securityGroup: ec2.ISecurityGroup;
-  /** The service account's `{"bindDN","password"}` secret: the one secret the doctor may read. */
-  readonly bindSecret: ISecret;
-  /**
-   * The login function's environment: `lambdaEnvironment()` of lib/config.ts. Its
-   * LDAP_BIND_SECRET_ARN must be `bindSecret`'s ARN, and its LDAP_CA_CERT the bundled CA exactly
-   * when `caCertificateFile` is given.
-   */
-  readonly environment: Record<string, string>;
-  /**
-   * The PEM of the directory's private CA (a path from the project root), bundled as for the login function.
-   * @default none: the system CAs
-   */
-  readonly caCertificateFile?: string;
-  /** @default the settings table's logRetentionDays (90 days) */
-  readonly logRetention?: logs.RetentionDays;
-}
+/**
+ * The directory functions' props but their timeout and concurrency, which are the doctor's own:
+ * the doctor runs with exactly their environment, network, bind secret and CA.
+ */
+export type DoctorFunctionProps = Omit<DirectoryFunctionsProps, 'functionTimeout' | 'reservedConcurrency'>;
 
 export class DoctorFunction extends Construct {
   readonly function: NodejsFunction;

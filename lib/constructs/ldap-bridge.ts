@@ -26,7 +26,7 @@ import { BridgeWebAcl } from './bridge-web-acl.ts';
 import { HIDDEN_ID } from './construct-ids.ts';
 import { DirectoryFunctions } from './directory-functions.ts';
 import { DirectoryNetwork } from './directory-network.ts';
-import { DOCTOR_FUNCTION_OUTPUT_KEY, DoctorFunction } from './doctor-function.ts';
+import { DOCTOR_FUNCTION_OUTPUT_KEY, DoctorFunction, type DoctorFunctionProps } from './doctor-function.ts';
 import { TokenAuthorizerFunction } from './token-authorizer-function.ts';
 
 export { BUNDLING } from './bridge-function.ts';
@@ -145,26 +145,22 @@ export class LdapBridge extends Construct {
       createSecretsManagerEndpoint: props.createSecretsManagerEndpoint,
       existingEndpointCidr: props.existingEndpointCidr,
     });
-    const directoryFunctions = new DirectoryFunctions(this, 'DirectoryFunctions', {
+    // The deployed doctor runs with exactly the directory functions' configuration, network and secret.
+    const directoryAccess: DoctorFunctionProps = {
       vpc: props.vpc,
       vpcSubnets: network.subnets,
       securityGroup: network.securityGroup,
       bindSecret: props.bindSecret,
       environment: props.functionEnvironment,
       caCertificateFile: props.caCertificateFile,
+      logRetention: props.logRetention,
+    };
+    const directoryFunctions = new DirectoryFunctions(this, 'DirectoryFunctions', {
+      ...directoryAccess,
       functionTimeout: props.functionTimeout,
       reservedConcurrency: props.reservedConcurrency,
-      logRetention: props.logRetention,
     });
-    const doctorFunction = new DoctorFunction(this, 'Doctor', {
-      vpc: props.vpc,
-      vpcSubnets: network.subnets,
-      securityGroup: network.securityGroup,
-      bindSecret: props.bindSecret,
-      environment: props.functionEnvironment,
-      caCertificateFile: props.caCertificateFile,
-      logRetention: props.logRetention,
-    }).function;
+    const doctorFunction = new DoctorFunction(this, 'Doctor', directoryAccess).function;
     const authorizerFunction = new TokenAuthorizerFunction(this, 'TokenAuthorizerFunction', {
       environment: props.authorizerEnvironment,
       logRetention: props.logRetention,
