@@ -484,7 +484,13 @@ export class ManagementApi {
    */
   async waitForJob(
     id: string,
-    options: { pollIntervalMs: number; createdAt?: string; signal?: AbortSignal },
+    options: {
+      pollIntervalMs: number;
+      createdAt?: string;
+      signal?: AbortSignal;
+      /** Each answer while the job runs (its status and percentage_done), for a progress bar. */
+      onPoll?: (job: Job) => void;
+    },
   ): Promise<Job> {
     const clock = this.clock;
     let deadline = options.createdAt ? Date.parse(options.createdAt) + JOB_LIFETIME_MS : undefined;
@@ -492,6 +498,7 @@ export class ManagementApi {
     for (;;) {
       try {
         const job = await this.getJob(id, options.signal);
+        options.onPoll?.(job);
         refusals = 0;
         if (deadline === undefined && job.created_at) deadline = Date.parse(job.created_at) + JOB_LIFETIME_MS;
         if (job.status !== 'pending' && job.status !== 'processing') return job;
@@ -586,13 +593,14 @@ export class ManagementApi {
   /** Exports users (all of a connection's, or the tenant's) and returns them: create, wait, download. */
   async exportUsers(
     request: UsersExport,
-    options: { pollIntervalMs: number; signal?: AbortSignal },
+    options: { pollIntervalMs: number; signal?: AbortSignal; onPoll?: (job: Job) => void },
   ): Promise<Array<Record<string, unknown>>> {
     const created = await this.createUsersExport(request);
     const finished = await this.waitForJob(created.id, {
       pollIntervalMs: options.pollIntervalMs,
       ...(created.created_at ? { createdAt: created.created_at } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onPoll ? { onPoll: options.onPoll } : {}),
     });
     if (finished.status !== 'completed')
       throw new ManagementApiError(
@@ -602,10 +610,16 @@ export class ManagementApi {
     return this.downloadUsersExport(finished, options.signal);
   }
 
-  /** The user, or undefined when Auth0 has none with this id. */
-  async getUser(userId: string): Promise<User | undefined> {
+  /** The user, or undefined when Auth0 has none with this id. `signal` stops a wait for the tenant's rate limit. */
+  async getUser(userId: string, signal?: AbortSignal): Promise<User | undefined> {
     try {
-      return toUser(await this.call('GET /api/v2/users/{id}', (client) => client.users.get(userId)));
+      return toUser(
+        await this.call(
+          'GET /api/v2/users/{id}',
+          (client) => client.users.get(userId, {}, signal ? { abortSignal: signal } : undefined),
+          { signal },
+        ),
+      );
     } catch (error) {
       if (error instanceof ManagementApiError && error.code === 'not_found') return undefined;
       throw error;
@@ -659,13 +673,22 @@ export class ManagementApi {
     }
   }
 
-  /** Changes a user's `blocked` and/or `app_metadata` (merged one level deep by Auth0; null removes a key). */
+  /**
+   * Changes a user's `blocked` and/or `app_metadata` (merged one level deep by Auth0; null removes a
+   * key). `signal` stops the call while it waits for the tenant's rate limit (aborted: not sent);
+   * once sent, the write runs to its answer.
+   */
   async updateUser(
     userId: string,
     changes: { blocked?: boolean; app_metadata?: Record<string, unknown> },
+    signal?: AbortSignal,
   ): Promise<User> {
     return toUser(
-      await this.call('PATCH /api/v2/users/{id}', (client) => client.users.update(userId, changes), { write: true }),
+      await this.call(
+        'PATCH /api/v2/users/{id}',
+        (client) => client.users.update(userId, changes, signal ? { abortSignal: signal } : undefined),
+        { write: true, signal },
+      ),
     );
   }
 
