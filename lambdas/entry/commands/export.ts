@@ -1,29 +1,25 @@
-// `auth0-ldap-bridge export [--out DIR] [--page-size N] [--filter F]` (also `npm run export`): reads the whole directory with
+// `auth0-ldap-bridge export [--out DIR] [--page-size N] [--filter F] [--only FILE]` (also `npm run export`): reads the whole directory with
 // paged searches and writes Auth0 user-import files (users-0001.json ...) of at most 500 KB,
 // with the same profile as /login and /get-user and the password hash where Auth0 can import it,
-// plus report.json listing every entry not exported and why. Configuration: the LDAP_* variables
-// of the bridge; LDAP_BIND_DN must be allowed to read userPassword to export hashes.
-import { chmodSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// plus report.json listing every entry not exported and why. With --only, just the users a
+// not-migrated.json of `progress` lists (the final bulk import of the long tail). Configuration:
+// the LDAP_* variables of the bridge; LDAP_BIND_DN must be allowed to read userPassword to export hashes.
+// The enumeration is the one progress and sync-leavers use (run-migration-checks.ts).
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadDirectoryConfig } from '../../core/config/bridge-config.ts';
-import { DirectoryDataError } from '../../contract/errors.ts';
 import { RUNTIME_SETTINGS as S } from '../../contract/settings.ts';
 import {
-  type ExportedEntry,
   DEFAULT_EXPORT_DIR,
   importFileName,
   isImportFileName,
-  passwordForExport,
   planImport,
   splitIntoImportFiles,
 } from '../../core/migration/import-files.ts';
-import { hiddenStateOf, profileOf } from '../../core/profile/build-profile.ts';
+import { NotMigratedFileError, parseNotMigratedFile } from '../../core/migration/not-migrated-file.ts';
 import { JsonLogger } from '../../adapters/json-logger.ts';
 import { type Command, EXIT, integerOption, stringOption, UsageError } from './command.ts';
-import { createLdapDirectory, groupParentsCache, userProfileSettings } from '../compose.ts';
-
-/** Entries per paged search unless --page-size says otherwise. */
-const DEFAULT_PAGE_SIZE = 500;
+import { DEFAULT_PAGE_SIZE, readDirectoryUsers } from '../run-migration-checks.ts';
 
 export interface ExportOptions {
   env: Readonly<Record<string, string | undefined>>;
@@ -31,6 +27,8 @@ export interface ExportOptions {
   pageSize?: number;
   /** Which entries to export; default the user filter with every {username} as a presence test. */
   filter?: string;
+  /** A not-migrated.json of `progress`: only the users it lists are exported. */
+  only?: string;
   /** Progress lines or a bar; default nothing. */
   progress?: (exported: number) => void;
 }
@@ -42,6 +40,8 @@ export interface ExportSummary {
   withoutPasswordHash: number;
   skipped: number;
   files: string[];
+  /** With --only: how many users the file lists, and those the directory no longer has (by user_id). */
+  only?: { file: string; listed: number; notInDirectory: string[] };
 }
 
 export async function exportDirectory(options: ExportOptions): Promise<ExportSummary> {
@@ -50,41 +50,21 @@ export async function exportDirectory(options: ExportOptions): Promise<ExportSum
     throw new UsageError(
       `set ${S.LDAP_BIND_DN.env} and ${S.LDAP_BIND_PASSWORD.env} (an account that may read userPassword) instead of ${S.LDAP_BIND_SECRET_ARN.env}`,
     );
+  // Read before the directory is: a file that is not a not-migrated.json stops the export at once.
+  const only = options.only === undefined ? undefined : readSelection(options.only);
   // Log lines go to stderr: stdout carries the command's result.
   const logger = new JsonLogger(logLevel, (line) => process.stderr.write(line));
-  const directory = createLdapDirectory(config, logger, {
-    operationTimeoutMs: Math.max(config.operationTimeoutMs, 30_000), // a page of a large directory takes longer than one login
-    bindPoolSize: 1,
-    bindQueueLimit: 0,
+  const read = await readDirectoryUsers(config, logger, {
+    ...(options.filter ? { filter: options.filter } : {}),
+    pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE,
+    passwords: true,
+    groups: true,
+    ...(options.progress ? { onPage: options.progress } : {}),
+    now: new Date(),
   });
-  // The user filter with a presence test where the username goes: (uid={username}) -> (uid=*).
-  const filter = options.filter ?? config.userFilter.split('{username}').join('*');
-  const entries: ExportedEntry[] = [];
-  const settings = userProfileSettings(config);
-  // The export walks every user's groups: the hierarchy above them is searched once per group, not once per user.
-  const sources = { directory, logger, groupParents: groupParentsCache(config.groups) };
-  const now = new Date();
-  try {
-    for await (const page of directory.listUsers(filter, options.pageSize ?? DEFAULT_PAGE_SIZE, ['userPassword'])) {
-      for (const entry of page) {
-        let profile: ExportedEntry['profile'];
-        const hidden = hiddenStateOf(entry, settings, now);
-        if (hidden !== undefined) profile = { inactive: hidden };
-        else {
-          try {
-            profile = await profileOf(entry, settings, sources);
-          } catch (error) {
-            if (error instanceof DirectoryDataError) profile = { error: error.message };
-            else throw error; // the directory stopped answering: the export fails rather than drop users
-          }
-        }
-        entries.push({ dn: entry.dn, profile, password: passwordForExport(entry, config.accountStates, now) });
-      }
-      options.progress?.(entries.length);
-    }
-  } finally {
-    await directory.close();
-  }
+  const entries =
+    only === undefined ? read : read.filter((entry) => entry.userId !== undefined && only.userIds.has(entry.userId));
+  const found = new Set(entries.map((entry) => entry.userId));
 
   const plan = planImport(entries);
   const { files, tooLarge } = splitIntoImportFiles(plan.users);
@@ -114,10 +94,37 @@ export async function exportDirectory(options: ExportOptions): Promise<ExportSum
     withoutPasswordHash: exportedUsers.length - withPasswordHash,
     skipped: skipped.length,
     files: names,
+    ...(only
+      ? {
+          only: {
+            file: options.only as string,
+            listed: only.userIds.size,
+            notInDirectory: [...only.userIds].filter((userId) => !found.has(userId)).sort(),
+          },
+        }
+      : {}),
   };
   const report = { summary, passwordSchemes: plan.passwordSchemes, skipped, withoutPasswordHash: plan.withoutPassword };
   writePrivateFile(path.join(options.outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   return summary;
+}
+
+/** The user_ids a not-migrated.json lists; a file that is not one is refused, naming it and what is wrong. */
+function readSelection(file: string): { userIds: Set<string> } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--only: ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    return { userIds: new Set(parseNotMigratedFile(text).users.map((user) => user.user_id)) };
+  } catch (error) {
+    if (!(error instanceof NotMigratedFileError)) throw error;
+    throw new UsageError(
+      `--only: ${file} is not a not-migrated.json written by auth0-ldap-bridge progress: ${error.message}`,
+    );
+  }
 }
 
 /**
@@ -140,7 +147,8 @@ export const exportCommand: Command = {
     'every entry not exported and why. LDAP_BIND_DN must be an account that may read userPassword to export',
     'hashes (LDAP_BIND_SECRET_ARN is refused: give the account here). It keeps one connection for its paged',
     'searches, so the bind pool settings do not apply. The files hold password hashes: they are written with',
-    'mode 0600.',
+    'mode 0600. With --only, just the users a not-migrated.json of `auth0-ldap-bridge progress` lists (the final',
+    'bulk import of those not migrated yet); users it lists that the directory no longer has are named in report.json.',
   ].join('\n'),
   options: {
     out: { type: 'string', valueName: 'DIR', description: 'where the files go', default: DEFAULT_EXPORT_DIR },
@@ -155,12 +163,18 @@ export const exportCommand: Command = {
       valueName: 'FILTER',
       description: 'which entries to export (default: the user filter with {username} as a presence test)',
     },
+    only: {
+      type: 'string',
+      valueName: 'FILE',
+      description: 'export only the users of this not-migrated.json (written by auth0-ldap-bridge progress)',
+    },
   },
   settingGroups: ['directory', 'groups', 'logging'],
   async run(options, io) {
     const outDir = stringOption(options, 'out') ?? DEFAULT_EXPORT_DIR;
     const pageSize = integerOption(options, 'page-size', 1, 10_000) ?? DEFAULT_PAGE_SIZE;
     const filter = stringOption(options, 'filter');
+    const only = stringOption(options, 'only');
     const onTerminal = process.stderr.isTTY;
     const progress = (exported: number) => {
       if (onTerminal)
@@ -175,8 +189,13 @@ export const exportCommand: Command = {
       pageSize,
       progress,
       ...(filter ? { filter } : {}),
+      ...(only ? { only } : {}),
     });
     if (onTerminal) process.stderr.write('\n');
+    if (summary.only)
+      io.out(
+        `${summary.only.file} lists ${summary.only.listed} users: ${summary.entries} found in the directory${summary.only.notInDirectory.length ? `, ${summary.only.notInDirectory.length} no longer there (listed in report.json)` : ''}.`,
+      );
     io.out(
       `${summary.entries} directory entries: ${summary.exported} exported (${summary.withPasswordHash} with a password hash, ${summary.withoutPasswordHash} without), ${summary.skipped} not exported.\n` +
         `Files: ${summary.files.map((name) => path.join(outDir, name)).join(', ') || 'none'}; every entry not exported, and why: ${path.join(outDir, 'report.json')}`,
