@@ -14,7 +14,12 @@
  *   BRIDGE_TIMEOUT_MS     optional: the whole script's time budget, a whole number from 1000 to 19000,
  *                         default 15000 (Auth0 stops scripts at ~20 s)
  * The settings are checked before every call; a bad one is answered with a plain Error naming it (an
- * outage to Auth0, never "wrong password"), and nothing is sent.
+ * outage to Auth0, never "wrong password"), and nothing is sent. MANAGEMENT_CLIENT_ID and
+ * MANAGEMENT_CLIENT_SECRET belong to get_user.js: this script does not use them, and never quotes the secret.
+ *
+ * Unlike get_user.js, this script does not ask Auth0 whether the user has migrated already: Auth0 calls
+ * Login only for a user it cannot find in its own store, and asking would spend the tenant-wide
+ * Management API rate limit on every first login.
  *
  * Auth0 scripts cannot share code, so get_user.js repeats the settings, token and request helpers
  * below; change both together.
@@ -28,10 +33,10 @@ function login(userNameOrEmail, password, callback) {
     password_change_required: 'You must change your password in your company directory before you can log in.',
   };
 
-  var settingsProblem = bridgeSettingsProblem();
+  var settingsProblem = settingsMessage(bridgeSettingsProblems());
   if (settingsProblem) return callback(new Error(settingsProblem));
 
-  callBridge('/login', { username: userNameOrEmail, password: password }).then(
+  callBridge('/login', { username: userNameOrEmail, password: password }, Date.now() + bridgeTimeoutMs()).then(
     function (result) {
       var error = result.body && result.body.error;
       if (result.status === 200) return answerWithProfile(result);
@@ -53,9 +58,9 @@ function login(userNameOrEmail, password, callback) {
 
   // The settings are data typed into a dashboard: check them before anything is sent, so that a typo reads
   // as itself (not as a RangeError from deep inside fetch) and the bridge's bearer token never leaves this
-  // machine over plain http. Returns null, or one message naming every bad setting; the client secret's
-  // value is never shown.
-  function bridgeSettingsProblem() {
+  // machine over plain http. Returns the problems found, each naming its setting; no client secret's value
+  // is ever shown.
+  function bridgeSettingsProblems() {
     var problems = [];
     ['AUTH0_DOMAIN', 'BRIDGE_CLIENT_ID', 'BRIDGE_CLIENT_SECRET', 'BRIDGE_AUDIENCE', 'BRIDGE_URL'].forEach(
       function (key) {
@@ -79,6 +84,11 @@ function login(userNameOrEmail, password, callback) {
           '; expected a whole number of milliseconds from 1000 to 19000 (Auth0 stops a script at about 20 s), or no value for 15000',
       );
     }
+    return problems;
+  }
+
+  // One message naming every bad setting, or null when there is none.
+  function settingsMessage(problems) {
     if (problems.length === 0) return null;
     return 'The bridge settings of this connection are invalid (Custom Database > Settings): ' + problems.join('; ');
   }
@@ -121,12 +131,15 @@ function login(userNameOrEmail, password, callback) {
     return value !== undefined && value !== null && String(value).trim() !== '';
   }
 
-  // A setting's value for a message, unless it holds the client secret (pasted into the wrong field).
+  // A setting's value for a message, unless it holds a client secret (pasted into the wrong field). Every
+  // script of the connection gets the same settings, so each guards both secrets.
   function quotedSetting(value) {
     var text = String(value);
-    var secret = configuration.BRIDGE_CLIENT_SECRET;
-    if (isSet(secret) && text.indexOf(String(secret)) !== -1) return '(a value containing BRIDGE_CLIENT_SECRET)';
-    return JSON.stringify(text);
+    var holder = ['BRIDGE_CLIENT_SECRET', 'MANAGEMENT_CLIENT_SECRET'].filter(function (key) {
+      var secret = configuration[key];
+      return isSet(secret) && text.indexOf(String(secret)) !== -1;
+    })[0];
+    return holder ? '(a value containing ' + holder + ')' : JSON.stringify(text);
   }
 
   // Auth0 keys the user on user_id (stored as auth0|<user_id>): a 200 without one must not become a user.
@@ -175,20 +188,32 @@ function login(userNameOrEmail, password, callback) {
     );
   }
 
-  function callBridge(path, body) {
-    var deadline = Date.now() + bridgeTimeoutMs();
-    return accessToken(deadline)
+  // `deadline` is when the whole script's budget (BRIDGE_TIMEOUT_MS) runs out, in epoch milliseconds.
+  function callBridge(path, body, deadline) {
+    var client = bridgeClient();
+    return accessToken(client, deadline)
       .then(function (token) {
         return postToBridge(path, body, token, deadline);
       })
       .then(function (result) {
         if (result.status !== 401 || !result.body || result.body.error !== 'invalid_token') return result;
         // The cached token was refused (revoked, or the bridge's keys rotated): one new token, one retry.
-        forgetToken();
-        return accessToken(deadline).then(function (token) {
+        forgetToken(client);
+        return accessToken(client, deadline).then(function (token) {
           return postToBridge(path, body, token, deadline);
         });
       });
+  }
+
+  // The machine-to-machine application the bridge accepts, and the `global` slot its token is kept in.
+  function bridgeClient() {
+    return {
+      purpose: 'the bridge',
+      slot: 'ldapBridgeToken',
+      clientId: configuration.BRIDGE_CLIENT_ID,
+      clientSecret: configuration.BRIDGE_CLIENT_SECRET,
+      audience: configuration.BRIDGE_AUDIENCE,
+    };
   }
 
   function postToBridge(path, body, token, deadline) {
@@ -211,22 +236,22 @@ function login(userNameOrEmail, password, callback) {
     });
   }
 
-  // One machine-to-machine token per script container, kept in `global` until shortly before it
-  // expires: Auth0 meters these tokens. Concurrent logins share one pending request.
-  function accessToken(deadline) {
-    var key = [configuration.AUTH0_DOMAIN, configuration.BRIDGE_CLIENT_ID, configuration.BRIDGE_AUDIENCE].join('|');
-    var cached = global.ldapBridgeToken;
+  // One machine-to-machine token per client and script container, kept in `global` until shortly before
+  // it expires: Auth0 meters these tokens. Concurrent runs share one pending request.
+  function accessToken(client, deadline) {
+    var key = [configuration.AUTH0_DOMAIN, client.clientId, client.audience].join('|');
+    var cached = global[client.slot];
     if (cached && cached.key === key && cached.refreshAt > Date.now()) return Promise.resolve(cached.token);
-    var pending = global.ldapBridgeTokenPending;
+    var pending = global[client.slot + 'Pending'];
     if (pending && pending.key === key) return pending.promise;
     var promise = fetch('https://' + configuration.AUTH0_DOMAIN + '/oauth/token', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
         grant_type: 'client_credentials',
-        client_id: configuration.BRIDGE_CLIENT_ID,
-        client_secret: configuration.BRIDGE_CLIENT_SECRET,
-        audience: configuration.BRIDGE_AUDIENCE,
+        client_id: client.clientId,
+        client_secret: client.clientSecret,
+        audience: client.audience,
       }),
       signal: AbortSignal.timeout(remaining(deadline)),
     }).then(function (response) {
@@ -238,26 +263,32 @@ function login(userNameOrEmail, password, callback) {
         .then(function (json) {
           if (response.status !== 200 || typeof json.access_token !== 'string') {
             throw new Error(
-              'could not get an access token for the bridge (HTTP ' + response.status + ' ' + (json.error || '') + ')',
+              'could not get an access token for ' +
+                client.purpose +
+                ' (HTTP ' +
+                response.status +
+                ' ' +
+                (json.error || '') +
+                ')',
             );
           }
           var lifetimeMs = Number(json.expires_in || 0) * 1000;
           var margin = Math.min(5 * 60 * 1000, lifetimeMs / 10);
-          global.ldapBridgeToken = { key: key, token: json.access_token, refreshAt: Date.now() + lifetimeMs - margin };
+          global[client.slot] = { key: key, token: json.access_token, refreshAt: Date.now() + lifetimeMs - margin };
           return json.access_token;
         });
     });
-    global.ldapBridgeTokenPending = { key: key, promise: promise };
+    global[client.slot + 'Pending'] = { key: key, promise: promise };
     var clear = function () {
-      if (global.ldapBridgeTokenPending && global.ldapBridgeTokenPending.promise === promise)
-        global.ldapBridgeTokenPending = undefined;
+      var current = global[client.slot + 'Pending'];
+      if (current && current.promise === promise) global[client.slot + 'Pending'] = undefined;
     };
     promise.then(clear, clear);
     return promise;
   }
 
-  function forgetToken() {
-    global.ldapBridgeToken = undefined;
+  function forgetToken(client) {
+    global[client.slot] = undefined;
   }
 
   function remaining(deadline) {

@@ -1,5 +1,6 @@
 // auth0/login.js and auth0/get_user.js, run as Auth0 runs them, against the local server, the
-// shared slapd and a local token issuer standing in for the tenant.
+// shared slapd and a local token issuer standing in for the tenant (get_user.js also asks a Management API
+// emulator, which holds none of these users: auth0-mark-migrated.test.ts covers migrated ones).
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USERS, SPARSE_USER } from '../support/fixtures.ts';
@@ -9,31 +10,44 @@ import {
   UnauthorizedError,
   WrongUsernameOrPasswordError,
 } from '../support/auth0-sandbox.ts';
+import { type ManagementApiEmulator, startManagementApiEmulator } from '../support/management-api-emulator.ts';
 import { startTestStack, TEST_AUDIENCE, TEST_CLIENT, type TestStack } from '../support/stack.ts';
 import { startStandInBridge } from '../support/stand-in-bridge.ts';
 
 const alice = DEMO_USERS[0]!;
+const USERS_READER = { clientId: 'get-user-reader', clientSecret: 'reader-secret-5d2e', scopes: ['read:users'] };
 let stack: TestStack;
+let managementApi: ManagementApiEmulator;
 let configuration: Record<string, string>;
 
 beforeAll(async () => {
   stack = await startTestStack();
+  // A tenant limit these tests never reach: they are about the scripts' answers, not about waiting.
+  managementApi = await startManagementApiEmulator({
+    domain: 'tenant.auth0.test',
+    clients: [USERS_READER],
+    ratePerSecond: 1000,
+    burst: 1000,
+  });
   configuration = {
     AUTH0_DOMAIN: 'tenant.auth0.test',
     BRIDGE_CLIENT_ID: TEST_CLIENT.clientId,
     BRIDGE_CLIENT_SECRET: TEST_CLIENT.clientSecret,
     BRIDGE_AUDIENCE: TEST_AUDIENCE,
     BRIDGE_URL: `${stack.url}/`,
+    MANAGEMENT_CLIENT_ID: USERS_READER.clientId,
+    MANAGEMENT_CLIENT_SECRET: USERS_READER.clientSecret,
   };
 });
 afterAll(async () => {
   await stack?.stop();
+  await managementApi?.stop();
 });
 
 const loginScript = (config = configuration) =>
   loadAuth0Script('auth0/login.js', 'login', config, stack.issuer.tokenUrl);
 const getUserScript = (config = configuration) =>
-  loadAuth0Script('auth0/get_user.js', 'getByEmail', config, stack.issuer.tokenUrl);
+  loadAuth0Script('auth0/get_user.js', 'getByEmail', config, stack.issuer.tokenUrl, managementApi);
 
 /** The test configuration with some settings changed; `undefined` removes a setting. */
 function settings(changes: Record<string, string | undefined>): Record<string, string> {
@@ -176,7 +190,7 @@ describe('the two scripts', () => {
       return text.slice(text.indexOf('\n', text.indexOf('// ---- shared with ')));
     };
     expect(sharedPart('auth0/get_user.js')).toBe(sharedPart('auth0/login.js'));
-    expect(sharedPart('auth0/login.js')).toContain('function accessToken(deadline)');
+    expect(sharedPart('auth0/login.js')).toContain('function accessToken(client, deadline)');
   });
 });
 

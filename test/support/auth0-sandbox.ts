@@ -2,7 +2,8 @@
 // separate context with a read-only `configuration`, a `global` that persists between calls of
 // one container, Auth0's error classes, and the Node runtime's `fetch`, `AbortSignal` and `URL`.
 // Only the tenant's token endpoint is routed to the local issuer, since it is addressed as
-// https://{AUTH0_DOMAIN}/oauth/token.
+// https://{AUTH0_DOMAIN}/oauth/token; given a Management API emulator, the tenant's /api/v2/ and the
+// token requests for its audience go there instead.
 import { readFileSync } from 'node:fs';
 import vm from 'node:vm';
 
@@ -38,16 +39,36 @@ export interface ScriptContainer {
   requests: string[];
 }
 
+/** Where the tenant's Management API is served in a test: an emulator's base URL and a fetch that trusts its CA. */
+export interface ManagementApiTarget {
+  url: string;
+  fetch: typeof fetch;
+}
+
 export function loadAuth0Script(
   file: string,
   functionName: string,
   configuration: Record<string, string>,
   tokenEndpointTarget: string,
+  managementApi?: ManagementApiTarget,
 ): ScriptContainer {
   const requests: string[] = [];
-  const tenantTokenUrl = `https://${configuration.AUTH0_DOMAIN}/oauth/token`;
+  const tenant = `https://${configuration.AUTH0_DOMAIN}`;
+  const tenantTokenUrl = `${tenant}/oauth/token`;
+  const forManagementApi = (init?: RequestInit) => {
+    try {
+      return (JSON.parse(String(init?.body)) as { audience?: unknown }).audience === `${tenant}/api/v2/`;
+    } catch {
+      return false;
+    }
+  };
   const sandboxFetch = (input: string, init?: RequestInit) => {
     requests.push(input);
+    if (
+      managementApi &&
+      (input.startsWith(`${tenant}/api/v2/`) || (input === tenantTokenUrl && forManagementApi(init)))
+    )
+      return managementApi.fetch(`${managementApi.url}${input.slice(tenant.length)}`, init);
     return fetch(input === tenantTokenUrl ? tokenEndpointTarget : input, init);
   };
   const context = vm.createContext({
@@ -56,6 +77,7 @@ export function loadAuth0Script(
     fetch: sandboxFetch,
     AbortSignal,
     URL,
+    setTimeout,
     // The host's Error, so tests can tell a plain Error from Auth0's error classes across the context.
     Error,
     WrongUsernameOrPasswordError,
