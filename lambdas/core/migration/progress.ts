@@ -481,7 +481,12 @@ function longTail(diff: MigrationDiff): ProgressReport['longTail'] {
   }
   const sorted = (rows: Map<string | null, TailRow>) =>
     [...rows.values()].sort(
-      (a, b) => b.notMigrated - a.notMigrated || b.total - a.total || compare(a.name ?? '', b.name ?? ''),
+      // Ties by name, users in no group (or at the top of the tree) last.
+      (a, b) =>
+        b.notMigrated - a.notMigrated ||
+        b.total - a.total ||
+        Number(a.name === null) - Number(b.name === null) ||
+        compare(a.name ?? '', b.name ?? ''),
     );
   return { byGroup: sorted(groups), byContainer: sorted(containers) };
 }

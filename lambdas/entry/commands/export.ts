@@ -78,8 +78,7 @@ export async function exportDirectory(options: ExportOptions): Promise<ExportSum
   ];
 
   // Owner-only: the files hold password hashes and the report names every account.
-  mkdirSync(options.outDir, { recursive: true, mode: 0o700 });
-  chmodSync(options.outDir, 0o700); // mode applies only to a folder mkdir creates
+  makePrivateFolder(options.outDir);
   for (const name of readdirSync(options.outDir)) if (isImportFileName(name)) rmSync(path.join(options.outDir, name));
   const names = files.map((_, index) => importFileName(index + 1));
   for (const [index, file] of files.entries()) {
@@ -127,12 +126,18 @@ function readSelection(file: string): { userIds: Set<string> } {
   }
 }
 
+/** The folder, created if need be, readable by its owner only (also when an earlier run left it open). */
+export function makePrivateFolder(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700); // mode applies only to a folder mkdir creates
+}
+
 /**
  * Written readable by its owner only: a new file (exclusive create, mode 0600, never following a
  * link left in its place) renamed over the old one, so what an earlier run left readable never
  * holds the new content, and an interrupted write leaves the old file whole.
  */
-function writePrivateFile(file: string, text: string): void {
+export function writePrivateFile(file: string, text: string): void {
   const temporary = `${file}.${process.pid}.tmp`;
   writeFileSync(temporary, text, { mode: 0o600, flag: 'wx' });
   renameSync(temporary, file);
