@@ -47,6 +47,7 @@ function getByEmail(email, callback) {
     function (result) {
       if (result.status === 404 && result.body && result.body.error === 'user_not_found') return callback(null);
       if (result.status !== 200) return callback(new Error(unavailableMessage(result)));
+      // A 200 that is not a profile is answered as login.js answers it (an Error naming what is wrong), unasked.
       if (unusableProfileMessage(result)) return answerWithProfile(result);
       migratedAlready(result.body.user_id, deadline).then(
         function (migrated) {
