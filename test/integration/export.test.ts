@@ -1,6 +1,6 @@
 // `npm run export` against a real slapd: paged reads of 2,000 users, files within Auth0's limit,
 // the same profile as /get-user, password hashes that verify against the known plaintext, and
-// every entry not exported listed with its reason.
+// every entry not exported listed with its reason; --only, the users of a not-migrated.json.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -150,6 +150,48 @@ describe('export', () => {
       }
     } finally {
       await stack.stop();
+    }
+  });
+
+  it('exports only the users a not-migrated.json lists (--only), naming those the directory no longer has', async () => {
+    const { files, users: read } = readExport(outDir);
+    const chosen = files
+      .flatMap(read)
+      .filter((user) => ['user0007', 'user1234', 'user1999'].includes(user.username ?? ''));
+    const selection = [
+      ...chosen.map((user) => ({ user_id: user.user_id, dn: String(user.app_metadata?.dn), username: user.username })),
+      { user_id: 'deleted-since-progress-ran', dn: 'uid=gone,ou=people,dc=example,dc=test' },
+    ];
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bridge-export-only-'));
+    try {
+      const file = path.join(dir, 'not-migrated.json');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          format: 'auth0-ldap-bridge/not-migrated',
+          version: 1,
+          generatedAt: new Date().toISOString(),
+          connection: 'ldap-bridge',
+          count: selection.length,
+          users: selection,
+        }),
+      );
+      const summary = await exportDirectory({
+        env: seeded.bridgeEnv({ LDAP_BIND_DN: exporterDN() }),
+        outDir: path.join(dir, 'final'),
+        only: file,
+      });
+      const exported = readExport(path.join(dir, 'final'));
+      expect(exported.files.flatMap(exported.users)).toEqual(chosen);
+      expect(summary).toMatchObject({
+        entries: 3,
+        exported: 3,
+        skipped: 0,
+        only: { file, listed: 4, notInDirectory: ['deleted-since-progress-ran'] },
+      });
+      expect(exported.report.summary).toMatchObject({ only: { notInDirectory: ['deleted-since-progress-ran'] } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -5,7 +5,7 @@
 // file share. Every string that comes from the directory or Auth0 (group names, DNs, the
 // connection's name) is escaped: a group called `<script>` shows as text. Each figure carries
 // data-figure and data-value (the raw number of progress.json) so a test can read the page back.
-import type { DayRow, ProgressReport, TailRow } from './progress.ts';
+import { type DayRow, MIN_HISTORY_DAYS, PACE_WINDOW_DAYS, type ProgressReport, type TailRow } from './progress.ts';
 
 /** Rows of each long-tail table on the page (progress.json has them all). */
 export const TAIL_ROWS_SHOWN = 15;
@@ -181,7 +181,7 @@ ${body}
 function footnotes(report: ProgressReport): string {
   const notes = [
     `Counted: ${number(report.counts.directory)} directory entries read; ${number(report.counts.auth0Users)} users of the connection in Auth0; ${number(report.counts.inactive)} disabled or expired entries that never migrated (they stay out); ${number(report.counts.unmappable)} entries without a stable identifier.`,
-    `A migration's day is the day Auth0 created the user (created_at, UTC). The projection divides the users still missing to ${percent(report.projection.target)} by the migrations per day of the last 14 days (fewer when the first migration is more recent); it needs at least 7 days since the first migration.`,
+    `A migration's day is the day Auth0 created the user (created_at, UTC). The projection divides the users still missing to ${percent(report.projection.target)} by the migrations per day of the last ${PACE_WINDOW_DAYS} days (fewer when the first migration is more recent); it needs at least ${MIN_HISTORY_DAYS} days since the first migration.`,
   ];
   if (report.problems.withoutCreatedAt > 0)
     notes.push(
