@@ -5,14 +5,26 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { auditCommand } from './commands/audit.ts';
 import { type Command, type CommandIO, EXIT, EXIT_CODES_HELP, runCommand } from './commands/command.ts';
+import { cutoverCommand } from './commands/cutover.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { exportCommand } from './commands/export.ts';
 import { importCommand } from './commands/import.ts';
+import { progressCommand } from './commands/progress.ts';
 import { serveCommand } from './commands/serve.ts';
+import { syncLeaversCommand } from './commands/sync-leavers.ts';
 
 const PROGRAM = 'auth0-ldap-bridge';
 
-export const COMMANDS: readonly Command[] = [serveCommand, exportCommand, importCommand, auditCommand, doctorCommand];
+export const COMMANDS: readonly Command[] = [
+  serveCommand,
+  exportCommand,
+  importCommand,
+  progressCommand,
+  syncLeaversCommand,
+  auditCommand,
+  doctorCommand,
+  cutoverCommand,
+];
 
 export function programHelp(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length)) + 2;

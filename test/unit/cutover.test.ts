@@ -3,7 +3,9 @@
 // command each failed rule names, how options are compared (settings Auth0 returns encrypted only
 // by presence, no value ever shown), and the save file a rollback trusts: strict parsing, the
 // digest that catches an edit, another connection's save, and what a rollback writes.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   type ConnectionOptions,
@@ -22,6 +24,7 @@ import {
   scriptKind,
 } from '../../lambdas/core/migration/cutover.ts';
 import type { ImportState } from '../../lambdas/core/migration/import-state.ts';
+import { main } from '../../lambdas/entry/cli.ts';
 
 const NOOP = {
   login: readFileSync('auth0/noop/login.js', 'utf8'),
@@ -385,5 +388,76 @@ describe('planRollback', () => {
       'the settings given are not the saved ones (missing BRIDGE_URL; not saved: BRIDGE_TYPO); the save holds BRIDGE_CLIENT_SECRET, BRIDGE_URL',
     );
     expect((refused as Error).message).not.toContain(CLIENT_SECRET);
+  });
+});
+
+describe('auth0-ldap-bridge cutover, before anything is sent', () => {
+  const tenant = {
+    AUTH0_DOMAIN: 'tenant.auth0.test',
+    AUTH0_CLIENT_ID: 'client',
+    AUTH0_CLIENT_SECRET: 'mgmt-secret-0a9b',
+  };
+  async function run(argv: string[], env: Record<string, string> = tenant) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(['cutover', ...argv], {
+      env,
+      out: (line) => out.push(line),
+      err: (line) => err.push(line),
+    });
+    return { code, text: [...out, ...err].join('\n') };
+  }
+
+  it.each([
+    [[], '--connection NAME is required'],
+    [['--connection', 'ldap-bridge', '--settings', 's.json'], '--settings is for --rollback'],
+    [
+      ['--connection', 'ldap-bridge', '--rollback', 'r.json', '--save', 'x.json'],
+      '--save is for cutover, not --rollback',
+    ],
+    [
+      ['--connection', 'ldap-bridge', '--allow-not-migrated', 'some'],
+      '--allow-not-migrated: "some" expected a whole number',
+    ],
+    [
+      ['--connection', 'ldap-bridge', '--rollback', '/nonexistent/save.json'],
+      '--rollback: cannot read /nonexistent/save.json (ENOENT)',
+    ],
+  ])('refuses %j with exit code 2, naming what is wrong', async (argv, message) => {
+    const { code, text } = await run(argv);
+    expect(code).toBe(2);
+    expect(text).toContain(message);
+  });
+
+  it('names the missing settings: AUTH0_* for a rollback, LDAP_* as well for a cutover', async () => {
+    const rollback = await run(['--connection', 'ldap-bridge', '--rollback', 'r.json'], {});
+    expect(rollback.code).toBe(2);
+    expect(rollback.text).toContain('AUTH0_DOMAIN');
+    const cutover = await run(['--connection', 'ldap-bridge'], tenant);
+    expect(cutover.code).toBe(2);
+    expect(cutover.text).toContain('LDAP_URLS');
+  });
+
+  it('refuses a save file that is not one, before asking Auth0 anything, and prints nothing of it', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-unit-'));
+    try {
+      const file = path.join(dir, 'save.json');
+      writeFileSync(file, `{"BRIDGE_CLIENT_SECRET": "${CLIENT_SECRET}"`);
+      const { code, text } = await run(['--connection', 'ldap-bridge', '--rollback', file, '--apply']);
+      expect(code).toBe(1);
+      expect(text).toContain(
+        `${file} is not a cutover save this command can restore: it is not JSON. Nothing was sent.`,
+      );
+      expect(text).not.toContain(CLIENT_SECRET);
+      const settings = path.join(dir, 'settings.json');
+      writeFileSync(settings, `{"BRIDGE_CLIENT_SECRET": "${CLIENT_SECRET}",}`);
+      writeFileSync(file, JSON.stringify(saved()));
+      const badSettings = await run(['--connection', 'ldap-bridge', '--rollback', file, '--settings', settings]);
+      expect(badSettings.code).toBe(2);
+      expect(badSettings.text).toContain(`--settings: ${settings} is not JSON`);
+      expect(badSettings.text).not.toContain(CLIENT_SECRET);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -302,7 +302,7 @@ export function describeValue(path: string, value: unknown): string {
 }
 
 function describeScript(script: string): string {
-  const lines = script.split('\n').length;
+  const lines = script.replace(/\n$/, '').split('\n').length;
   return `a script of ${lines} line(s), sha256 ${sha256(script).slice(0, 12)}`;
 }
 
