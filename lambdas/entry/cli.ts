@@ -19,10 +19,10 @@ export const COMMANDS: readonly Command[] = [
   serveCommand,
   exportCommand,
   importCommand,
-  progressCommand,
-  syncLeaversCommand,
   auditCommand,
   doctorCommand,
+  progressCommand,
+  syncLeaversCommand,
   cutoverCommand,
 ];
 

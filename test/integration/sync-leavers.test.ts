@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { type SeedUser, userDN, withAdmin } from '../../dev/directory-data.ts';
 import { type SeededSlapd, startSeededSlapd } from '../../dev/seeded-slapd.ts';
 import { BLOCK_MARKER_BY, BLOCK_MARKER_KEY, type SyncLeaversReport } from '../../lambdas/core/migration/leavers.ts';
-import { runSyncLeavers } from '../../lambdas/entry/run-migration-checks.ts';
+import { MigrationCheckFailed, runSyncLeavers } from '../../lambdas/entry/run-migration-checks.ts';
 import { type ManagementApiEmulator, startManagementApiEmulator } from '../support/management-api-emulator.ts';
 
 const DOMAIN = 'tenant.auth0.test';
@@ -239,6 +239,15 @@ describe('sync-leavers', () => {
     expect(report.applied).toBe(false);
     expect(report.refused).toContain('the directory listed no entries while Auth0 has 14 users in the connection');
     expect(report.counts).toMatchObject({ toBlock: 12, blocked: 0 });
+    expect(writes()).toEqual([]);
+  });
+
+  it('fails, changing nothing, when the directory cannot be read', async () => {
+    const failure = await sync(true, {}, { LDAP_URLS: 'ldaps://127.0.0.1:9', LDAP_CONNECT_TIMEOUT_MS: '500' }).catch(
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(MigrationCheckFailed);
+    expect((failure as Error).message).toContain('the directory stopped answering while it was read');
     expect(writes()).toEqual([]);
   });
 
