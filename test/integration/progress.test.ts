@@ -303,6 +303,9 @@ describe('progress', () => {
       '3 leavers in Auth0 (1 disabled, 1 expired, 1 gone in the directory; 1 of them blocked)',
     );
     expect(run.stdout).toContain(path.join(out, 'progress.html'));
+    // Not a terminal: the long steps' progress as plain lines on stderr.
+    expect(run.stderr).toContain('directory: 35 entries read');
+    expect(run.stderr).toContain('Auth0 export: 100 %');
     const everything = [
       run.stdout,
       run.stderr,

@@ -146,8 +146,8 @@ export function progressDisplay(io: CommandIO): {
   let drawn = false;
   const describe = (step: MigrationCheckStep, done: number, total?: number) =>
     step === 'auth0'
-      ? `${STEP_NAMES[step]} ${done} %`
-      : `${STEP_NAMES[step]} ${done}${total === undefined ? ' read' : ` of ${total}`}`;
+      ? `${STEP_NAMES[step]}: ${done} %`
+      : `${STEP_NAMES[step]}: ${done}${total === undefined ? ' entries read' : ` of ${total}`}`;
   return {
     update(step, done, total) {
       const before = steps.get(step);
