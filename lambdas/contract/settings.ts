@@ -948,6 +948,57 @@ export const DEPLOYMENT_SETTINGS = {
     defaultText: 'required with domainName',
     doc: "the custom domain's certificate",
   },
+  syncLeaversEnabled: {
+    cdk: 'syncLeavers.enabled',
+    group: 'deployment',
+    type: 'boolean',
+    default: false,
+    doc: "true: the stack runs sync-leavers on a schedule, in the directory functions' subnets: it reads the directory and the connection's users and blocks in Auth0 the users who left the directory (and unblocks those back in it). Those subnets need a route to the internet (a NAT gateway or equivalent) for Auth0's Management API; network.kind existing only",
+  },
+  syncLeaversConnection: {
+    cdk: 'syncLeavers.connection',
+    group: 'deployment',
+    type: 'string',
+    pattern: /^(?=.{1,128}$)[A-Za-z0-9](?:-?[A-Za-z0-9])*$/,
+    expected: 'an Auth0 connection name (letters, digits and inner dashes, at most 128)',
+    defaultText: 'required with syncLeavers.enabled',
+    doc: 'the Auth0 database connection whose users the scheduled sync-leavers compares with the directory',
+  },
+  syncLeaversSchedule: {
+    cdk: 'syncLeavers.schedule',
+    group: 'deployment',
+    type: 'string',
+    default: 'rate(1 hour)',
+    pattern: /^(?:rate\((?:1 (?:minute|hour|day)|(?:[2-9]|[1-9]\d+) (?:minutes|hours|days))\)|cron\(\S+(?: \S+){5}\))$/,
+    expected:
+      'an EventBridge schedule expression: rate(N minutes|hours|days) (rate(1 hour) for one), or cron(minutes hours day-of-month month day-of-week year)',
+    doc: 'when the scheduled sync-leavers runs: a rate of at least 15 minutes (a run may take the function\'s 15 minutes), or a cron expression in UTC with "?" in day-of-month or day-of-week',
+  },
+  syncLeaversApply: {
+    cdk: 'syncLeavers.apply',
+    group: 'deployment',
+    type: 'boolean',
+    default: false,
+    doc: "false: every scheduled run is a dry run that only logs how many users it would block and unblock; set true (and deploy) once you have read a few of those runs' logs and agree with them",
+  },
+  syncLeaversMaxBlock: {
+    cdk: 'syncLeavers.maxBlock',
+    group: 'deployment',
+    type: 'string',
+    pattern: /^(?:\d{1,9}|\d{1,3}(?:\.\d+)?%)$/,
+    expected: 'a number of users ("25") or a share of the connection\'s users ("5%")',
+    defaultText: "10% of the connection's users, at least 10",
+    doc: 'the most users one scheduled run may block, as sync-leavers --max-block: a run that would block more blocks nobody and fails (the errors alarm), since a directory read that finds too little makes users look gone',
+  },
+  syncLeaversManagementApiSecretArn: {
+    cdk: 'syncLeavers.managementApiSecretArn',
+    group: 'deployment',
+    type: 'string',
+    pattern: SECRET_ARN,
+    expected: 'a complete secret ARN (ending in -XXXXXX), so the grant names one exact secret',
+    defaultText: 'a new secret, to be filled in',
+    doc: 'an existing secret {"domain","clientId","clientSecret"} of the machine-to-machine application the scheduled sync-leavers calls the Management API with (scopes read:connections, read:users, update:users); the client secret never goes in cdk.json',
+  },
 } as const satisfies Record<string, Setting>;
 
 export type RuntimeSettingName = keyof typeof RUNTIME_SETTINGS;
