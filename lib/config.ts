@@ -20,6 +20,7 @@ import {
   RATE_LIMIT_WINDOW_SECONDS,
 } from './constructs/bridge-web-acl.ts';
 import { parseSettingText, settingTextFromJson } from '../lambdas/core/config/read-settings.ts';
+import { parseBlockLimit } from '../lambdas/core/migration/leavers.ts';
 
 export interface ExistingVpcConfig {
   vpcId: string;
@@ -74,6 +75,21 @@ export interface DeploymentConfig {
   alarms?: { topicArn?: string; email?: string };
   /** When the alarms on outcomes fire (the `alarms.*` thresholds). */
   alarmThresholds: AlarmThresholds;
+  /** The scheduled sync-leavers (`syncLeavers.*`); absent unless syncLeavers.enabled is true. */
+  syncLeavers?: SyncLeaversConfig;
+}
+
+export interface SyncLeaversConfig {
+  /** The Auth0 database connection whose users are compared with the directory. */
+  connection: string;
+  /** An EventBridge schedule expression: rate(...) or cron(...) in UTC. */
+  schedule: string;
+  /** false: dry runs that only report. */
+  apply: boolean;
+  /** An existing {"domain","clientId","clientSecret"} secret; absent: the stack creates one to fill in. */
+  managementApiSecretArn?: string;
+  /** The most users one run may block, as sync-leavers --max-block (`25` or `5%`); absent: its default. */
+  maxBlock?: string;
 }
 
 export interface AlarmThresholds {
@@ -108,9 +124,12 @@ const SECTIONS = [
   'throttling',
   'customDomain',
   'alarms',
+  'syncLeavers',
 ];
 
 type Raw = Record<string, unknown>;
+/** A cdk.json key no row names whose name says it holds a credential. */
+const SECRET_KEY = /secret|password|credential|token/i;
 
 /** Reads environment `envName` from the `environments` context object. */
 export function readDeploymentConfig(environments: unknown, envName: string | undefined): DeploymentConfig {
@@ -191,6 +210,7 @@ export function readDeploymentConfig(environments: unknown, envName: string | un
       lockoutShieldPer5Minutes: context.get(D.alarmLockoutShieldPer5Minutes) as number,
       directoryUnavailablePer5Minutes: context.get(D.alarmDirectoryUnavailablePer5Minutes) as number,
     },
+    ...optional('syncLeavers', readSyncLeavers(context)),
   };
   checkDeploymentRules(config, context);
   if (context.problems.length > 0) throw new DeploymentConfigError(context.problems);
@@ -266,6 +286,14 @@ function checkDeploymentRules(config: DeploymentConfig, context: ContextReader):
   if (config.alarms?.topicArn && config.alarms.email) {
     context.problem(D.alarmEmail, `give ${D.alarmTopicArn.cdk} or ${D.alarmEmail.cdk}, not both`);
   }
+  // The scheduled sync-leavers calls Auth0's Management API from the directory functions' subnets;
+  // the demo VPC's subnets are isolated (no route to the internet), so every run would fail.
+  if (config.syncLeavers && config.network.kind !== 'existing') {
+    context.problem(
+      D.syncLeaversEnabled,
+      `true needs ${D.networkKind.cdk} "existing" whose private subnets reach the internet (a NAT gateway or equivalent) for Auth0's Management API; the demo VPC's subnets are isolated`,
+    );
+  }
 }
 
 /** The environment of the login / get-user functions. No secrets: the bind password stays in Secrets Manager. */
@@ -339,6 +367,60 @@ function readNetwork(context: ContextReader): DeploymentConfig['network'] {
     ...optional('privateSubnetRouteTableIds', routeTables),
     ...optional('vpcCidrBlock', vpcCidrBlock),
   };
+}
+
+/**
+ * The `syncLeavers.*` keys when syncLeavers.enabled is true. Every key is checked either way, so a
+ * schedule prepared with the switch off already fails `cdk synth` when it is wrong.
+ */
+function readSyncLeavers(context: ContextReader): SyncLeaversConfig | undefined {
+  const enabled = context.get(D.syncLeaversEnabled) as boolean;
+  const connection = context.get(D.syncLeaversConnection) as string | undefined;
+  const schedule = context.get(D.syncLeaversSchedule) as string;
+  const scheduleProblem = describeScheduleProblem(schedule);
+  if (scheduleProblem) context.problem(D.syncLeaversSchedule, `${JSON.stringify(schedule)} ${scheduleProblem}`);
+  const apply = context.get(D.syncLeaversApply) as boolean;
+  const secretArn = context.get(D.syncLeaversManagementApiSecretArn) as string | undefined;
+  const maxBlock = context.get(D.syncLeaversMaxBlock) as string | undefined;
+  if (maxBlock !== undefined && parseBlockLimit(maxBlock) === undefined)
+    context.problem(
+      D.syncLeaversMaxBlock,
+      `${JSON.stringify(maxBlock)} expected ${D.syncLeaversMaxBlock.expected}, at most 100%`,
+    );
+  if (!enabled) return undefined;
+  if (!context.has(D.syncLeaversConnection.cdk))
+    context.problem(D.syncLeaversConnection, `is required when ${D.syncLeaversEnabled.cdk} is true`);
+  return {
+    connection: connection ?? '',
+    schedule,
+    apply,
+    ...optional('managementApiSecretArn', secretArn),
+    ...optional('maxBlock', maxBlock),
+  };
+}
+
+/** The least interval of a rate schedule: one run may take the function's whole timeout (15 minutes). */
+export const SYNC_LEAVERS_LEAST_RATE_MINUTES = 15;
+const MINUTES_PER_UNIT: Readonly<Record<string, number>> = { minute: 1, hour: 60, day: 1440 };
+
+/**
+ * What EventBridge would refuse, or what would make runs overlap, in a schedule whose form its
+ * row's pattern already checked (rules from the EventBridge User Guide's cron and rate references).
+ */
+function describeScheduleProblem(schedule: string): string | undefined {
+  const rate = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(schedule);
+  if (rate) {
+    const [, count = '', unit = ''] = rate;
+    const minutes = Number(count) * (MINUTES_PER_UNIT[unit] ?? 0);
+    return minutes < SYNC_LEAVERS_LEAST_RATE_MINUTES
+      ? `runs more often than every ${SYNC_LEAVERS_LEAST_RATE_MINUTES} minutes: a run may take the function's 15-minute timeout`
+      : undefined;
+  }
+  const fields = /^cron\((.*)\)$/.exec(schedule)?.[1]?.split(' ') ?? [];
+  const [, , dayOfMonth, , dayOfWeek] = fields;
+  if ((dayOfMonth === '?') === (dayOfWeek === '?'))
+    return 'needs "?" in exactly one of day-of-month (third field) and day-of-week (fifth field), as EventBridge requires';
+  return undefined;
 }
 
 function readBindSecret(context: ContextReader): DeploymentConfig['bindSecret'] {
@@ -447,6 +529,10 @@ class ContextReader {
         if (SECTIONS.includes(path) && isObject(value)) walk(value, `${path}.`);
         else if (SECTIONS.includes(path))
           this.problems.push(`${this.at(path)}: ${JSON.stringify(value)} expected an object`);
+        else if (!known.has(path) && SECRET_KEY.test(key))
+          this.problems.push(
+            `${this.at(path)}: a secret never goes in cdk.json: it would be written into the synthesized template; keep it in Secrets Manager (${D.bindSecretArn.cdk}, ${D.syncLeaversManagementApiSecretArn.cdk})`,
+          );
         else if (!known.has(path) && path !== 'network.publicSubnetIds')
           this.problems.push(`${this.at(path)}: is not a setting (see the README's cdk.json table)`);
       }

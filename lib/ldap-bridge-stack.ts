@@ -13,6 +13,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { authorizerEnvironment, type DeploymentConfig, lambdaEnvironment } from './config.ts';
 import { LdapBridge } from './constructs/ldap-bridge.ts';
+import type { SyncLeaversSettings } from './constructs/sync-leavers-schedule.ts';
 
 export interface LdapBridgeStackProps extends StackProps {
   config: DeploymentConfig;
@@ -61,7 +62,23 @@ export class LdapBridgeStack extends Stack {
       alarmInvalidCredentialsMinLogins: config.alarmThresholds.invalidCredentialsMinLogins,
       alarmLockoutShieldPer5Minutes: config.alarmThresholds.lockoutShieldPer5Minutes,
       alarmDirectoryUnavailablePer5Minutes: config.alarmThresholds.directoryUnavailablePer5Minutes,
+      ...(config.syncLeavers ? { syncLeavers: this.syncLeavers(config.syncLeavers) } : {}),
     });
+  }
+
+  /** The schedule's settings, with the Management API secret when cdk.json names an existing one. */
+  private syncLeavers(settings: NonNullable<DeploymentConfig['syncLeavers']>): SyncLeaversSettings {
+    const { managementApiSecretArn, ...rest } = settings;
+    return {
+      ...rest,
+      ...(managementApiSecretArn
+        ? {
+            managementApiSecret: secretsmanager.Secret.fromSecretAttributes(this, 'ManagementApiSecret', {
+              secretCompleteArn: managementApiSecretArn,
+            }),
+          }
+        : {}),
+    };
   }
 
   private vpc(config: DeploymentConfig): ec2.IVpc {

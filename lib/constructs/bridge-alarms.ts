@@ -31,6 +31,12 @@ export interface BridgeAlarmsProps {
   readonly routeFunctions: Readonly<Record<RouteName, lambda.Function>>;
   /** The TOKEN authorizer's function. */
   readonly authorizerFunction: lambda.Function;
+  /**
+   * The scheduled sync-leavers' function: its errors (a failed, refused or cut-short run),
+   * throttles (a run started while the previous one still ran) and duration are watched too.
+   * @default none
+   */
+  readonly syncLeaversFunction?: lambda.Function;
   /** Where the alarms notify. @default alarms without actions */
   readonly alarmTopic?: ITopic;
   /**
@@ -178,6 +184,7 @@ export class BridgeAlarms extends Construct {
     const functions: Array<[string, lambda.Function]> = [
       ...ROUTES.map((route): [string, lambda.Function] => [pascalCase(route.name), props.routeFunctions[route.name]]),
       ['Authorizer', props.authorizerFunction],
+      ...(props.syncLeaversFunction ? [['SyncLeavers', props.syncLeaversFunction] as [string, lambda.Function]] : []),
     ];
     for (const [name, fn] of functions) {
       alarm(

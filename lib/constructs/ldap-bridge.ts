@@ -1,8 +1,9 @@
 // The LdapBridge construct: everything Auth0 reaches and everything that reaches the directory,
 // composed of focused constructs: the directory network, the directory functions (one per
-// route), the token authorizer's function, the deployed doctor's function, the API, its web ACL,
-// the alarms and the dashboard; plus the outputs the Auth0 scripts are configured with and the
-// doctor's ARN.
+// route), the token authorizer's function, the deployed doctor's function, the scheduled
+// sync-leavers when it is switched on, the API, its web ACL, the alarms and the dashboard; plus
+// the outputs the Auth0 scripts are configured with, the doctor's ARN and the sync-leavers'
+// function and secret.
 // Construct ids are a contract: changing one replaces the resource. The focused constructs keep
 // the logical ids their resources had when this was one construct (see construct-ids.ts).
 import { CfnOutput, type Duration, Stack } from 'aws-cdk-lib';
@@ -27,6 +28,7 @@ import { HIDDEN_ID } from './construct-ids.ts';
 import { DirectoryFunctions } from './directory-functions.ts';
 import { DirectoryNetwork } from './directory-network.ts';
 import { DOCTOR_FUNCTION_OUTPUT_KEY, DoctorFunction, type DoctorFunctionProps } from './doctor-function.ts';
+import { SyncLeaversSchedule, type SyncLeaversSettings } from './sync-leavers-schedule.ts';
 import { TokenAuthorizerFunction } from './token-authorizer-function.ts';
 
 export { BUNDLING } from './bridge-function.ts';
@@ -117,6 +119,12 @@ export interface LdapBridgeProps {
   readonly alarmLockoutShieldPer5Minutes?: number;
   /** directory_unavailable answers of one route in 5 minutes that alarm. @default 5 */
   readonly alarmDirectoryUnavailablePer5Minutes?: number;
+  /**
+   * Run sync-leavers on a schedule, from the directory functions' subnets (which then need a
+   * route to the internet for Auth0's Management API).
+   * @default no scheduled sync-leavers
+   */
+  readonly syncLeavers?: SyncLeaversSettings;
 }
 
 export class LdapBridge extends Construct {
@@ -126,6 +134,8 @@ export class LdapBridge extends Construct {
   readonly authorizerFunction: NodejsFunction;
   /** The deployed doctor: the login function's configuration and network, invocable through IAM only. */
   readonly doctorFunction: NodejsFunction;
+  /** The scheduled sync-leavers, when `syncLeavers` is given. */
+  readonly syncLeavers?: SyncLeaversSchedule;
   readonly securityGroup: ec2.SecurityGroup;
   readonly alarms: cloudwatch.Alarm[];
   /** The functions' metrics beside AWS's, and every alarm's state. */
@@ -161,6 +171,17 @@ export class LdapBridge extends Construct {
       reservedConcurrency: props.reservedConcurrency,
     });
     const doctorFunction = new DoctorFunction(this, 'Doctor', directoryAccess).function;
+    // The login function's directory access too, behind a security group of its own that also reaches Auth0.
+    const { securityGroup: _loginGroup, ...loginAccess } = directoryAccess;
+    const syncLeavers = props.syncLeavers
+      ? new SyncLeaversSchedule(this, 'SyncLeavers', {
+          ...loginAccess,
+          ...props.syncLeavers,
+          directoryNetworkRanges: props.directoryNetworkRanges,
+          directoryPorts: props.directoryPorts,
+          secretsManagerEndpointSecurityGroup: network.secretsManagerEndpoint?.connections.securityGroups[0],
+        })
+      : undefined;
     const authorizerFunction = new TokenAuthorizerFunction(this, 'TokenAuthorizerFunction', {
       environment: props.authorizerEnvironment,
       logRetention: props.logRetention,
@@ -194,6 +215,7 @@ export class LdapBridge extends Construct {
       api: bridgeApi.api,
       routeFunctions: directoryFunctions.functions,
       authorizerFunction,
+      syncLeaversFunction: syncLeavers?.function,
       alarmTopic: props.alarmTopic,
       metricsService,
       invalidCredentialsPercent: props.alarmInvalidCredentialsPercent,
@@ -218,6 +240,7 @@ export class LdapBridge extends Construct {
     this.getUserFunction = directoryFunctions.functions['get-user'];
     this.authorizerFunction = authorizerFunction;
     this.doctorFunction = doctorFunction;
+    if (syncLeavers) this.syncLeavers = syncLeavers;
     this.securityGroup = network.securityGroup;
     this.alarms = alarms.alarms;
     this.dashboard = dashboard;
@@ -229,6 +252,17 @@ export class LdapBridge extends Construct {
       description:
         'The deployed doctor, for auth0-ldap-bridge doctor --stack (callers need lambda:InvokeFunction on it)',
     });
+    if (syncLeavers) {
+      new CfnOutput(this, 'SyncLeaversFunctionName', {
+        value: syncLeavers.function.functionName,
+        description: `The scheduled sync-leavers (${props.syncLeavers?.apply ? 'applies' : 'dry run'}): its log group is /aws/lambda/<this name>`,
+      });
+      new CfnOutput(this, 'SyncLeaversManagementApiSecretArn', {
+        value: syncLeavers.managementApiSecret.secretArn,
+        description:
+          'The secret the scheduled sync-leavers reads {"domain","clientId","clientSecret"} of the Management API application from',
+      });
+    }
     new CfnOutput(this, 'Audience', {
       value: props.auth0Audience,
       description: 'BRIDGE_AUDIENCE: the API identifier in Auth0',

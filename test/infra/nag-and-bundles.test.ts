@@ -94,6 +94,15 @@ describe('function bundles', () => {
     expect(sdkImports).toEqual(login.sdkImports);
   });
 
+  it("bundles the scheduled sync-leavers with ldapts and Auth0's SDK, and of the AWS SDK only the Secrets Manager client", async () => {
+    const { bytes, inputs, sdkImports } = await sizeOf('lambdas/entry/sync-leavers-function.ts');
+    // Auth0's SDK is most of it; a run every so often pays its cold start once.
+    expect(bytes).toBeLessThan(2 * 1024 * 1024);
+    expect(inputs.some((input) => input.includes('node_modules/ldapts'))).toBe(true);
+    expect(inputs.some((input) => input.includes('node_modules/auth0'))).toBe(true);
+    expect(sdkImports).toEqual(['@aws-sdk/client-secrets-manager']);
+  });
+
   it('keeps the authorizer small and free of the LDAP client', async () => {
     const { bytes, inputs } = await sizeOf('lambdas/entry/authorizer.ts');
     expect(bytes).toBeLessThan(60 * 1024);

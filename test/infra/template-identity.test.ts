@@ -115,6 +115,55 @@ const DASHBOARD_AND_OUTCOME_ALARMS = {
   LdapBridgeLockoutShieldAlarm66BF3A70: ['AWS::CloudWatch::Alarm', "the lockout shield's refusals"],
 };
 
+/**
+ * The scheduled sync-leavers (issue 15), switched on in EVERYTHING_ON only: a function in the
+ * directory functions' subnets behind a group of its own, its schedule, the one permission that
+ * lets the schedule invoke it, its Management API secret and its alarms; plus its two outputs.
+ */
+const SYNC_LEAVERS = {
+  LdapBridgeSyncLeaversFunction9E3AC847: [
+    'AWS::Lambda::Function',
+    "the scheduled sync-leavers: the login function's environment and subnets, 15 minutes, one run at a time",
+  ],
+  LdapBridgeSyncLeaversFunctionLogs228E0730: ['AWS::Logs::LogGroup', "the scheduled sync-leavers' log group"],
+  LdapBridgeSyncLeaversFunctionRoleFCC29B54: ['AWS::IAM::Role', "the scheduled sync-leavers' execution role"],
+  LdapBridgeSyncLeaversFunctionRoleDefaultPolicy93E75B72: [
+    'AWS::IAM::Policy',
+    'its log group, VPC attachment, the bind secret (and its key) and the Management API secret',
+  ],
+  LdapBridgeSyncLeaversFunctionEventInvokeConfig3273AD4C: [
+    'AWS::Lambda::EventInvokeConfig',
+    'a failed run is not retried; a run that cannot start within 5 minutes is dropped',
+  ],
+  LdapBridgeSyncLeaversSecurityGroup68581702: [
+    'AWS::EC2::SecurityGroup',
+    "the directory's ranges on its ports, and 443 anywhere for Auth0's Management API",
+  ],
+  LdapBridgeEndpointIngressFromSyncLeavers13338B06: [
+    'AWS::EC2::SecurityGroupIngress',
+    'the Secrets Manager endpoint accepts HTTPS from the sync-leavers group',
+  ],
+  LdapBridgeManagementApiSecret4979F160: [
+    'AWS::SecretsManager::Secret',
+    'the Management API application, filled in by the operator',
+  ],
+  LdapBridgeSyncLeaversSchedule95C7CC4C: ['AWS::Events::Rule', 'syncLeavers.schedule'],
+  LdapBridgeSyncLeaversScheduleAllowEventRuleLdapBridgeprodLdapBridgeSyncLeaversSyncLeaversFunctionAAB82936D237D9A3: [
+    'AWS::Lambda::Permission',
+    'events.amazonaws.com may invoke the function from that rule only',
+  ],
+  LdapBridgeSyncLeaversErrorsAlarmAF9A86F4: ['AWS::CloudWatch::Alarm', 'a run failed, was refused or was cut short'],
+  LdapBridgeSyncLeaversThrottlesAlarm717F2999: [
+    'AWS::CloudWatch::Alarm',
+    'a run could not start while the previous one ran',
+  ],
+  LdapBridgeSyncLeaversDurationAlarmAA034A0F: ['AWS::CloudWatch::Alarm', 'runs close to the 15-minute timeout'],
+};
+const SYNC_LEAVERS_OUTPUTS = [
+  '/Outputs/LdapBridgeSyncLeaversFunctionName4B51F38C: undefined -> {"Description":"The scheduled sync-leavers (applies): its log group is /aws/lambda/<this name>","Value":{"Ref":"LdapBridgeSyncLeaversFunction9E3AC847"}}',
+  '/Outputs/LdapBridgeSyncLeaversManagementApiSecretArn37C20E75: undefined -> {"Description":"The secret the scheduled sync-leavers reads {\\"domain\\",\\"clientId\\",\\"clientSecret\\"} of the Management API application from","Value":{"Ref":"LdapBridgeManagementApiSecret4979F160"}}',
+];
+
 interface Expected {
   /** The exact property differences allowed outside `altered`. */
   fixes: string[];
@@ -149,9 +198,16 @@ const EXPECTED: Record<string, Expected> = {
       AUTHORIZER_DENIES_BY_ERROR_CODE,
       AUTHORIZATION_HEADER_AS_THE_RUNTIME_READS_IT,
       ...embeddedMetricsFixes('LdapBridge-prod'),
+      ...SYNC_LEAVERS_OUTPUTS,
     ],
     altered: { ...WEB_ACL, ...ALARM_TOPIC },
-    added: { ...ALLOWED_SOURCES_IP_SET, ...ALARM_TOPIC_KEY, ...DEPLOYED_DOCTOR, ...DASHBOARD_AND_OUTCOME_ALARMS },
+    added: {
+      ...ALLOWED_SOURCES_IP_SET,
+      ...ALARM_TOPIC_KEY,
+      ...DEPLOYED_DOCTOR,
+      ...DASHBOARD_AND_OUTCOME_ALARMS,
+      ...SYNC_LEAVERS,
+    },
   },
 };
 

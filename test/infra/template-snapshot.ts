@@ -14,6 +14,13 @@ export const EVERYTHING_ON: Record<string, unknown> = {
     kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9',
   },
   alarms: { email: 'security@corp.example' },
+  syncLeavers: {
+    enabled: true,
+    connection: 'ldap-bridge',
+    schedule: 'cron(15 2 * * ? *)',
+    apply: true,
+    maxBlock: '25',
+  },
 };
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
