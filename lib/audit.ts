@@ -8,6 +8,7 @@ import type { BuiltApp } from './app.ts';
 import { logicalIdPath } from './constructs/construct-ids.ts';
 import { ROUTES, routeForPath } from '../lambdas/contract/routes.ts';
 import { RUNTIME_SETTINGS as S } from '../lambdas/contract/settings.ts';
+import { SYNC_LEAVERS_ENV } from '../lambdas/entry/sync-leavers-function.ts';
 
 type Json = Record<string, unknown>;
 interface CfnResource {
@@ -70,6 +71,11 @@ export interface AuditReport {
     environment: Record<string, string>;
     permissions: Array<{ effect: string; actions: string[]; resources: string[]; conditions?: unknown }>;
   }>;
+  /**
+   * What runs on a schedule (EventBridge rules with a schedule expression), and what each run does;
+   * absent when nothing does.
+   */
+  schedules?: Array<{ name: string; schedule: string; state: string; runs: string[] }>;
   securityGroups: Array<{ name: string; description: string; ingress: string[]; egress: string[] }>;
   vpcEndpoints: Array<{ name: string; service: string; privateDns: boolean }>;
   logs: Array<{ name: string; retentionDays: number | 'never expires' }>;
@@ -276,6 +282,30 @@ export function auditApp(built: BuiltApp): AuditReport {
     };
   });
 
+  // A target that is a function of this stack says what it does from its environment: the scheduled
+  // sync-leavers, whether it applies or only reports.
+  const describeTarget = (arn: unknown): string => {
+    const fnId = (arn as { 'Fn::GetAtt'?: string[] } | undefined)?.['Fn::GetAtt']?.[0];
+    if (!fnId || resources[fnId]?.Type !== 'AWS::Lambda::Function') return show(arn);
+    const env = functionsEnv(fnId);
+    const connection = env[SYNC_LEAVERS_ENV.connection];
+    if (connection === undefined) return `function ${nameOf(fnId)}`;
+    const maxBlock = env[SYNC_LEAVERS_ENV.maxBlock];
+    const mode =
+      env[SYNC_LEAVERS_ENV.apply] === 'true'
+        ? `applies: blocks in Auth0 the connection's users who left the directory and unblocks those it blocked who are back (at most ${maxBlock === undefined ? "sync-leavers' default" : show(maxBlock)} blocks a run)`
+        : 'dry run: reports what it would block and unblock, changes nothing';
+    return `function ${nameOf(fnId)}: sync-leavers for connection ${show(connection)}, ${mode}`;
+  };
+  const schedules = ofType('AWS::Events::Rule')
+    .filter(([, rule]) => props(rule).ScheduleExpression !== undefined)
+    .map(([id, rule]) => ({
+      name: nameOf(id),
+      schedule: show(props(rule).ScheduleExpression),
+      state: String(props(rule).State ?? 'ENABLED'),
+      runs: ((props(rule).Targets as Json[] | undefined) ?? []).map((target) => describeTarget(target.Arn)).sort(),
+    }));
+
   const wafRules = ofType('AWS::WAFv2::WebACL').flatMap(([, acl]) =>
     ((props(acl).Rules as Json[] | undefined) ?? [])
       .map((rule) => describeWafRule(rule, (logicalId) => props(resourceAt(logicalId))))
@@ -362,6 +392,7 @@ export function auditApp(built: BuiltApp): AuditReport {
     })),
     waf: wafRules.map(({ allowedSources: _sources, ...rule }) => rule),
     functions,
+    ...(schedules.length > 0 ? { schedules } : {}),
     securityGroups,
     vpcEndpoints: ofType('AWS::EC2::VPCEndpoint').map(([id, endpoint]) => ({
       name: nameOf(id),
@@ -735,6 +766,14 @@ export function renderMarkdown(report: AuditReport): string {
         permission.resources.join(', '),
         permission.conditions ? `\`${JSON.stringify(permission.conditions)}\`` : '—',
       ]),
+    );
+  }
+  if (report.schedules) {
+    lines.push('## Schedules', '');
+    lines.push('Cron expressions are in UTC.', '');
+    table(
+      ['rule', 'schedule', 'state', 'runs'],
+      report.schedules.map((rule) => [rule.name, rule.schedule, rule.state, rule.runs.join('; ')]),
     );
   }
   lines.push('## Network', '');

@@ -233,6 +233,66 @@ describe('npm run audit', () => {
     expect(markdown).toContain('## Dashboards\n\n- `LdapBridge-demo-eu-west-1`: /login by outcome');
   });
 
+  it('shows the scheduled sync-leavers: its schedule, dry run or applying, its egress, the secrets it reads, who invokes it', () => {
+    const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ldap-bridge/management-AbCdEf';
+    const dry = audit('prod', environment('prod', { syncLeavers: { enabled: true, connection: 'ldap-bridge' } }));
+    expect(dry.schedules).toEqual([
+      {
+        name: 'LdapBridge/SyncLeaversSchedule',
+        schedule: 'rate(1 hour)',
+        state: 'ENABLED',
+        runs: [
+          'function LdapBridge/SyncLeaversFunction: sync-leavers for connection ldap-bridge, dry run: reports what it would block and unblock, changes nothing',
+        ],
+      },
+    ]);
+    const fn = dry.functions.find((each) => each.name === 'LdapBridge/SyncLeaversFunction')!;
+    expect(fn.egress).toEqual(['tcp 443 to 0.0.0.0/0', 'tcp 636 to 10.20.0.0/24', 'tcp 636 to 10.20.1.0/24']);
+    expect(fn.invokedBy).toEqual([
+      'events.amazonaws.com (lambda:InvokeFunction) from <LdapBridge/SyncLeaversSchedule.Arn>',
+    ]);
+    expect(fn.reservedConcurrency).toBe(1);
+    expect(
+      fn.permissions.filter((permission) => permission.actions.some((action) => action.startsWith('secretsmanager:'))),
+    ).toEqual([
+      expect.objectContaining({
+        resources: ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:ldap-bridge/bind-AbCdEf'],
+      }),
+      expect.objectContaining({ resources: ['<LdapBridge/ManagementApiSecret>'] }),
+    ]);
+    expect(dry.secrets.map((secret) => secret.name)).toEqual(['LdapBridge/ManagementApiSecret']);
+    expect(renderMarkdown(dry)).toContain(
+      '| LdapBridge/SyncLeaversSchedule | rate(1 hour) | ENABLED | function LdapBridge/SyncLeaversFunction: sync-leavers for connection ldap-bridge, dry run',
+    );
+
+    const applying = audit(
+      'prod',
+      environment('prod', {
+        syncLeavers: {
+          enabled: true,
+          connection: 'ldap-bridge',
+          apply: true,
+          maxBlock: '25',
+          managementApiSecretArn: secretArn,
+        },
+      }),
+    );
+    expect(applying.schedules?.[0]?.runs).toEqual([
+      "function LdapBridge/SyncLeaversFunction: sync-leavers for connection ldap-bridge, applies: blocks in Auth0 the connection's users who left the directory and unblocks those it blocked who are back (at most 25 blocks a run)",
+    ]);
+    const reads = applying.functions
+      .find((each) => each.name === 'LdapBridge/SyncLeaversFunction')!
+      .permissions.filter((permission) => permission.actions.some((action) => action.startsWith('secretsmanager:')))
+      .flatMap((permission) => permission.resources);
+    expect(reads).toEqual(['arn:aws:secretsmanager:eu-west-1:123456789012:secret:ldap-bridge/bind-AbCdEf', secretArn]);
+  });
+
+  it('has no schedules section while nothing runs on a schedule', () => {
+    const report = audit('prod');
+    expect(report.schedules).toBeUndefined();
+    expect(renderMarkdown(report)).not.toContain('## Schedules');
+  });
+
   it('shows an added route, and that it has no authorizer', () => {
     const report = audit('prod', environment('prod'), ({ stack }) => {
       stack.bridge.api.root.addResource('debug').addMethod('GET', new apigateway.MockIntegration());
