@@ -29,6 +29,22 @@
 // - connections: https://auth0.com/docs/api/management/v2/connections/get-connections,
 //   .../get-connections-by-id and .../patch-connections-by-id ("if you use the options parameter,
 //   the entire options object is overridden"; name and strategy cannot be changed).
+// - users by email: https://auth0.com/docs/api/management/v2/users-by-email/get-users-by-email
+//   (read:users; an exact, case-sensitive match; Auth0 stores database users' emails in lower case;
+//   an array of users, fields / include_fields as elsewhere).
+//
+// The Authentication API's password-realm grant, for tests that use this emulator as an old tenant
+// whose users log in with their passwords (https://auth0.com/docs/api/authentication/resource-owner-
+// password-flow/get-token, .../errors and .../secure/attack-protection/brute-force-protection):
+// POST /oauth/token with grant_type http://auth0.com/oauth/grant-type/password-realm, the realm being a
+// connection's name; the application must have that grant type (403 unauthorized_client "Grant type
+// '...' not allowed for the client." otherwise); a wrong password or an unknown user is 403 invalid_grant
+// "Wrong email or password."; a blocked user 401 unauthorized "user is blocked"; after 10 consecutive
+// failures for one user from one IP address that user is refused from there with 429 too_many_attempts,
+// whatever the password. Success answers an opaque access token and, for scope openid, an RS256
+// id_token (iss https://<domain>/, aud the client id, sub the user_id; the email and profile scopes add
+// those claims). Auth0 documents neither an unknown realm's answer nor whether a blocked user's password
+// is checked first: here an unknown realm holds no users, and the block is answered before the password.
 //
 // The query language is a subset of Auth0's Lucene syntax: `field:"value"` or `field:value` terms
 // joined by AND, over identities.connection, user_id, email (case-insensitive), blocked and
@@ -38,6 +54,7 @@
 // Tests seed it with addConnection/addUser, read it with connection/user/users/jobs/requests,
 // and break it with occupyTenant (another application uses the tenant's whole budget for a while),
 // holdJobs (jobs stay processing), forgetJob (Auth0 deleted the job's data) and per-client scopes.
+import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
@@ -63,6 +80,8 @@ export interface EmulatedClient {
   clientSecret: string;
   /** The scopes granted to this application for the Management API. Default: ALL_SCOPES. */
   scopes?: readonly string[];
+  /** The application's grant types. Default: ['client_credentials']. */
+  grantTypes?: readonly string[];
 }
 
 export interface ConnectionSeed {
@@ -96,9 +115,12 @@ export interface UserSeed {
   given_name?: string;
   family_name?: string;
   nickname?: string;
+  picture?: string;
   blocked?: boolean;
   app_metadata?: Record<string, unknown>;
   user_metadata?: Record<string, unknown>;
+  /** For the password-realm grant; kept apart, never part of the user as the API answers it. */
+  password?: string;
   /** ISO time; default now. */
   created_at?: string;
   last_login?: string;
@@ -115,6 +137,7 @@ export interface EmulatedUser {
   given_name?: string;
   family_name?: string;
   nickname?: string;
+  picture?: string;
   blocked?: boolean;
   app_metadata?: Record<string, unknown>;
   user_metadata?: Record<string, unknown>;
@@ -207,12 +230,17 @@ export interface ManagementApiEmulator {
   readonly maxActiveJobs: number;
   /** Every access token issued so far (to prove that none is printed). */
   readonly issuedTokens: string[];
+  /** Every access and ID token the password-realm grant issued so far (to prove that none is printed). */
+  readonly issuedUserTokens: string[];
   /** Requests that arrived before the x-ratelimit-reset a rate-limit 429 had announced. */
   readonly impatientRequests: number;
   stop(): Promise<void>;
 }
 
 const MAX_FILE_BYTES = 500 * 1024;
+const PASSWORD_REALM = 'http://auth0.com/oauth/grant-type/password-realm';
+/** Brute-force protection's default threshold: failed logins for one user from one IP address. */
+const BRUTE_FORCE_THRESHOLD = 10;
 const JOB_LIFETIME_MS = 2 * 60 * 60 * 1000;
 const MAX_SEARCH_RESULTS = 1000;
 const BCRYPT = /^\$2[ab]\$\d{2}\$[./A-Za-z0-9]{53}$/;
@@ -296,6 +324,12 @@ export async function startManagementApiEmulator(options: EmulatorOptions): Prom
   const requests: RecordedRequest[] = [];
   const tokens = new Map<string, { clientId: string; scopes: readonly string[] }>();
   const exportLinks = new Map<string, { jobId: string; expiresAt: number }>();
+  /** user_id -> password, for the password-realm grant. */
+  const passwords = new Map<string, string>();
+  /** `<user_id>|<IP address>` -> consecutive failed password-realm logins (brute-force protection). */
+  const failedLogins = new Map<string, number>();
+  const userTokens: string[] = [];
+  let idTokenKey: KeyObject | undefined;
   let bucket = burst;
   let refilledAt = Date.now();
   let busyUntil = 0;
@@ -331,7 +365,7 @@ export async function startManagementApiEmulator(options: EmulatorOptions): Prom
     if (!connectionOf(connectionName)) throw new Error(`the emulator has no connection named ${connectionName}`);
     const id = seed.user_id ?? randomId(24);
     const now = new Date().toISOString();
-    const { user_id: _id, created_at, ...fields } = seed;
+    const { user_id: _id, created_at, password, ...fields } = seed;
     const user: EmulatedUser = {
       ...structuredClone(fields),
       user_id: `auth0|${id}`,
@@ -341,6 +375,7 @@ export async function startManagementApiEmulator(options: EmulatorOptions): Prom
       identities: [{ connection: connectionName, provider: 'auth0', user_id: id, isSocial: false }],
     };
     users.set(user.user_id, user);
+    if (password !== undefined) passwords.set(user.user_id, password);
     return user;
   }
 
@@ -618,6 +653,18 @@ export async function startManagementApiEmulator(options: EmulatorOptions): Prom
       return { status: 200, body: jobView(job) };
     }
 
+    if (method === 'GET' && pathname === '/api/v2/users-by-email') {
+      requireScope(scopes, 'read:users');
+      const email = url.searchParams.get('email');
+      if (!email)
+        return failure(400, "Query validation error: 'Missing required property: email'.", 'invalid_query_string');
+      return {
+        status: 200,
+        body: [...users.values()]
+          .filter((user) => user.email === email)
+          .map((user) => pick(user, url.searchParams.get('fields'), url.searchParams.get('include_fields'))),
+      };
+    }
     if (method === 'GET' && pathname === '/api/v2/users') {
       requireScope(scopes, 'read:users');
       const engine = url.searchParams.get('search_engine');
@@ -747,7 +794,8 @@ export async function startManagementApiEmulator(options: EmulatorOptions): Prom
       const url = new URL(incoming.url ?? '/', 'https://emulator.invalid');
       const method = incoming.method ?? 'GET';
 
-      if (method === 'POST' && url.pathname === '/oauth/token') return send(issueToken(incoming.headers, body));
+      if (method === 'POST' && url.pathname === '/oauth/token')
+        return send(issueToken(incoming.headers, body, incoming.socket.remoteAddress ?? ''));
       if (method === 'GET' && url.pathname.startsWith('/exports/')) {
         const link = exportLinks.get(url.pathname);
         const job = link ? jobs.find((candidate) => candidate.id === link.jobId) : undefined;
@@ -783,7 +831,7 @@ export async function startManagementApiEmulator(options: EmulatorOptions): Prom
     },
   );
 
-  function issueToken(headers: IncomingHttpHeaders, body: Buffer): Answer {
+  function issueToken(headers: IncomingHttpHeaders, body: Buffer, ip: string): Answer {
     const text = body.toString('utf8');
     const form: Record<string, string> = (headers['content-type'] ?? '').includes('application/json')
       ? (JSON.parse(text || '{}') as Record<string, string>)
@@ -791,6 +839,7 @@ export async function startManagementApiEmulator(options: EmulatorOptions): Prom
     const client = options.clients.find(
       (candidate) => candidate.clientId === form.client_id && candidate.clientSecret === form.client_secret,
     );
+    if (form.grant_type === PASSWORD_REALM) return passwordRealmGrant(form, ip);
     if (form.grant_type !== 'client_credentials')
       return { status: 403, body: { error: 'unauthorized_client', error_description: 'Grant type not allowed' } };
     if (!client) return { status: 401, body: { error: 'access_denied', error_description: 'Unauthorized' } };
@@ -803,6 +852,82 @@ export async function startManagementApiEmulator(options: EmulatorOptions): Prom
       status: 200,
       body: { access_token: token, token_type: 'Bearer', expires_in: 86400, scope: scopes.join(' ') },
     };
+  }
+
+  function passwordRealmGrant(form: Record<string, string>, ip: string): Answer {
+    const client = options.clients.find(
+      (candidate) => candidate.clientId === form.client_id && candidate.clientSecret === form.client_secret,
+    );
+    if (!client) return { status: 401, body: { error: 'access_denied', error_description: 'Unauthorized' } };
+    if (!(client.grantTypes ?? ['client_credentials']).includes(PASSWORD_REALM))
+      return {
+        status: 403,
+        body: {
+          error: 'unauthorized_client',
+          error_description: `Grant type '${PASSWORD_REALM}' not allowed for the client.`,
+          error_uri: 'https://auth0.com/docs/clients/client-grant-types',
+        },
+      };
+    const wrong = { status: 403, body: { error: 'invalid_grant', error_description: 'Wrong email or password.' } };
+    const name = String(form.username ?? '').toLowerCase();
+    const user = usersOf(String(form.realm ?? '')).find(
+      (candidate) => candidate.email.toLowerCase() === name || candidate.username?.toLowerCase() === name,
+    );
+    if (!user) return wrong;
+    const attempts = `${user.user_id}|${ip}`;
+    if ((failedLogins.get(attempts) ?? 0) >= BRUTE_FORCE_THRESHOLD)
+      return {
+        status: 429,
+        body: {
+          error: 'too_many_attempts',
+          error_description:
+            "Your account has been blocked after multiple consecutive login attempts. We've sent you an email with instructions on how to unblock it.",
+        },
+      };
+    if (user.blocked) return { status: 401, body: { error: 'unauthorized', error_description: 'user is blocked' } };
+    if (!passwords.has(user.user_id) || passwords.get(user.user_id) !== form.password) {
+      failedLogins.set(attempts, (failedLogins.get(attempts) ?? 0) + 1);
+      return wrong;
+    }
+    failedLogins.delete(attempts);
+    const scope = String(form.scope ?? '').split(/\s+/);
+    const accessToken = `user-${crypto.randomUUID()}`;
+    userTokens.push(accessToken);
+    const answer: Record<string, unknown> = {
+      access_token: accessToken,
+      token_type: 'Bearer',
+      expires_in: 86400,
+      scope: scope.join(' '),
+    };
+    if (scope.includes('openid')) {
+      const idToken = signIdToken({
+        iss: `https://${options.domain}/`,
+        sub: user.user_id,
+        aud: client.clientId,
+        iat: Math.floor(Date.now() / 1000),
+        // Auth0's default ID token lifetime: 36,000 seconds.
+        exp: Math.floor(Date.now() / 1000) + 36000,
+        ...(scope.includes('email') ? { email: user.email, email_verified: user.email_verified } : {}),
+        ...(scope.includes('profile')
+          ? Object.fromEntries(
+              (['name', 'nickname', 'picture', 'given_name', 'family_name', 'updated_at'] as const)
+                .filter((claim) => user[claim] !== undefined)
+                .map((claim) => [claim, user[claim]]),
+            )
+          : {}),
+      });
+      userTokens.push(idToken);
+      answer.id_token = idToken;
+    }
+    return { status: 200, body: answer };
+  }
+
+  /** An RS256 JWT signed with a key made on first use (signing needs a key; nothing here verifies it). */
+  function signIdToken(claims: Record<string, unknown>): string {
+    idTokenKey ??= generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const encode = (part: object) => Buffer.from(JSON.stringify(part)).toString('base64url');
+    const signingInput = `${encode({ alg: 'RS256', typ: 'JWT' })}.${encode(claims)}`;
+    return `${signingInput}.${sign('sha256', Buffer.from(signingInput), idTokenKey).toString('base64url')}`;
   }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -842,6 +967,9 @@ export async function startManagementApiEmulator(options: EmulatorOptions): Prom
     },
     get issuedTokens() {
       return [...tokens.keys()];
+    },
+    get issuedUserTokens() {
+      return [...userTokens];
     },
     get impatientRequests() {
       return impatientRequests;
