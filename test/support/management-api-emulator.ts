@@ -54,6 +54,13 @@
 // Tests seed it with addConnection/addUser, read it with connection/user/users/jobs/requests,
 // and break it with occupyTenant (another application uses the tenant's whole budget for a while),
 // holdJobs (jobs stay processing), forgetJob (Auth0 deleted the job's data) and per-client scopes.
+//
+// Script settings (a database connection's options.configuration): Auth0 encrypts each value when
+// it is written and answers only the encrypted form, new ciphertext on every write even for the
+// same value (its Terraform provider: "the values are encrypted once set ... the API will return
+// the encrypted value"; the answers recorded in its tests). With sealSettings the emulator does
+// the same (`connection()` still shows the values as written), and takes every value it is sent
+// as a value to store, its own ciphertext included: Auth0 does not document otherwise.
 import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -194,6 +201,8 @@ export interface EmulatorOptions {
   pollsPerJob?: number;
   /** How long a users-export `location` link works, in milliseconds. Default 60000 (Auth0: 60 s). */
   exportLinkTtlMs?: number;
+  /** Answer script settings (options.configuration values) encrypted, as Auth0 does. Default false: as written. */
+  sealSettings?: boolean;
 }
 
 export interface ManagementApiEmulator {
@@ -223,7 +232,11 @@ export interface ManagementApiEmulator {
   holdJobs: boolean;
   /** Auth0 deleted the job's data (24 hours after it was created): it answers 404 from now on. */
   forgetJob(id: string): void;
-  hooks: { jobCreated?: (job: EmulatedJob) => void };
+  hooks: {
+    jobCreated?: (job: EmulatedJob) => void;
+    /** After a connection PATCH was applied and its answer made: a test may change what is stored (an answer that is not what Auth0 kept). */
+    connectionUpdated?: (connection: EmulatedConnection) => void;
+  };
   /** Answers 429 so far (rate limit and the import-job limit). */
   readonly rateLimited: number;
   /** Most import jobs pending or processing at once. */
@@ -358,7 +371,34 @@ export async function startManagementApiEmulator(options: EmulatorOptions): Prom
       is_domain_connection: false,
     };
     connections.push(connection);
+    sealSettingsOf(connection);
     return connection;
+  }
+
+  /** The encrypted form of each script setting, made when the settings are written (options.sealSettings). */
+  const sealedSettings = new WeakMap<EmulatedConnection, Record<string, string>>();
+  function sealSettingsOf(connection: EmulatedConnection): void {
+    const settings = connection.options.configuration;
+    if (!options.sealSettings || typeof settings !== 'object' || settings === null) return;
+    // Shaped like Auth0's: base64 of a protobuf envelope (key material, nonce, ciphertext, tag).
+    const seal = (value: unknown) =>
+      Buffer.concat([
+        Buffer.from([0x0a, 0x42, 0x0a, 0x20]),
+        crypto.getRandomValues(new Uint8Array(92 + String(value).length)),
+      ]).toString('base64');
+    sealedSettings.set(
+      connection,
+      Object.fromEntries(Object.entries(settings).map(([key, value]) => [key, seal(value)])),
+    );
+  }
+
+  /** A connection as the API answers it: settings sealed when options.sealSettings. */
+  function connectionView(connection: EmulatedConnection): EmulatedConnection {
+    const view = structuredClone(connection);
+    const sealed = sealedSettings.get(connection);
+    if (options.sealSettings && sealed && typeof view.options.configuration === 'object')
+      view.options.configuration = { ...sealed };
+    return view;
   }
 
   function addUser(connectionName: string, seed: UserSeed): EmulatedUser {
@@ -519,7 +559,9 @@ export async function startManagementApiEmulator(options: EmulatorOptions): Prom
           (!name || connection.name === name) && (strategy.length === 0 || strategy.includes(connection.strategy)),
       );
       const fields = url.searchParams.get('fields');
-      const shaped = found.map((connection) => pick(connection, fields, url.searchParams.get('include_fields')));
+      const shaped = found.map((connection) =>
+        pick(connectionView(connection), fields, url.searchParams.get('include_fields')),
+      );
       // Checkpoint pagination (from/take) answers {connections, next}; offset pagination with
       // include_totals answers {connections, start, limit, total}; otherwise a plain array.
       if (url.searchParams.has('take') || url.searchParams.has('from')) {
@@ -555,11 +597,15 @@ export async function startManagementApiEmulator(options: EmulatorOptions): Prom
             );
           // Auth0: "the entire options object is overridden".
           connection.options = structuredClone(changes.options as Record<string, unknown>);
+          sealSettingsOf(connection);
         }
         const { options: _options, ...rest } = changes;
         Object.assign(connection, structuredClone(rest));
+        const answer = connectionView(connection);
+        emulator.hooks.connectionUpdated?.(connection);
+        return { status: 200, body: answer };
       }
-      return { status: 200, body: structuredClone(connection) };
+      return { status: 200, body: connectionView(connection) };
     }
 
     if (method === 'POST' && pathname === '/api/v2/jobs/users-imports') {
