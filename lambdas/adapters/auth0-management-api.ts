@@ -261,7 +261,12 @@ export class ManagementApiError extends Error {
 }
 
 export interface ManagementApiOptions {
-  /** The tenant's domain (or its custom domain): tokens are for https://<domain>/api/v2/. */
+  /**
+   * The tenant's domain (or its custom domain): tokens are for https://<domain>/api/v2/, and
+   * requests go to https://<domain> unless apiHost says otherwise. A loopback 127.0.0.1:PORT (the
+   * only host with a port AUTH0_DOMAIN accepts) is a local emulator, reached over HTTPS like Auth0:
+   * its CA comes from NODE_EXTRA_CA_CERTS, which Node reads at start for its own fetch.
+   */
   domain: string;
   clientId: string;
   clientSecret: string;

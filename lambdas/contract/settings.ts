@@ -641,9 +641,13 @@ export const RUNTIME_SETTINGS = {
     group: 'management-api',
     type: 'string',
     required: true,
-    pattern: /^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/i,
-    expected: 'the tenant domain, e.g. example.eu.auth0.com',
-    doc: "the tenant's domain (or its custom domain)",
+    // Loopback with a port is the Management API emulator of `npm run demo:migration` (reached over
+    // HTTPS, its CA in NODE_EXTRA_CA_CERTS); no other host may carry a port.
+    pattern:
+      /^(?:(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}|(?:127\.0\.0\.1|localhost):(?:6553[0-5]|655[0-2]\d|65[0-4]\d{2}|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3}))$/i,
+    expected:
+      'the tenant domain, e.g. example.eu.auth0.com (or, for the local emulator only, 127.0.0.1:PORT or localhost:PORT)',
+    doc: "the tenant's domain (or its custom domain); 127.0.0.1:PORT or localhost:PORT reach a local Management API emulator over HTTPS (its CA in NODE_EXTRA_CA_CERTS)",
   },
   AUTH0_CLIENT_ID: {
     env: 'AUTH0_CLIENT_ID',

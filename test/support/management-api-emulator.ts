@@ -189,8 +189,11 @@ export interface RecordedRequest {
 }
 
 export interface EmulatorOptions {
-  /** The tenant's domain: tokens are issued for the audience https://<domain>/api/v2/. */
-  domain: string;
+  /**
+   * The tenant's domain: tokens are issued for the audience https://<domain>/api/v2/. Default: the
+   * emulator's own 127.0.0.1:PORT, as a command whose AUTH0_DOMAIN is that address asks for it.
+   */
+  domain?: string;
   clients: EmulatedClient[];
   connections?: ConnectionSeed[];
   /** Sustained Management API requests per second, for the whole tenant. Default 2 (Free plan). */
@@ -351,6 +354,8 @@ export async function startManagementApiEmulator(options: EmulatorOptions): Prom
   let maxActiveJobs = 0;
   let impatientRequests = 0;
   let baseUrl = '';
+  let host = '';
+  const domain = () => options.domain ?? host;
 
   const activeImports = () =>
     jobs.filter((job) => job.type === 'users_import' && (job.status === 'pending' || job.status === 'processing'))
@@ -889,7 +894,7 @@ export async function startManagementApiEmulator(options: EmulatorOptions): Prom
     if (form.grant_type !== 'client_credentials')
       return { status: 403, body: { error: 'unauthorized_client', error_description: 'Grant type not allowed' } };
     if (!client) return { status: 401, body: { error: 'access_denied', error_description: 'Unauthorized' } };
-    if (form.audience !== `https://${options.domain}/api/v2/`)
+    if (form.audience !== `https://${domain()}/api/v2/`)
       return { status: 403, body: { error: 'access_denied', error_description: 'Service not enabled within domain' } };
     const token = `mgmt-${crypto.randomUUID()}`;
     const scopes = client.scopes ?? ALL_SCOPES;
@@ -947,7 +952,7 @@ export async function startManagementApiEmulator(options: EmulatorOptions): Prom
     };
     if (scope.includes('openid')) {
       const idToken = signIdToken({
-        iss: `https://${options.domain}/`,
+        iss: `https://${domain()}/`,
         sub: user.user_id,
         aud: client.clientId,
         iat: Math.floor(Date.now() / 1000),
@@ -977,7 +982,7 @@ export async function startManagementApiEmulator(options: EmulatorOptions): Prom
   }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   baseUrl = `https://${host}`;
   const agent = new Agent({ connect: { ca } });
 
