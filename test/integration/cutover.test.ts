@@ -237,7 +237,11 @@ describe('cutover', () => {
 
   it('is not ready while a directory user has no Auth0 user, a leaver is unblocked or the last import is unread: names each fix, saves and writes nothing', async () => {
     await startTenant({ leaveOut: 1 });
-    emulator.addUser('ldap-bridge', { user_id: 'left-the-company-01', email: 'left@example.test' });
+    emulator.addUser('ldap-bridge', {
+      user_id: 'left-the-company-01',
+      email: 'left@example.test',
+      app_metadata: { dn: 'uid=left,ou=people,dc=example,dc=test' },
+    });
     const state: ImportState = {
       version: 2,
       connectionId: CONNECTION_ID,

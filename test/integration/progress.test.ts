@@ -118,6 +118,7 @@ beforeEach(async () => {
     user_id: `${PREFIX}0b7c6e3a-deleted-from-directory`,
     email: 'left@example.test',
     created_at: daysAgo(30),
+    app_metadata: { dn: userDN('left', seeded.slapd.suffix) },
   }); // gone
   emulator.addUser(CONNECTION.name, { user_id: 'signed-up-in-auth0', email: 'signup@example.test' }); // not from this directory
   emulator.addUser('other-users', { user_id: `${PREFIX}elsewhere`, email: 'elsewhere@example.test' });

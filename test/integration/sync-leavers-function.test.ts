@@ -99,14 +99,20 @@ beforeEach(async () => {
               [BLOCK_MARKER_KEY]: { by: BLOCK_MARKER_BY, reason: 'gone', at: '2026-01-01T00:00:00.000Z' },
             },
           }
-        : {}),
+        : { app_metadata: { dn: `uid=${uid},ou=people` } }),
     });
+  // Deleted from the directory since they migrated: their profile still names the entry they had.
   for (const id of GONE)
-    emulator.addUser(CONNECTION.name, { user_id: id.slice(6), email: `${id.slice(6)}@example.test` });
+    emulator.addUser(CONNECTION.name, {
+      user_id: id.slice(6),
+      email: `${id.slice(6)}@example.test`,
+      app_metadata: { dn: `uid=${id.slice(6)},ou=people` },
+    });
   emulator.addUser(CONNECTION.name, {
     user_id: GONE_BLOCKED_BY_HELPDESK.slice(6),
     email: 'helpdesk-blocked@example.test',
     blocked: true,
+    app_metadata: { dn: 'uid=helpdesk-blocked,ou=people' },
   });
   secrets.reset();
   secrets.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).resolves({ SecretString: secretFor(CLIENT) });

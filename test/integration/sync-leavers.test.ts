@@ -89,10 +89,17 @@ async function startTenant(limits: { ratePerSecond: number; burst: number }): Pr
     emulator.addUser(CONNECTION.name, {
       user_id: `${PREFIX}${ids.get(person.uid)}`,
       email: person.mail ?? '',
-      ...(person.uid === 'l10' || person.uid === 'l11' ? { blocked: true, app_metadata: ADMIN_BLOCK } : {}),
+      ...(person.uid === 'l10' || person.uid === 'l11'
+        ? { blocked: true, app_metadata: ADMIN_BLOCK }
+        : { app_metadata: { dn: `uid=${person.uid},ou=people` } }),
     });
+  // Deleted from the directory since they migrated: their profile still names the entry they had.
   for (const id of GONE)
-    emulator.addUser(CONNECTION.name, { user_id: id.slice('auth0|'.length), email: `${id.slice(-6)}@example.test` });
+    emulator.addUser(CONNECTION.name, {
+      user_id: id.slice('auth0|'.length),
+      email: `${id.slice(-6)}@example.test`,
+      app_metadata: { dn: `uid=${id.slice(-6)},ou=people` },
+    });
   emulator.addUser(CONNECTION.name, { user_id: 'signed-up-in-auth0', email: 'signup@example.test' });
   emulator.addUser('other-users', { user_id: `${PREFIX}elsewhere`, email: 'elsewhere@example.test' });
 }

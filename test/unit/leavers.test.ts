@@ -31,7 +31,9 @@ function entry(uid: string, state?: AccountStateCode): DirectoryUser {
 }
 
 function user(uid: string, changes: Partial<ConnectionUser> = {}): ConnectionUser {
-  return { user_id: `auth0|${uid}`, profileUserId: uid, blocked: false, app_metadata: {}, ...changes };
+  // What the bridge gave Auth0: every profile carries the entry's DN.
+  const app_metadata = { dn: `uid=${uid},ou=people,dc=x`, ...changes.app_metadata };
+  return { user_id: `auth0|${uid}`, profileUserId: uid, blocked: false, ...changes, app_metadata };
 }
 
 describe('the plan', () => {
@@ -72,9 +74,21 @@ describe('the plan', () => {
         reason: 'account_expired',
         dn: 'uid=expired,ou=people,dc=example,dc=test',
       },
-      { action: 'block', user_id: 'auth0|gone', reason: 'gone' },
+      { action: 'block', user_id: 'auth0|gone', reason: 'gone', dn: 'uid=gone,ou=people,dc=x' },
     ]);
     expect(plan.alreadyBlocked).toBe(2);
+  });
+
+  it('never takes a user Auth0 holds without a directory origin (no app_metadata.dn, no marker of ours) for gone', () => {
+    const madeInAuth0: ConnectionUser = {
+      user_id: 'auth0|made-in-the-dashboard',
+      profileUserId: 'made-in-the-dashboard',
+      blocked: false,
+      app_metadata: {},
+    };
+    const diff = diffDirectoryAndAuth0(directory, [...users, madeInAuth0]);
+    expect(diff.notFromDirectory).toEqual([madeInAuth0]);
+    expect(planLeavers(diff).changes.map((change) => change.user_id)).not.toContain('auth0|made-in-the-dashboard');
   });
 
   it('unblocks only a user it blocked itself whose entry is active again, and leaves anyone else’s block', () => {

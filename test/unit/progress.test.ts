@@ -50,9 +50,10 @@ function auth0(uid: string, changes: Partial<ConnectionUser> = {}): ConnectionUs
     profileUserId: `ldap-${uid}`,
     email: `${uid}@example.test`,
     blocked: false,
-    app_metadata: {},
     created_at: '2026-11-20T10:00:00.000Z',
     ...changes,
+    // What the bridge gave Auth0: every profile carries the entry's DN.
+    app_metadata: { dn: `uid=${uid},ou=people,dc=example,dc=test`, ...changes.app_metadata },
   };
 }
 

@@ -150,6 +150,11 @@ export interface MigrationDiff {
   leavers: Leaver[];
   /** user_ids more than one directory entry maps to (an active one wins the match). */
   duplicateDirectoryIds: string[];
+  /**
+   * Users Auth0 has with no directory entry and no `app_metadata.dn`: they never came through the
+   * bridge (created in the dashboard or the Management API, or signed up), so they are no leavers.
+   */
+  notFromDirectory: ConnectionUser[];
 }
 
 export function diffDirectoryAndAuth0(
@@ -180,6 +185,7 @@ export function diffDirectoryAndAuth0(
     unmappable,
     leavers: [],
     duplicateDirectoryIds: [...duplicates].sort(),
+    notFromDirectory: [],
   };
   for (const [userId, entry] of byId) {
     const user = inAuth0.get(userId);
@@ -189,9 +195,22 @@ export function diffDirectoryAndAuth0(
     } else if (user) diff.leavers.push({ user, reason: leaverReason(entry.state), dn: entry.dn });
     else diff.inactive.push(entry);
   }
-  for (const user of users) if (!byId.has(user.profileUserId)) diff.leavers.push({ user, reason: 'gone' });
+  for (const user of users) {
+    if (byId.has(user.profileUserId)) continue;
+    // "Gone" needs proof the user came from the directory: every profile the bridge or the export
+    // gave Auth0 carries app_metadata.dn. Without it (and without LDAP_USER_ID_PREFIX to tell ids
+    // apart) a user made in Auth0 itself would look gone and be blocked.
+    if (cameFromDirectory(user)) diff.leavers.push({ user, reason: 'gone' });
+    else diff.notFromDirectory.push(user);
+  }
   diff.leavers.sort((a, b) => compare(a.user.user_id, b.user.user_id));
   return diff;
+}
+
+function cameFromDirectory(user: ConnectionUser): boolean {
+  const dn = user.app_metadata.dn;
+  // sync-leavers' own marker (app_metadata.ldap_bridge_blocked) also proves it: it blocked a directory user.
+  return (typeof dn === 'string' && dn.trim() !== '') || 'ldap_bridge_blocked' in user.app_metadata;
 }
 
 function leaverReason(state: AccountStateCode | undefined): LeaverReason {
@@ -295,6 +314,8 @@ export interface ProgressReport {
     duplicateDirectoryIds: string[];
     unmappable: Array<{ dn: string; detail: string }>;
     ignoredAuth0Rows: IgnoredRows;
+    /** Auth0 users with no directory entry and no app_metadata.dn: never from this directory, never blocked. */
+    notFromDirectory: string[];
   };
   /** The users not migrated yet: written to not-migrated.json, not to progress.json. */
   notMigratedUsers: NotMigratedUser[];
@@ -351,6 +372,7 @@ export function progressReport(input: {
         detail: 'error' in entry.profile ? entry.profile.error : 'no user_id',
       })),
       ignoredAuth0Rows: input.ignored,
+      notFromDirectory: diff.notFromDirectory.map((user) => user.user_id).sort(compare),
     },
     notMigratedUsers: diff.notMigrated
       .map((entry) => notMigratedUser(entry))
