@@ -302,9 +302,10 @@ export class LdapDirectory implements UserDirectory {
    * as they are, so the connection tries the next server in LDAP_URLS.
    */
   private async bindServiceAccount(client: Client, server: string): Promise<void> {
+    const credentials = await this.credentialsToTry();
     const started = performance.now();
     try {
-      await this.bindServiceAccountOnce(client);
+      await this.bindWithRotation(client, credentials);
       this.metrics.directoryOperation(server, 'service_bind', 'ok', performance.now() - started);
     } catch (error) {
       this.metrics.directoryOperation(server, 'service_bind', directoryResultOf(error), performance.now() - started);
@@ -316,19 +317,50 @@ export class LdapDirectory implements UserDirectory {
     return this.options.metrics ?? NO_METRICS;
   }
 
-  private async bindServiceAccountOnce(client: Client): Promise<void> {
+  /**
+   * Credentials the directory refused, and when: they are not tried again for
+   * SERVICE_BIND_RETRY_MS. Every request (and every /readyz probe) would otherwise bind again
+   * with a wrong password, and the directory's lockout would lock the service account itself,
+   * still locked once the password is fixed.
+   */
+  private refused: { credentials: ServiceCredentials; at: number } | undefined;
+
+  /** The current credentials, or newer ones from a rotated secret; refuses, without a bind, ones refused lately. */
+  private async credentialsToTry(): Promise<ServiceCredentials> {
     const credentials = await this.options.credentials.current().catch((error: unknown) => {
       throw new DirectoryUnavailable(`service account credentials unavailable: ${describeError(error)}`);
     });
+    if (!this.wasRefused(credentials)) return credentials;
+    // A rotated secret may hold new ones (the source limits how often it fetches).
+    const refreshed = await this.refreshedCredentials();
+    if (!refreshed || this.wasRefused(refreshed)) throw refusedServiceBind(true);
+    return refreshed;
+  }
+
+  /** Binds; a refusal fetches the credentials once more (rotation) and tries those, unless refused lately too. */
+  private async bindWithRotation(client: Client, credentials: ServiceCredentials): Promise<void> {
     if (await this.tryServiceBind(client, credentials)) return;
-    const refreshed = await this.options.credentials.refresh().catch((error: unknown) => {
-      throw new DirectoryUnavailable(`service account credentials unavailable: ${describeError(error)}`);
-    });
-    if (refreshed) {
+    this.refused = { credentials, at: Date.now() };
+    const refreshed = await this.refreshedCredentials();
+    if (refreshed && !this.wasRefused(refreshed)) {
       this.logger.warn('service account bind refused; retrying with refreshed credentials');
       if (await this.tryServiceBind(client, refreshed)) return;
+      this.refused = { credentials: refreshed, at: Date.now() };
     }
-    throw new DirectoryUnavailable('the directory refused the service account bind (49 invalid credentials)');
+    throw refusedServiceBind(false);
+  }
+
+  private refreshedCredentials(): Promise<ServiceCredentials | undefined> {
+    return this.options.credentials.refresh().catch((error: unknown) => {
+      throw new DirectoryUnavailable(`service account credentials unavailable: ${describeError(error)}`);
+    });
+  }
+
+  /** The same DN and password the directory refused less than SERVICE_BIND_RETRY_MS ago. */
+  private wasRefused(credentials: ServiceCredentials): boolean {
+    const refused = this.refused;
+    if (!refused || Date.now() - refused.at >= SERVICE_BIND_RETRY_MS) return false;
+    return refused.credentials.bindDN === credentials.bindDN && refused.credentials.password === credentials.password;
   }
 
   /** True when bound; false for 49 (wrong credentials); throws for any other answer or failure. */
@@ -342,6 +374,21 @@ export class LdapDirectory implements UserDirectory {
       throw asUnavailable(error, 'service bind');
     }
   }
+}
+
+/**
+ * How long credentials the directory refused are not tried again: a few tries per lockout
+ * observation window at most (Active Directory's default window is 30 minutes), so the bridge
+ * never locks its own service account, while a directory that recovers is tried again by itself.
+ */
+export const SERVICE_BIND_RETRY_MS = 15 * 60_000;
+
+function refusedServiceBind(remembered: boolean): DirectoryUnavailable {
+  return new DirectoryUnavailable(
+    remembered
+      ? `the directory refused the service account bind (49 invalid credentials) less than ${SERVICE_BIND_RETRY_MS / 60_000} minutes ago; the same credentials are not tried again before then, so the directory does not lock the account: fix LDAP_BIND_PASSWORD (and restart) or the bind secret`
+      : 'the directory refused the service account bind (49 invalid credentials)',
+  );
 }
 
 function asUnavailable(error: unknown, during: string): BridgeError {

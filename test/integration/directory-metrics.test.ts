@@ -114,3 +114,24 @@ describe('directory metrics', () => {
     expect(recorded.failovers).toEqual([]);
   });
 });
+
+describe('a refused service bind is not repeated', () => {
+  it('binds once with a wrong service password however many requests follow, so the directory never locks the account', async () => {
+    const env = directoryEnv({ LDAP_BIND_PASSWORD: 'not-the-service-password' });
+    const server = env.LDAP_URLS as string;
+    const recorded = recordingMetrics();
+    const directory = createLdapDirectory(loadDirectoryConfig(env).directory, silent, { metrics: recorded.metrics });
+    try {
+      await expect(directory.findUsers('(uid=alice)', 2)).rejects.toThrow(/refused the service account bind/);
+      for (let request = 0; request < 20; request += 1) {
+        await expect(directory.findUsers('(uid=alice)', 2)).rejects.toThrow(/the same credentials are not tried again/);
+        await expect(directory.checkReady()).rejects.toThrow(/not tried again/);
+      }
+    } finally {
+      await directory.close();
+    }
+    expect(recorded.operations.filter((operation) => operation.includes('service_bind'))).toEqual([
+      `${server} service_bind error`,
+    ]);
+  });
+});
