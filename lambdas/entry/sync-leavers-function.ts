@@ -107,7 +107,20 @@ export async function handler(
     cached = undefined;
     throw new SyncLeaversRunFailed(`sync-leavers for connection ${report.connection}: ${unfinished}`);
   }
-  return report;
+  return withoutPersonalData(report);
+}
+
+/**
+ * The report as the invocation answers it: users by Auth0 id only. Emails and DNs stay out of
+ * what `aws lambda invoke` prints and of any destination an invocation result may be sent to,
+ * as they stay out of the log.
+ */
+function withoutPersonalData(report: SyncLeaversReport): SyncLeaversReport {
+  return {
+    ...report,
+    changes: report.changes.map(({ email: _email, dn: _dn, ...row }) => row),
+    keptBlocked: report.keptBlocked.map(({ user_id }) => ({ user_id })),
+  };
 }
 
 /** A scheduled event, or an empty one from `aws lambda invoke`; anything else is refused without echoing it. */

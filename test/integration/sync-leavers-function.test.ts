@@ -190,6 +190,9 @@ describe('the scheduled sync-leavers function', () => {
     const report = await invoke(ownSecret('dry'));
     expect(report).toMatchObject({ connection: CONNECTION.name, applied: false, interrupted: false });
     expect(report.refused).toBeUndefined();
+    // Users by Auth0 id only: no email or DN in what the invocation answers.
+    expect(report.changes.length).toBeGreaterThan(0);
+    expect(JSON.stringify(report)).not.toMatch(/@example\.test|ou=people/);
     expect(report.counts).toMatchObject({
       directory: directoryIds.size,
       toBlock: 2,
