@@ -430,6 +430,11 @@ describe('settings Auth0 returns encrypted', () => {
 
   it('cutover keeps them; rollback asks for their clear values and restores them, or sends them as saved with --force', async () => {
     expect(await exitCode(runCutover(cutoverOptionsFor({ apply: true })))).toBe(0);
+    // Said at cutover, not first at rollback time: which settings a rollback will need in clear.
+    expect(out.join('\n')).toContain(
+      'encrypted (AUTH0_DOMAIN, BRIDGE_CLIENT_ID, BRIDGE_CLIENT_SECRET, BRIDGE_AUDIENCE, BRIDGE_URL)',
+    );
+    expect(out.join('\n')).toContain('--settings FILE --apply');
     const savePath = path.join(dir, 'save.json');
     const saved = readFileSync(savePath, 'utf8');
     expect(saved).not.toContain(BRIDGE_SECRET);

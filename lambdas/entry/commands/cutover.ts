@@ -42,6 +42,7 @@ import {
   type Readiness,
   saveMismatch,
   scriptKind,
+  sealedSettingKeys,
 } from '../../core/migration/cutover.ts';
 import { DEFAULT_EXPORT_DIR, isImportFileName } from '../../core/migration/import-files.ts';
 import { ImportStateError, parseImportState } from '../../core/migration/import-state.ts';
@@ -219,8 +220,11 @@ export async function runCutover(options: CutoverOptions): Promise<number> {
       ].join('\n'),
     );
   if (lost) log(`the update got no usable answer (${lost}); the connection read back shows it was made`);
+  const sealed = sealedSettingKeys(connection.options);
   out(
-    `cut over: connection ${connection.name} has the no-op Login and Get User scripts and Import Users to Auth0 on; every other option is as it was (read back and compared). Undo: ${rollback} --apply`,
+    sealed.length === 0
+      ? `cut over: connection ${connection.name} has the no-op Login and Get User scripts and Import Users to Auth0 on; every other option is as it was (read back and compared). Undo: ${rollback} --apply`
+      : `cut over: connection ${connection.name} has the no-op Login and Get User scripts and Import Users to Auth0 on; every other option is as it was (read back and compared), the scripts' settings only by name: Auth0 returns them encrypted (${sealed.join(', ')}). Undo: ${rollback} --settings FILE --apply, with FILE a JSON object of those settings' values in clear: note where you find them now, before you need them.`,
   );
   return EXIT.ok;
 }
