@@ -85,6 +85,28 @@ export interface OperatorRoutes {
   metrics: (() => Promise<MetricsText>) | undefined;
 }
 
+/**
+ * /readyz on the API port once METRICS_PORT gives the operator a port of their own: which checks
+ * fail, not why. The reasons name directory servers, accounts and settings, which the port Auth0
+ * reaches (through a proxy that should forward only the contract's routes) need not tell anyone.
+ */
+export function withoutReasons(readiness: () => Promise<ReadinessReport>): () => Promise<ReadinessReport> {
+  return async () => {
+    const report = await readiness();
+    const checks: Record<string, ReadinessCheck> = {};
+    for (const [name, check] of Object.entries(report.checks))
+      checks[name] =
+        check.status === 'ok'
+          ? check
+          : {
+              status: 'not_ready',
+              reason: `not ready; the reason is on ${S.METRICS_PORT.env}`,
+              fix: `GET /readyz on ${S.METRICS_HOST.env}:${S.METRICS_PORT.env}`,
+            };
+    return { ready: report.ready, checks };
+  };
+}
+
 /** Paths of the operator's routes, each GET only. */
 export const OPERATOR_PATHS = { liveness: '/healthz', readiness: '/readyz', metrics: '/metrics' } as const;
 
@@ -530,7 +552,7 @@ export async function startBridgeServer(
   const metricsText = sharedInFlight(options.metricsText ?? (() => metrics.render()));
   const separateMetricsPort = config.server.metricsPort !== undefined;
   const { server, load } = createBridgeServer(bridge.deps, config.server, {
-    readiness: readiness.check,
+    readiness: separateMetricsPort ? withoutReasons(readiness.check) : readiness.check,
     metrics: separateMetricsPort ? undefined : metricsText,
   });
   const metricsServer =

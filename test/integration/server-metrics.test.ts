@@ -497,3 +497,26 @@ describe('serve with two workers', () => {
     }, 90_000);
   }
 });
+
+describe('/readyz on the API port once METRICS_PORT is set', () => {
+  it('says which check fails but not why; the metrics port says why', async () => {
+    const wrongPassword = 'wrong-service-password-7c2e';
+    const stack = await startTestStack({ METRICS_PORT: '0', LDAP_BIND_PASSWORD: wrongPassword });
+    try {
+      const onApiPort = await get(`${stack.url}/readyz`);
+      expect(onApiPort.status).toBe(503);
+      expect(JSON.parse(onApiPort.text).checks.directory).toEqual({
+        status: 'not_ready',
+        reason: 'not ready; the reason is on METRICS_PORT',
+        fix: 'GET /readyz on METRICS_HOST:METRICS_PORT',
+      });
+      expect(onApiPort.text).not.toContain(stack.config.directory.urls[0] as string);
+      const onMetricsPort = await get(`${stack.metricsUrl as string}/readyz`);
+      expect(onMetricsPort.status).toBe(503);
+      expect(JSON.parse(onMetricsPort.text).checks.directory.reason).toContain('refused the service account bind');
+      for (const text of [onApiPort.text, onMetricsPort.text]) expect(text).not.toContain(wrongPassword);
+    } finally {
+      await stack.stop();
+    }
+  });
+});
