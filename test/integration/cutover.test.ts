@@ -6,7 +6,7 @@
 // and refuses a file that is not that connection's unchanged save, settings Auth0 returns
 // encrypted survive the round trip, a busy tenant only slows it down, a run killed after it saved
 // is finished by the next one, and no secret is printed.
-import { spawn } from 'node:child_process';
+import { type CliRun, runCliAgainstEmulator } from '../support/cli-process.ts';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -505,38 +505,12 @@ describe('the command as a process', () => {
   }, 60_000);
 });
 
-/**
- * Runs `auth0-ldap-bridge cutover` as its own process (the tenant's domain routed to the
- * emulator, NODE_EXTRA_CA_CERTS naming its CA), and kills it once stderr shows `killAt`.
- */
-function runCli(
-  args: string[],
-  how: { killAt?: string } = {},
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  const route = `data:text/javascript,${encodeURIComponent(
-    `const real = globalThis.fetch; const from = 'https://${DOMAIN}'; const to = ${JSON.stringify(emulator.url)};
-     globalThis.fetch = (input, init) => { const url = input instanceof Request ? input.url : String(input);
-       return real(url.startsWith(from) ? to + url.slice(from.length) : input, init); };`,
-  )}`;
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--import', route, 'lambdas/entry/cli.ts', 'cutover', ...args],
-    { env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: emulator.caPath, ...env() } },
-  );
-  let stdout = '';
-  let stderr = '';
-  let killed = false;
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-    if (how.killAt && !killed && stderr.includes(how.killAt)) {
-      killed = true;
-      child.kill('SIGKILL');
-    }
-  });
-  return new Promise((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal, stdout, stderr }));
+/** Runs `auth0-ldap-bridge cutover` as its own process, and kills it once stderr shows `killAt`. */
+function runCli(args: string[], how: { killAt?: string } = {}): Promise<CliRun> {
+  return runCliAgainstEmulator(['cutover', ...args], {
+    emulator,
+    domain: DOMAIN,
+    env: env(),
+    ...(how.killAt ? { stopAt: { marker: how.killAt, signal: 'SIGKILL' as const } } : {}),
   });
 }

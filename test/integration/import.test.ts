@@ -3,7 +3,7 @@
 // Auth0's SDK and the adapter's tenant-wide rate limiter: files, jobs and per-user errors; and
 // everything that must not lose what a submitted job did: a busy tenant, a run stopped or killed
 // after submitting, an answer that was never recorded, a state file that cannot be used.
-import { spawn } from 'node:child_process';
+import { type CliRun, runCliAgainstEmulator } from '../support/cli-process.ts';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -347,58 +347,12 @@ describe('import stopped, killed or unanswered', () => {
   );
 });
 
-/**
- * Runs `auth0-ldap-bridge import` as its own process (the tenant's domain routed to the emulator,
- * NODE_EXTRA_CA_CERTS naming its CA) and sends it `signal` once stderr shows `marker`.
- */
-function runCommandUntil(
-  marker: string,
-  signal: NodeJS.Signals,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  // Only the address changes: https://tenant.auth0.test/... goes to the emulator's https://127.0.0.1:PORT/...
-  const route = `data:text/javascript,${encodeURIComponent(
-    `const real = globalThis.fetch; const from = 'https://${DOMAIN}'; const to = ${JSON.stringify(emulator.url)};
-     globalThis.fetch = (input, init) => { const url = input instanceof Request ? input.url : String(input);
-       return real(url.startsWith(from) ? to + url.slice(from.length) : input, init); };`,
-  )}`;
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--import',
-      route,
-      'lambdas/entry/cli.ts',
-      'import',
-      '--dir',
-      dir,
-      '--connection',
-      CONNECTION.name,
-    ],
-    {
-      env: {
-        PATH: process.env.PATH,
-        NODE_EXTRA_CA_CERTS: emulator.caPath,
-        AUTH0_DOMAIN: DOMAIN,
-        AUTH0_CLIENT_ID: CLIENT.clientId,
-        AUTH0_CLIENT_SECRET: CLIENT.clientSecret,
-      },
-    },
-  );
-  let stdout = '';
-  let stderr = '';
-  let sent = false;
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-    if (!sent && stderr.includes(marker)) {
-      sent = true;
-      child.kill(signal);
-    }
-  });
-  return new Promise((resolve) => {
-    child.once('exit', (code, exitSignal) => resolve({ code, signal: exitSignal, stdout, stderr }));
+/** Runs `auth0-ldap-bridge import` as its own process and sends it `signal` once stderr shows `marker`. */
+function runCommandUntil(marker: string, signal: NodeJS.Signals): Promise<CliRun> {
+  return runCliAgainstEmulator(['import', '--dir', dir, '--connection', CONNECTION.name], {
+    emulator,
+    domain: DOMAIN,
+    env: { AUTH0_DOMAIN: DOMAIN, AUTH0_CLIENT_ID: CLIENT.clientId, AUTH0_CLIENT_SECRET: CLIENT.clientSecret },
+    stopAt: { marker, signal },
   });
 }

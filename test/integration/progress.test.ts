@@ -6,7 +6,8 @@
 // the same numbers and shows the hostile group name as text; an unknown connection and a file
 // that is not a not-migrated.json are refused; a rate-limited tenant still completes; no secret
 // is printed or written.
-import { execFile, spawn } from 'node:child_process';
+import { type CliRun, runCliAgainstEmulator } from '../support/cli-process.ts';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -333,29 +334,7 @@ describe('progress', () => {
   });
 });
 
-/**
- * `auth0-ldap-bridge ARGS` as its own process, the tenant's domain routed to the emulator
- * (NODE_EXTRA_CA_CERTS names its CA). Asynchronous: the emulator answers from this process.
- */
-function runCli(
-  args: string[],
-  environment: Record<string, string | undefined>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const route = `data:text/javascript,${encodeURIComponent(
-    `const real = globalThis.fetch; const from = 'https://${DOMAIN}'; const to = ${JSON.stringify(emulator.url)};
-     globalThis.fetch = (input, init) => { const url = input instanceof Request ? input.url : String(input);
-       return real(url.startsWith(from) ? to + url.slice(from.length) : input, init); };`,
-  )}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', route, 'lambdas/entry/cli.ts', ...args], {
-    env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: emulator.caPath, ...environment } as NodeJS.ProcessEnv,
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+/** `auth0-ldap-bridge ARGS` as its own process against the emulator. */
+function runCli(args: string[], environment: Record<string, string | undefined>): Promise<CliRun> {
+  return runCliAgainstEmulator(args, { emulator, domain: DOMAIN, env: environment });
 }

@@ -6,7 +6,7 @@
 // is a no-op when run again, finishes an interrupted run without doing anything twice, honours a
 // busy tenant, and refuses to act when the directory listed nothing or too many users would be
 // blocked. No secret is printed or written.
-import { spawn } from 'node:child_process';
+import { type CliRun, runCliAgainstEmulator } from '../support/cli-process.ts';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -312,29 +312,7 @@ describe('sync-leavers', () => {
   }, 60_000);
 });
 
-/**
- * `auth0-ldap-bridge ARGS` as its own process, the tenant's domain routed to the emulator
- * (NODE_EXTRA_CA_CERTS names its CA). Asynchronous: the emulator answers from this process.
- */
-function runCli(
-  args: string[],
-  environment: Record<string, string | undefined>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const route = `data:text/javascript,${encodeURIComponent(
-    `const real = globalThis.fetch; const from = 'https://${DOMAIN}'; const to = ${JSON.stringify(emulator.url)};
-     globalThis.fetch = (input, init) => { const url = input instanceof Request ? input.url : String(input);
-       return real(url.startsWith(from) ? to + url.slice(from.length) : input, init); };`,
-  )}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', route, 'lambdas/entry/cli.ts', ...args], {
-    env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: emulator.caPath, ...environment } as NodeJS.ProcessEnv,
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+/** `auth0-ldap-bridge ARGS` as its own process against the emulator. */
+function runCli(args: string[], environment: Record<string, string | undefined>): Promise<CliRun> {
+  return runCliAgainstEmulator(args, { emulator, domain: DOMAIN, env: environment });
 }
